@@ -1,0 +1,1 @@
+"""wopt.engine: plans, analysis and the atomic transaction. Never imports Textual."""

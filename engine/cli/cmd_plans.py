@@ -1,0 +1,111 @@
+"""wopt ingest, wopt list, wopt schema."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+ORDER = 10
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("ingest", parents=[common], help="store a proposed plan as pending",
+                       description="Read a plan (FILE, or - for stdin), capture missing preconditions "
+                       "from disk, store it in .wopt/plans/ and print its id.")
+    p.add_argument("file", metavar="FILE|-")
+    from ..sources import FORMATS
+    p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: detect)")
+    p.add_argument("--title", help="title for the plan")
+    p.add_argument("--json", action="store_true", help="print an object instead of the id")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("list", parents=[common], help="list pending plans")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--all", action="store_true", help="include applied plans")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("schema", parents=[common], help="print the plan format's JSON Schema")
+    p.set_defaults(func=cmd_schema)
+
+
+def cmd_ingest(args) -> int:
+    from ..errors import UsageError, WoptError
+    from ..ingest import ingest
+    from ..sources import read
+    from .common import print_json, workspace
+
+    ws = workspace(args)
+    if args.file == "-":
+        data, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        try:
+            with open(args.file, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise UsageError(f"{args.file}: cannot read ({e.strerror})") from None
+        name = args.file
+    plan, fmt = read(data, args.format, ws, name=name)
+    if args.title:
+        plan.title = args.title
+    if not plan.steps:
+        raise WoptError(f"{name}: the input holds no file change", hint="nothing was stored")
+    ingest(ws, plan)
+    if args.json:
+        print_json({"id": plan.id, "format": fmt, "steps": len(plan.steps), "title": plan.title})
+    else:
+        if args.format == "auto":
+            sys.stderr.write(f"wopt: read {name} as {fmt}\n")
+        print(plan.id)
+    return 0
+
+
+def plan_summary(ws, entry) -> dict:
+    from .. import spool
+    from ..review import APPROVED, REJECTED
+    plan = entry.plan
+    if plan is None:
+        return {"id": entry.id, "error": entry.error}
+    review = spool.load_review(ws, plan.id)
+    n = len(plan.steps)
+    decided = sum(1 for s in plan.steps if review.decision(s.id) in (APPROVED, REJECTED))
+    size = 0
+    for s in plan.steps:
+        size += len(getattr(s, "content", None) or "") + len(getattr(s, "diff", None) or "")
+    files = len({s.path for s in plan.steps})
+    return {"id": plan.id, "title": plan.title, "source": plan.source, "agent": plan.agent,
+            "session_id": plan.session_id, "created": plan.created, "steps": n, "files": files,
+            "bytes": size, "decided": decided, "applied": list(review.applied)}
+
+
+def cmd_list(args) -> int:
+    from .. import spool
+    from .common import console, print_json, workspace
+
+    ws = workspace(args)
+    rows = [plan_summary(ws, e) for e in spool.list_plans(ws)]
+    if not args.all:
+        rows = [r for r in rows if not r.get("applied")]
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no pending plans (agents' proposals land in .wopt/plans/; see `wopt ingest`)")
+        return 0
+    from rich.table import Table
+    t = Table(box=None, header_style="bold")
+    for col in ("plan", "source", "title", "steps", "files", "reviewed", "created"):
+        t.add_column(col)
+    for r in rows:
+        if "error" in r:
+            t.add_row(r["id"], "[red]unreadable[/]", r["error"], "", "", "", "")
+            continue
+        t.add_row(r["id"], r["source"], r["title"] or "", str(r["steps"]), str(r["files"]),
+                  f"{r['decided']}/{r['steps']}", r["created"] or "")
+    console().print(t)
+    return 0
+
+
+def cmd_schema(args) -> int:
+    import json
+    from ..plan import plan_json_schema
+    print(json.dumps(plan_json_schema(), indent=2))
+    return 0

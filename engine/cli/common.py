@@ -1,0 +1,50 @@
+"""Helpers shared by the command modules: the workspace of a command, recovery at start,
+JSON and rich output. rich is imported only when something is printed with it."""
+from __future__ import annotations
+
+import json
+import sys
+
+from ..workspace import Workspace, find_root
+
+
+def workspace(args, *, recover: bool = True) -> Workspace:
+    """The command's workspace; first rolls back any unfinished transaction, and says so."""
+    ws = Workspace(find_root(getattr(args, "root", None)))
+    if recover:
+        run_recovery(ws, quiet=False)
+    return ws
+
+
+def run_recovery(ws: Workspace, *, quiet: bool) -> list:
+    try:
+        from .. import recovery
+    except ImportError:  # the transaction layer is not there yet
+        return []
+    if not recovery.needs_recovery(ws):
+        return []
+    reports = recovery.recover(ws)
+    if not quiet:
+        for r in reports:
+            sys.stderr.write(f"wopt: {r}\n")
+    return reports
+
+
+def print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+_console = None
+
+
+def console():
+    global _console
+    if _console is None:
+        from rich.console import Console
+        _console = Console(highlight=False)
+    return _console
+
+
+def err_console():
+    from rich.console import Console
+    return Console(stderr=True, highlight=False)

@@ -1,0 +1,251 @@
+"""From a plan's selected steps to the net change of each file: a pure computation over the
+plan and the files it reads (no writes).
+
+Steps run in the given (commit) order on a virtual tree, so a later step on the same file sees
+the result of an earlier one. Each step's precondition is checked against that virtual state:
+for the first step on a file that is the disk. The transaction then writes one `Change` per
+path, whatever number of steps made it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
+
+from .errors import PathError, StepError, WoptError
+from .plan import (ABSENT, ChmodStep, DeleteStep, EditStep, MoveStep, PatchStep, Plan, RenderStep,
+                   Step, WriteStep, normalize_relpath, parse_mode, sha256, write_bytes)
+from .textops import apply_edits, apply_patch
+from .workspace import Workspace
+
+_UMASK: int | None = None
+
+
+def default_file_mode() -> int:
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return 0o666 & ~_UMASK
+
+
+@dataclass
+class Change:
+    """The net change of one file. `before`/`after` None means absent."""
+
+    path: str
+    before: bytes | None
+    before_mode: int | None
+    after: bytes | None
+    after_mode: int | None
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        if self.before is None and self.after is not None:
+            return "create"
+        if self.after is None and self.before is not None:
+            return "delete"
+        if self.before != self.after:
+            return "replace"
+        return "chmod"
+
+    @property
+    def before_hash(self) -> str:
+        return ABSENT if self.before is None else sha256(self.before)
+
+    @property
+    def after_hash(self) -> str:
+        return ABSENT if self.after is None else sha256(self.after)
+
+
+@dataclass
+class StepResult:
+    """What one step did on the virtual tree (for diffs of a single step)."""
+
+    step: str
+    path: str
+    before: bytes | None
+    after: bytes | None
+    before_mode: int | None = None
+    after_mode: int | None = None
+    to: str | None = None            # move destination
+
+
+@dataclass
+class Outcome:
+    changes: list[Change] = field(default_factory=list)
+    results: dict[str, StepResult] = field(default_factory=dict)
+    stale: list[tuple[str, str, str, str]] = field(default_factory=list)  # (step, path, expected, found)
+    errors: list[WoptError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.stale and not self.errors
+
+
+@dataclass
+class _State:
+    data: bytes | None
+    mode: int | None
+    orig: bytes | None
+    orig_mode: int | None
+    steps: list[str]
+
+
+def decode_text(data: bytes, *, path: str, step: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StepError("is not UTF-8 text, so a text edit cannot apply", step=step, path=path,
+                        hint="replace the file with a write step instead") from None
+
+
+def render_template(plan: Plan, step: RenderStep) -> bytes:
+    from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    src = plan.templates[step.template]
+    env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    try:
+        return env.from_string(src).render(**step.vars).encode("utf-8")
+    except TemplateSyntaxError as e:
+        raise StepError(f"template {step.template!r} line {e.lineno}: {e.message}", step=step.id,
+                        path=step.path) from None
+    except TemplateError as e:
+        raise StepError(f"template {step.template!r}: {e}", step=step.id, path=step.path) from None
+
+
+def compute(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *,
+            edited: Mapping[str, bytes] | None = None,
+            hunks: Mapping[str, Sequence[int]] | None = None,
+            check_preconditions: bool = True,
+            reader: Callable[[str, str], tuple[bytes | None, int | None]] | None = None) -> Outcome:
+    """Run the steps `step_ids` (default: all, in plan order) on a virtual copy of the tree.
+
+    `edited` replaces a step's resulting content (a person's edit); `hunks` keeps only the
+    listed hunks of a step's diff. Never raises for a bad step: stale steps and step errors
+    are collected in the outcome, and the step is skipped."""
+    edited = edited or {}
+    hunks = hunks or {}
+    ids = [s.id for s in plan.steps] if step_ids is None else list(step_ids)
+    by_id = {s.id: s for s in plan.steps}
+    tree: dict[str, _State] = {}
+    order: list[str] = []
+    out = Outcome()
+
+    def state(rel: str, sid: str) -> _State:
+        st = tree.get(rel)
+        if st is None:
+            real = ws.resolve(rel, step=sid)
+            relreal = real.relative_to(ws.root).as_posix()
+            if relreal != rel and relreal in tree:
+                tree[rel] = tree[relreal]
+                return tree[rel]
+            data, mode = (reader(relreal, sid) if reader else ws.read(relreal, step=sid))
+            st = _State(data, mode, data, mode, [])
+            tree[rel] = st
+            if relreal != rel:
+                tree[relreal] = st
+            order.append(relreal)
+        return st
+
+    for sid in ids:
+        step = by_id.get(sid)
+        if step is None:
+            out.errors.append(StepError(f"no step {sid!r} in plan {plan.id}"))
+            continue
+        try:
+            _run(ws, plan, step, state, out, edited, hunks, check_preconditions)
+        except (StepError, PathError) as e:
+            out.errors.append(e)
+
+    seen: set[int] = set()
+    for rel in order:
+        st = tree[rel]
+        if id(st) in seen:
+            continue
+        seen.add(id(st))
+        if st.data == st.orig and (st.mode == st.orig_mode or st.data is None):
+            continue
+        out.changes.append(Change(rel, st.orig, st.orig_mode, st.data,
+                                  st.mode if st.data is not None else None, st.steps))
+    return out
+
+
+def _check(step: Step, st: _State, out: Outcome, rel: str) -> bool:
+    pre = step.precondition
+    if not pre:
+        return True
+    found = ABSENT if st.data is None else sha256(st.data)
+    if found != pre:
+        out.stale.append((step.id, rel, pre, found))
+        return False
+    return True
+
+
+def _run(ws, plan, step, state, out, edited, hunks, check_pre) -> None:
+    sid = step.id
+    rel = normalize_relpath(step.path)
+    st = state(rel, sid)
+    if check_pre and not _check(step, st, out, rel):
+        return
+    before, before_mode = st.data, st.mode
+
+    if isinstance(step, MoveStep):
+        to = normalize_relpath(step.to)
+        if st.data is None:
+            raise StepError("there is no file to move", step=sid, path=rel)
+        dst = state(to, sid)
+        if dst is st:
+            raise StepError("moves a file onto itself", step=sid, path=rel)
+        if dst.data is not None:
+            raise StepError(f"cannot move onto {to}: it exists", step=sid, path=rel,
+                            hint="delete it first in the plan")
+        after = edited[sid] if sid in edited else st.data
+        dst.data, dst.mode = after, st.mode
+        st.data, st.mode = None, None
+        st.steps.append(sid)
+        dst.steps.append(sid)
+        out.results[sid] = StepResult(sid, rel, before, after, before_mode, dst.mode, to=to)
+        return
+
+    mode = st.mode
+    if isinstance(step, WriteStep):
+        after = write_bytes(step)
+        if step.mode:
+            mode = parse_mode(step.mode)
+    elif isinstance(step, RenderStep):
+        after = render_template(plan, step)
+        if step.mode:
+            mode = parse_mode(step.mode)
+    elif isinstance(step, EditStep):
+        if st.data is None:
+            raise StepError("the file to edit does not exist", step=sid, path=rel)
+        after = apply_edits(decode_text(st.data, path=rel, step=sid), step.edits, path=rel,
+                            step=sid).encode("utf-8", "surrogateescape")
+    elif isinstance(step, PatchStep):
+        text = "" if st.data is None else decode_text(st.data, path=rel, step=sid)
+        after = apply_patch(text, step.diff, path=rel, step=sid).encode("utf-8", "surrogateescape")
+    elif isinstance(step, DeleteStep):
+        if st.data is None:
+            raise StepError("there is no file to delete", step=sid, path=rel)
+        after = None
+    elif isinstance(step, ChmodStep):
+        if st.data is None:
+            raise StepError("there is no file to chmod", step=sid, path=rel)
+        after = st.data
+        mode = parse_mode(step.mode)
+    else:  # pragma: no cover - the model has no other kinds
+        raise StepError(f"unknown step kind {type(step).__name__}", step=sid, path=rel)
+
+    if sid in edited and after is not None:
+        after = edited[sid]
+    if sid in hunks and after is not None:
+        from .analysis.diffs import apply_hunks as keep_hunks
+        after = keep_hunks(before or b"", after, list(hunks[sid]))
+    if after is not None and mode is None:
+        mode = default_file_mode()
+    st.data, st.mode = after, (mode if after is not None else None)
+    st.steps.append(sid)
+    out.results[sid] = StepResult(sid, rel, before, after, before_mode, st.mode)

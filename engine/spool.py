@@ -1,0 +1,195 @@
+"""The spool `.wopt/` at the workspace root: plans, reviews, journal, history, templates, lock.
+
+Plans and reviews are written atomically (temporary file in the same directory, fsync, rename)
+so a reader never sees half a file, and concurrent writers of one file serialize on a lock.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+
+from .errors import NotFound, PlanError, WoptError
+from .lock import file_lock
+from .plan import Plan, decode_plan, encode_plan
+from .review import Review
+from .workspace import Workspace
+
+SUBDIRS = ("plans", "reviews", "journal", "templates")
+
+
+def ensure(ws: Workspace) -> Path:
+    sp = ws.spool
+    for d in SUBDIRS:
+        (sp / d).mkdir(parents=True, exist_ok=True)
+    gi = sp / ".gitignore"
+    if not gi.exists():
+        atomic_write(gi, b"# wopt's spool: never commit it\n*\n")
+    return sp
+
+
+def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    if fsync:
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_plan_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+# ------------------------------------------------------------------------- plans
+
+def plans_dir(ws: Workspace) -> Path:
+    return ws.spool / "plans"
+
+
+def plan_file(ws: Workspace, plan_id: str) -> Path:
+    if not plan_id or "/" in plan_id or plan_id.startswith("."):
+        raise PlanError(f"invalid plan id {plan_id!r}")
+    return plans_dir(ws) / f"{plan_id}.json"
+
+
+def save_plan(ws: Workspace, plan: Plan) -> Path:
+    ensure(ws)
+    if not plan.id:
+        plan.id = new_plan_id()
+    if not plan.created:
+        plan.created = now_iso()
+    p = plan_file(ws, plan.id)
+    atomic_write(p, encode_plan(plan))
+    return p
+
+
+def plan_lock(ws: Workspace, plan_id: str, timeout: float = 10.0):
+    """Lock serializing read-modify-write of one plan file (hook calls of one session)."""
+    ensure(ws)
+    return file_lock(plans_dir(ws) / f".{plan_id}.lock", timeout=timeout, what=f"plan {plan_id}")
+
+
+def load_plan(ws: Workspace, ref: str) -> Plan:
+    """A plan by id (in `.wopt/plans/`) or by path to a JSON file."""
+    cand = Path(ref)
+    f: Path | None = None
+    if ref.endswith(".json") or os.sep in ref or "/" in ref:
+        if cand.is_file():
+            f = cand
+    if f is None:
+        try:
+            p = plan_file(ws, ref)
+        except PlanError:
+            p = None
+        if p is not None and p.is_file():
+            f = p
+        elif cand.is_file():
+            f = cand
+        else:
+            matches = sorted(plans_dir(ws).glob(f"{ref}*.json")) if ref and plans_dir(ws).is_dir() else []
+            if len(matches) == 1:
+                f = matches[0]
+            elif len(matches) > 1:
+                raise NotFound(f"plan {ref!r} is ambiguous: " + ", ".join(m.stem for m in matches[:5]),
+                               hint="give more of the id")
+            else:
+                raise NotFound(f"no plan {ref!r} in .wopt/plans/ and no such file",
+                               hint="`wopt list` shows the pending plans")
+    try:
+        data = f.read_bytes()
+    except OSError as e:
+        raise WoptError(f"{_show(ws, f)}: cannot read ({e.strerror})") from None
+    return decode_plan(data, file=_show(ws, f))
+
+
+def _show(ws: Workspace, p: Path) -> str:
+    try:
+        return p.resolve().relative_to(ws.root).as_posix()
+    except ValueError:
+        return str(p)
+
+
+@dataclass
+class PlanEntry:
+    id: str
+    file: Path
+    plan: Plan | None
+    error: str | None
+    mtime: float
+
+
+def list_plans(ws: Workspace) -> list[PlanEntry]:
+    """Every plan file in the spool, oldest first; unreadable ones carry their error."""
+    d = plans_dir(ws)
+    if not d.is_dir():
+        return []
+    out = []
+    for f in d.glob("*.json"):
+        try:
+            mtime = f.stat().st_mtime
+        except OSError:
+            continue
+        try:
+            plan = decode_plan(f.read_bytes(), file=_show(ws, f))
+            out.append(PlanEntry(plan.id or f.stem, f, plan, None, mtime))
+        except (WoptError, OSError) as e:
+            out.append(PlanEntry(f.stem, f, None, str(e), mtime))
+    out.sort(key=lambda e: (e.plan.created if e.plan and e.plan.created else "", e.mtime, e.id))
+    return out
+
+
+# ------------------------------------------------------------------------- reviews
+
+_review_decoder = msgspec.json.Decoder(Review)
+
+
+def review_file(ws: Workspace, plan_id: str) -> Path:
+    return ws.spool / "reviews" / f"{plan_id}.json"
+
+
+def load_review(ws: Workspace, plan_id: str) -> Review:
+    f = review_file(ws, plan_id)
+    try:
+        return _review_decoder.decode(f.read_bytes())
+    except FileNotFoundError:
+        return Review(plan_id=plan_id)
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        raise WoptError(f".wopt/reviews/{plan_id}.json: unreadable review ({e})",
+                        hint="delete it to start the review again") from None
+
+
+def save_review(ws: Workspace, review: Review) -> None:
+    ensure(ws)
+    review.updated = now_iso()
+    atomic_write(review_file(ws, review.plan_id), msgspec.json.encode(review))
+
+
+def review_lock(ws: Workspace, plan_id: str, timeout: float = 10.0):
+    ensure(ws)
+    return file_lock(ws.spool / "reviews" / f".{plan_id}.lock", timeout=timeout, what=f"review {plan_id}")

@@ -1,0 +1,125 @@
+"""The workspace: the tree writes are confined to, and the resolution of plan paths in it.
+
+Every path is resolved inside the workspace and refused before any write if it would leave it:
+`..`, absolute paths elsewhere, symlinks (of the file or any parent) pointing outside, device
+files, and anything under `.wopt/` or `.git/`. A symlink whose target stays inside is written
+through to that target.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .errors import PathError
+from .plan import RESERVED_DIRS, check_relpath, normalize_relpath
+
+
+def find_root(root: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> Path:
+    """`--root`, else the git top level above `cwd`, else `cwd`."""
+    if root is not None:
+        return Path(root).resolve()
+    start = Path(cwd or os.getcwd()).resolve()
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
+
+
+class Workspace:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise PathError(str(root), "the workspace is not a directory")
+        self.spool = self.root / ".wopt"
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    # ---------------------------------------------------------------- paths
+    def rel(self, path: str | os.PathLike) -> str:
+        """Workspace-relative form of an absolute path inside the workspace."""
+        return Path(path).resolve().relative_to(self.root).as_posix()
+
+    def relativize(self, path: str, *, step: str | None = None) -> str:
+        """An agent's path (absolute or relative) as a normalized workspace-relative path."""
+        if os.path.isabs(path):
+            p = os.path.normpath(path)
+            root = str(self.root)
+            if p != root and not p.startswith(root.rstrip(os.sep) + os.sep):
+                # the workspace may be reached through a symlinked path
+                real = os.path.realpath(p)
+                if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+                    p = real
+                else:
+                    raise PathError(path, "is outside the workspace", step=step)
+            path = os.path.relpath(p, root)
+        why = check_relpath(path)
+        if why:
+            raise PathError(path, why, step=step)
+        return normalize_relpath(path)
+
+    def resolve(self, rel: str, *, step: str | None = None) -> Path:
+        """The real absolute path a plan path writes to, after every check."""
+        why = check_relpath(rel)
+        if why:
+            raise PathError(rel, why, step=step)
+        norm = normalize_relpath(rel)
+        cur = self.root
+        parts = norm.split("/")
+        for i, part in enumerate(parts):
+            nxt = cur / part
+            try:
+                st = os.lstat(nxt)
+            except FileNotFoundError:
+                cur = nxt.joinpath(*parts[i + 1:]) if i + 1 < len(parts) else nxt
+                break
+            except NotADirectoryError:
+                raise PathError(rel, f"{self._show(cur)} is a file, not a directory", step=step) from None
+            if stat.S_ISLNK(st.st_mode):
+                real = Path(os.path.realpath(nxt))
+                if not self._inside(real):
+                    raise PathError(rel, f"symlink {self._show(nxt)} points outside the workspace", step=step)
+                nxt = real
+                try:
+                    st = os.stat(nxt)
+                except FileNotFoundError:
+                    st = None
+            if i + 1 < len(parts) and st is not None and not stat.S_ISDIR(st.st_mode):
+                raise PathError(rel, f"{self._show(nxt)} is a file, not a directory", step=step)
+            cur = nxt
+        real = cur
+        if not self._inside(real):
+            raise PathError(rel, "resolves outside the workspace", step=step)
+        relreal = real.relative_to(self.root).parts
+        if relreal and relreal[0] in RESERVED_DIRS:
+            raise PathError(rel, f"resolves inside {relreal[0]}/", step=step)
+        try:
+            st = os.lstat(real)
+        except FileNotFoundError:
+            return real
+        if stat.S_ISDIR(st.st_mode):
+            raise PathError(rel, "is a directory, not a file", step=step)
+        if not stat.S_ISREG(st.st_mode):
+            raise PathError(rel, "is not a regular file (device, fifo or socket)", step=step)
+        return real
+
+    def _inside(self, p: Path) -> bool:
+        return p == self.root or self.root in p.parents
+
+    def _show(self, p: Path) -> str:
+        try:
+            return p.relative_to(self.root).as_posix() or "."
+        except ValueError:
+            return str(p)
+
+    # ---------------------------------------------------------------- reads
+    def read(self, rel: str, *, step: str | None = None) -> tuple[bytes | None, int | None]:
+        """(content, mode bits) of a plan path, or (None, None) if absent."""
+        p = self.resolve(rel, step=step)
+        try:
+            with open(p, "rb") as f:
+                st = os.fstat(f.fileno())
+                return f.read(), stat.S_IMODE(st.st_mode)
+        except FileNotFoundError:
+            return None, None

@@ -1,0 +1,1 @@
+"""Themes shipped with wopt-tui (TOML files)."""

@@ -1,0 +1,1 @@
+"""wopt.tui: the Textual review app."""

@@ -1,0 +1,38 @@
+"""`wopt-tui`: the review app's command line. Parses arguments before importing Textual, so
+`--help` is instant."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wopt-tui",
+        description="Review coding agents' pending write plans: batches in dependency order, "
+        "syntax-highlighted diffs, template families; approve, reject or edit each step, then "
+        "apply the approved set as one atomic, undoable transaction.",
+        epilog="Keys: ? shows every key binding; ctrl+p opens the command palette.\n"
+        "Try it with no repository of your own: wopt-tui --demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("targets", nargs="*", metavar="PLAN|DIR",
+                   help="plans to open (id or file), or a workspace directory")
+    p.add_argument("--root", metavar="DIR", help="workspace root (default: git top level, else the current directory)")
+    p.add_argument("--theme", metavar="NAME", help="colour theme: wopt-dark, wopt-light, wopt-high-contrast")
+    p.add_argument("--demo", action="store_true",
+                   help="copy a bundled sample project and plans into a temporary workspace and open it")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from .app import run
+    except ImportError:
+        sys.stderr.write("wopt-tui: the review app is not installed in this build\n")
+        return 1
+    return run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
