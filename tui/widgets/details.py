@@ -1,0 +1,109 @@
+"""The selected step's details: what it depends on and what needs it (with the reason of each
+edge), validation findings, flags, its template family, where it came from (the agent calls
+it folds), and the person's decision on it."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from wopt.engine.analysis.model import ReviewModel, StepInfo
+
+
+def _path_of(model: ReviewModel, sid: str) -> str:
+    s = model.steps.get(sid)
+    return s.path if s else sid
+
+
+def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: str | None = None,
+                  edited: bool = False, hunks: list[int] | None = None, n_hunks: int | None = None) -> Text:
+    t = Text(no_wrap=False)
+
+    def head(s: str) -> None:
+        t.append(f"\n{s}\n", style="bold")
+
+    t.append(f"{info.kind} ", style="bold")
+    t.append(info.path)
+    if info.to:
+        t.append(f" -> {info.to}")
+    t.append(f"\nstep {info.id} · #{info.position + 1} in commit order · batch {info.batch}/\n", style="dim")
+    t.append(f"decision: {decision}", style="bold")
+    if reason:
+        t.append(f" ({reason})")
+    if edited:
+        t.append(" · edited by you")
+    if hunks is not None and n_hunks:
+        t.append(f" · {len(hunks)} of {n_hunks} hunks accepted")
+    t.append("\n")
+    if info.stale:
+        t.append(f"! stale: {info.stale}\n", style="bold")
+    if info.error:
+        t.append(f"⚠ cannot apply: {info.error}\n", style="bold")
+    head("Depends on")
+    if info.depends_on:
+        for e in info.depends_on:
+            t.append(f"  ← {_path_of(model, e.before)}", style="")
+            t.append(f"  {e.reason}\n", style="dim")
+    else:
+        t.append("  nothing\n", style="dim")
+    head("Needed by")
+    if info.needed_by:
+        for e in info.needed_by:
+            t.append(f"  → {_path_of(model, e.after)}")
+            t.append(f"  {e.reason}\n", style="dim")
+    else:
+        t.append("  nothing\n", style="dim")
+    head("Findings")
+    if info.findings:
+        for f in info.findings:
+            where = f":{f.line}" if f.line else ""
+            where += f":{f.column}" if f.line and f.column else ""
+            mark = "⚠" if f.severity == "error" else "·"
+            t.append(f"  {mark} {f.severity} {f.checker}{where}: {f.message}\n")
+    else:
+        t.append("  none\n", style="dim")
+    if info.flags:
+        head("Flags")
+        for fl in info.flags:
+            t.append(f"  {fl.code}: {fl.message}\n")
+    if info.family:
+        fam = next((f for f in model.families if f.id == info.family), None)
+        head("Template family")
+        if fam is not None:
+            t.append(f"  {fam.id}: {len(fam.members)} files, slots {', '.join(fam.slots) or '-'}\n")
+            if fam.outliers:
+                t.append(f"  {len(fam.outliers)} outlier(s)\n")
+            if fam.saved_as:
+                t.append(f"  matches saved template {fam.saved_as} (used {fam.saved_uses}×)\n")
+            t.append("  enter opens the family\n", style="dim")
+        else:
+            t.append(f"  {info.family}\n")
+    head("Origin")
+    if info.origin:
+        for o in info.origin:
+            tool = getattr(o, "tool", None) or "?"
+            summary = getattr(o, "summary", None)
+            call = getattr(o, "call_id", None)
+            t.append(f"  {tool}")
+            if call:
+                t.append(f" {call}", style="dim")
+            if summary:
+                t.append(f": {summary}")
+            t.append("\n")
+    else:
+        t.append("  the plan itself\n", style="dim")
+    return t
+
+
+class Details(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+    Details { padding: 0 1; }
+    Details > Static { width: 100%; }
+    """
+
+    def compose(self):
+        yield Static("", id="details-body")
+
+    def show(self, text: Text | str) -> None:
+        self.query_one("#details-body", Static).update(text)
+        self.scroll_home(animate=False)

@@ -1,0 +1,444 @@
+"""The diff of one step, drawn line by line (Textual's Line API): only the visible rows are
+rendered, so a 100,000-line diff opens and scrolls as fast as a 10-line one.
+
+Rows are prepared once (`prepare()`, a pure function a thread worker can run) as plain tuples;
+`render_line` highlights a row with pygments on demand (cached per line text), adds line
+numbers, a `+`/`-` mark (so colour is never the only signal), intra-line spans, and the
+current-change cursor. `s` switches between unified and split (side by side) layouts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import PygmentsSyntaxTheme
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from wopt.engine.analysis.model import DiffLine, StepDiff
+
+# row tuples (kept small: a 100k-line diff holds 100k of them)
+HEAD = 0      # (HEAD, text, hunk index or -1)
+LINE = 1      # (LINE, hunk, DiffLine)
+PAIR = 2      # (PAIR, hunk, left DiffLine|None, right DiffLine|None)
+
+
+@dataclass
+class Prepared:
+    diff: StepDiff | None
+    unified: list[tuple]
+    split: list[tuple]
+    blocks_unified: list[int]          # row index of each change block's first row
+    blocks_split: list[int]
+    block_hunk: list[int]              # hunk index of each change block
+    width: int                         # longest text, in cells (before the gutter)
+    num_width: int                     # digits of the largest line number
+    message: str | None = None
+    lexer_name: str | None = None
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def describe(d: StepDiff) -> list[str]:
+    """Header lines saying what happens to the file, beyond its text."""
+    out = []
+    if d.old_path and d.old_path != d.path:
+        out.append(f"moved {d.old_path} -> {d.path}")
+    if d.created:
+        out.append(f"new file {d.path} ({_size(d.new_size)})")
+    elif d.deleted:
+        out.append(f"deleted {d.path} ({_size(d.old_size)})")
+    if d.old_mode is not None and d.new_mode is not None and d.old_mode != d.new_mode:
+        out.append(f"mode {d.old_mode & 0o7777:03o} -> {d.new_mode & 0o7777:03o}")
+    elif d.created and d.new_mode is not None and d.new_mode & 0o111:
+        out.append(f"mode {d.new_mode & 0o7777:03o} (executable)")
+    if d.binary:
+        out.append(f"binary file: {_size(d.old_size)} -> {_size(d.new_size)}")
+    return out
+
+
+def prepare(diff: StepDiff | None, message: str | None = None) -> Prepared:
+    """Rows for both layouts. Pure and thread-safe: runs in a worker."""
+    unified: list[tuple] = []
+    split: list[tuple] = []
+    bu: list[int] = []
+    bs: list[int] = []
+    bh: list[int] = []
+    width = 0
+    maxno = 1
+    lexer_name = None
+    if diff is not None:
+        lexer_name = diff.path
+        for line in describe(diff):
+            unified.append((HEAD, line, -1))
+            split.append((HEAD, line, -1))
+        if not diff.hunks and not diff.binary and not describe(diff):
+            unified.append((HEAD, "no change to the file's content", -1))
+            split.append((HEAD, "no change to the file's content", -1))
+        for h in diff.hunks:
+            head = f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@"
+            unified.append((HEAD, head, h.index))
+            split.append((HEAD, head, h.index))
+            lines = h.lines
+            n = len(lines)
+            i = 0
+            prev_changed = False
+            while i < n:
+                dl = lines[i]
+                k = dl.kind
+                if k == " ":
+                    unified.append((LINE, h.index, dl))
+                    split.append((PAIR, h.index, dl, dl))
+                    prev_changed = False
+                    i += 1
+                    if len(dl.text) > width:
+                        width = len(dl.text)
+                    continue
+                # a change block: removed lines then added lines (in any interleaving)
+                if not prev_changed:
+                    bu.append(len(unified))
+                    bs.append(len(split))
+                    bh.append(h.index)
+                j = i
+                while j < n and lines[j].kind != " ":
+                    j += 1
+                removed = [x for x in lines[i:j] if x.kind == "-"]
+                added = [x for x in lines[i:j] if x.kind == "+"]
+                for x in lines[i:j]:
+                    unified.append((LINE, h.index, x))
+                    if len(x.text) > width:
+                        width = len(x.text)
+                for a in range(max(len(removed), len(added))):
+                    split.append((PAIR, h.index,
+                                  removed[a] if a < len(removed) else None,
+                                  added[a] if a < len(added) else None))
+                i = j
+                prev_changed = True
+            last = lines[-1] if lines else None
+            if last is not None:
+                maxno = max(maxno, last.old_no or 0, last.new_no or 0,
+                            h.old_start + h.old_len, h.new_start + h.new_len)
+    elif message:
+        unified.append((HEAD, message, -1))
+        split.append((HEAD, message, -1))
+    return Prepared(diff, unified, split, bu, bs, bh, width, len(str(maxno)), message, lexer_name)
+
+
+_EMPTY = prepare(None, "no step selected")
+
+
+@lru_cache(maxsize=256)
+def _lexer_for(path: str | None):
+    from pygments.lexers import get_lexer_for_filename
+    from pygments.util import ClassNotFound
+    if not path:
+        return None
+    try:
+        return get_lexer_for_filename(path, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
+class DiffView(ScrollView, can_focus=True):
+    """A step's diff; `set_prepared()` shows rows made by `prepare()`."""
+
+    COMPONENT_CLASSES = {
+        "diff-view--added", "diff-view--removed", "diff-view--added-span", "diff-view--removed-span",
+        "diff-view--context", "diff-view--hunk", "diff-view--gutter", "diff-view--cursor",
+        "diff-view--off", "diff-view--blank",
+    }
+
+    DEFAULT_CSS = """
+    DiffView {
+        background: $surface;
+        & > .diff-view--added { background: $success 18%; }
+        & > .diff-view--removed { background: $error 18%; }
+        & > .diff-view--added-span { background: $success 45%; text-style: bold; }
+        & > .diff-view--removed-span { background: $error 45%; text-style: bold; }
+        & > .diff-view--context { }
+        & > .diff-view--hunk { color: $text-muted; background: $primary 12%; }
+        & > .diff-view--gutter { color: $text-muted; background: $panel; }
+        & > .diff-view--cursor { color: $text; background: $accent; text-style: bold; }
+        & > .diff-view--off { color: $text-disabled; text-style: strike; }
+        & > .diff-view--blank { background: $panel 50%; }
+    }
+    DiffView:ansi {
+        & > .diff-view--added { background: ansi_green; color: ansi_black; }
+        & > .diff-view--removed { background: ansi_red; color: ansi_black; }
+    }
+    """
+
+    BINDINGS = [
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("up,k", "scroll_up", "Up", show=False),
+    ]
+
+    split: reactive[bool] = reactive(False)
+    change: reactive[int] = reactive(-1)   # index of the current change block, -1 none
+
+    class ChangeMoved(Message):
+        def __init__(self, view: "DiffView", hunk: int | None) -> None:
+            super().__init__()
+            self.view = view
+            self.hunk = hunk
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None):
+        super().__init__(name=name, id=id, classes=classes)
+        self.prepared: Prepared = _EMPTY
+        self.hunks_off: set[int] = set()          # hunks the person turned off (drawn struck out)
+        self._styles: dict | None = None
+        self._syntax_cache: dict[str, list[tuple[str, Style]]] = {}
+        self._token_styles: dict = {}
+        self._pyg_theme = None
+
+    # ---------------------------------------------------------------- content
+    def set_prepared(self, prepared: Prepared, *, hunks_off: set[int] | None = None) -> None:
+        self.prepared = prepared
+        self.hunks_off = set(hunks_off or ())
+        self._syntax_cache.clear()
+        self.change = -1
+        self._update_virtual_size()
+        self.scroll_to(0, 0, animate=False)
+        self.refresh()
+
+    def set_message(self, message: str) -> None:
+        self.set_prepared(prepare(None, message))
+
+    def set_hunks_off(self, off: set[int]) -> None:
+        self.hunks_off = set(off)
+        self.refresh()
+
+    @property
+    def rows(self) -> list[tuple]:
+        return self.prepared.split if self.split else self.prepared.unified
+
+    @property
+    def blocks(self) -> list[int]:
+        return self.prepared.blocks_split if self.split else self.prepared.blocks_unified
+
+    def _gutter_width(self) -> int:
+        return self.prepared.num_width * 2 + 4    # "old new + "
+
+    def _update_virtual_size(self) -> None:
+        p = self.prepared
+        if self.split:
+            w = 2 * (p.num_width + 3 + p.width) + 1
+        else:
+            w = self._gutter_width() + p.width + 1
+        self.virtual_size = Size(max(w, 1), len(self.rows))
+
+    def watch_split(self) -> None:
+        # keep the current change in view across layouts
+        self._update_virtual_size()
+        if 0 <= self.change < len(self.blocks):
+            self._scroll_to_block(self.change)
+        else:
+            self.scroll_to(0, 0, animate=False)
+        self.refresh()
+
+    def watch_change(self) -> None:
+        self.refresh()
+
+    # ---------------------------------------------------------------- navigation
+    def current_hunk(self) -> int | None:
+        """The hunk of the current change, else the first hunk on screen."""
+        p = self.prepared
+        if 0 <= self.change < len(p.block_hunk):
+            return p.block_hunk[self.change]
+        rows = self.rows
+        for y in range(int(self.scroll_y), min(len(rows), int(self.scroll_y) + max(self.size.height, 1))):
+            r = rows[y]
+            h = r[2] if r[0] == HEAD else r[1]
+            if h >= 0:
+                return h
+        return None
+
+    def _scroll_to_block(self, i: int) -> None:
+        row = self.blocks[i]
+        top = max(0, row - max(self.size.height // 3, 1))
+        self.scroll_to(y=top, animate=False)
+
+    def next_change(self, direction: int = 1) -> bool:
+        """Move to the next (or previous) change block; False at the end."""
+        blocks = self.blocks
+        if not blocks:
+            return False
+        if self.change < 0:
+            # from the screen's position
+            top = int(self.scroll_y)
+            if direction > 0:
+                cand = [i for i, r in enumerate(blocks) if r >= top]
+                i = cand[0] if cand else None
+            else:
+                cand = [i for i, r in enumerate(blocks) if r < top]
+                i = cand[-1] if cand else None
+        else:
+            i = self.change + direction
+            if not 0 <= i < len(blocks):
+                i = None
+        if i is None:
+            return False
+        self.change = i
+        self._scroll_to_block(i)
+        self.post_message(self.ChangeMoved(self, self.prepared.block_hunk[i]))
+        return True
+
+    def page(self, direction: int, fraction: float = 0.5) -> None:
+        step = max(1, int(self.size.height * fraction))
+        self.scroll_to(y=self.scroll_y + direction * step, animate=False)
+
+    # ---------------------------------------------------------------- drawing
+    def notify_style_update(self) -> None:
+        self._styles = None
+        self._token_styles.clear()
+        self._pyg_theme = None
+        super().notify_style_update()
+
+    def _get_styles(self) -> dict:
+        if self._styles is None:
+            g = self.get_component_rich_style
+            base = self.rich_style
+            self._styles = {
+                "base": base,
+                "+": g("diff-view--added"),
+                "-": g("diff-view--removed"),
+                "+span": g("diff-view--added-span"),
+                "-span": g("diff-view--removed-span"),
+                " ": g("diff-view--context"),
+                "hunk": g("diff-view--hunk"),
+                "gutter": g("diff-view--gutter"),
+                "cursor": g("diff-view--cursor"),
+                "off": g("diff-view--off"),
+                "blank": g("diff-view--blank"),
+            }
+        return self._styles
+
+    def _token_style(self, ttype) -> Style:
+        st = self._token_styles.get(ttype)
+        if st is None:
+            if self._pyg_theme is None:
+                dark = self.app.current_theme.dark if self.app.current_theme else True
+                self._pyg_theme = PygmentsSyntaxTheme("monokai" if dark else "friendly")
+            st = self._pyg_theme.get_style_for_token(ttype)
+            st = Style(color=st.color, bold=st.bold, italic=st.italic)
+            self._token_styles[ttype] = st
+        return st
+
+    def _syntax(self, text: str) -> list[tuple[str, Style]]:
+        spans = self._syntax_cache.get(text)
+        if spans is not None:
+            return spans
+        lexer = _lexer_for(self.prepared.lexer_name)
+        if lexer is None or len(text) > 2000:
+            spans = [(text, Style())]
+        else:
+            spans = [(v, self._token_style(t)) for t, v in lexer.get_tokens(text) if v]
+        if len(self._syntax_cache) > 4000:
+            self._syntax_cache.clear()
+        self._syntax_cache[text] = spans
+        return spans
+
+    def _code(self, dl: DiffLine, width: int, line_style: Style, span_style: Style) -> list[Segment]:
+        text = Text(no_wrap=True, end="")
+        for value, st in self._syntax(dl.text):
+            text.append(value, st)
+        for a, b in dl.spans:
+            text.stylize(span_style, a, b)
+        if "\t" in dl.text:
+            text.expand_tabs(4)
+        segs = []
+        for seg in text.render(self.app.console):
+            t = seg.text
+            if not t:
+                continue
+            if not t.isprintable():
+                t = "".join(c if c.isprintable() else "\ufffd" for c in t)
+            segs.append(Segment(t, line_style + seg.style if seg.style else line_style))
+        return segs
+
+    def _half(self, dl: DiffLine | None, side: str, width: int, nw: int, styles: dict,
+              cursor: bool, off: bool) -> Strip:
+        if dl is None:
+            return Strip([Segment(" " * width, styles["blank"])], width)
+        kind = dl.kind
+        no = dl.old_no if side == "-" else dl.new_no
+        gutter = styles["cursor"] if cursor else styles["gutter"]
+        line_style = styles["base"] + styles[kind] if kind != " " else styles["base"]
+        if off and kind != " ":
+            line_style = line_style + styles["off"]
+        span_style = styles[kind + "span"] if kind != " " else Style()
+        segs = [Segment(f"{'' if no is None else no:>{nw}} ", gutter),
+                Segment(f"{kind} ", line_style)]
+        segs += self._code(dl, width, line_style, span_style)
+        strip = Strip(segs)
+        text_w = width
+        return strip.crop(0, text_w).extend_cell_length(text_w, line_style)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        idx = scroll_y + y
+        width = self.scrollable_content_region.width
+        styles = self._get_styles()
+        rows = self.rows
+        if idx >= len(rows):
+            return Strip.blank(width, styles["base"])
+        row = rows[idx]
+        p = self.prepared
+        nw = p.num_width
+        cur_block = self.change
+        blocks = self.blocks
+        in_cursor = False
+        if 0 <= cur_block < len(blocks):
+            start = blocks[cur_block]
+            end = blocks[cur_block + 1] if cur_block + 1 < len(blocks) else len(rows)
+            if start <= idx < end:
+                r = rows[idx]
+                in_cursor = (r[0] == LINE and r[2].kind != " ") or (
+                    r[0] == PAIR and not (r[2] is r[3] and r[2] is not None and r[2].kind == " "))
+        if row[0] == HEAD:
+            text = row[1]
+            if row[2] >= 0 and row[2] in self.hunks_off:
+                text += "   [hunk turned off: its lines stay as they are]"
+            strip = Strip([Segment(" " + text, styles["hunk"])])
+            full = max(width, self.virtual_size.width)
+            return strip.extend_cell_length(full, styles["hunk"]).crop(scroll_x, scroll_x + width)
+        off = row[1] in self.hunks_off
+        if row[0] == LINE:
+            dl: DiffLine = row[2]
+            kind = dl.kind
+            line_style = styles["base"] + styles[kind] if kind != " " else styles["base"]
+            if off and kind != " ":
+                line_style = line_style + styles["off"]
+            gutter = styles["cursor"] if in_cursor else styles["gutter"]
+            old = "" if dl.old_no is None else dl.old_no
+            new = "" if dl.new_no is None else dl.new_no
+            segs = [Segment(f"{old:>{nw}} {new:>{nw}} ", gutter), Segment(f"{kind} ", line_style)]
+            span_style = styles[kind + "span"] if kind != " " else Style()
+            segs += self._code(dl, width, line_style, span_style)
+            full = max(width, self.virtual_size.width)
+            strip = Strip(segs).extend_cell_length(full, line_style)
+            return strip.crop(scroll_x, scroll_x + width)
+        # split pair
+        left, right = row[2], row[3]
+        full = max(width, self.virtual_size.width)
+        half = (full - 1) // 2
+        ls = self._half(left, "-", half, nw, styles, in_cursor, off)
+        rs = self._half(right, "+", full - 1 - half, nw, styles, in_cursor, off)
+        sep = Strip([Segment("│", styles["gutter"])])
+        strip = Strip.join([ls, sep, rs])
+        return strip.crop(scroll_x, scroll_x + width)

@@ -1,0 +1,214 @@
+"""The plan's batches and steps in commit order, one row each, drawn with the Line API (no
+widget per step: a plan of 10,000 steps paints as fast as one of ten).
+
+Each step row: a decision mark (`·` pending, `✓` approved, `✗` rejected), a state mark
+(`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid), the kind and the path. Marks are
+symbols first, colour second.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+DECISION_MARK = {"pending": "·", "approved": "✓", "rejected": "✗"}
+STATE_MARK = {"edited": "✎", "partial": "½", "stale": "!", "invalid": "⚠", "ok": " "}
+
+
+@dataclass
+class StepRow:
+    step: str
+    batch: str
+    kind: str
+    label: str            # path (and `-> to` for a move)
+    decision: str         # pending / approved / rejected
+    state: str            # ok / edited / partial / stale / invalid
+    family: str | None = None
+
+
+@dataclass
+class BatchRow:
+    dir: str
+    steps: list[str]
+    counts: dict[str, int]
+
+
+class StepList(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {
+        "step-list--batch", "step-list--cursor", "step-list--approved", "step-list--rejected",
+        "step-list--pending", "step-list--warn", "step-list--dim",
+    }
+    DEFAULT_CSS = """
+    StepList {
+        & > .step-list--batch { color: $text-accent; text-style: bold; }
+        & > .step-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+        & > .step-list--approved { color: $text-success; }
+        & > .step-list--rejected { color: $text-error; }
+        & > .step-list--pending { color: $text-muted; }
+        & > .step-list--warn { color: $text-warning; text-style: bold; }
+        & > .step-list--dim { color: $text-muted; }
+    }
+    StepList:blur > .step-list--cursor { background: $block-cursor-blurred-background; color: $text; text-style: none; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Selected(Message):
+        """The cursor moved onto a step."""
+
+        def __init__(self, step_list: "StepList", step: str | None) -> None:
+            super().__init__()
+            self.step_list = step_list
+            self.step = step
+
+        @property
+        def control(self) -> "StepList":
+            return self.step_list
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.rows: list[StepRow | BatchRow] = []
+        self.step_rows: list[int] = []          # row index of each visible step, in order
+        self._row_of: dict[str, int] = {}
+        self._styles: dict | None = None
+        self.filter_text = ""
+
+    # ------------------------------------------------------------------ content
+    def set_rows(self, batches: list[tuple[str, list[StepRow]]], *, keep: str | None = None) -> None:
+        """Replace the rows; `batches` are (dir, steps in order). Keeps the cursor on `keep`
+        (or on the step it was on) when that step is still shown."""
+        current = keep if keep is not None else self.current_step
+        rows: list[StepRow | BatchRow] = []
+        f = self.filter_text.lower()
+        for d, steps in batches:
+            if f:
+                steps = [s for s in steps if f in f"{s.label} {s.kind} {s.decision} {s.state} {s.step} {s.family or ''}".lower()]
+                if not steps:
+                    continue
+            counts: dict[str, int] = {}
+            for s in steps:
+                counts[s.decision] = counts.get(s.decision, 0) + 1
+            rows.append(BatchRow(d, [s.step for s in steps], counts))
+            rows.extend(steps)
+        self.rows = rows
+        self.step_rows = [i for i, r in enumerate(rows) if isinstance(r, StepRow)]
+        self._row_of = {rows[i].step: i for i in self.step_rows}
+        width = max((len(r.label) + 6 if isinstance(r, StepRow) else len(r.dir) + 30) for r in rows) if rows else 1
+        self.virtual_size = Size(width, len(rows))
+        if current in self._row_of:
+            self.cursor = self.step_rows.index(self._row_of[current])
+        else:
+            self.cursor = min(self.cursor, max(len(self.step_rows) - 1, 0))
+        self.refresh()
+
+    def update_row(self, row: StepRow) -> None:
+        i = self._row_of.get(row.step)
+        if i is None:
+            return
+        self.rows[i] = row
+        self.refresh()
+
+    @property
+    def current_step(self) -> str | None:
+        if not self.step_rows or not 0 <= self.cursor < len(self.step_rows):
+            return None
+        r = self.rows[self.step_rows[self.cursor]]
+        return r.step  # type: ignore[union-attr]
+
+    def visible_steps(self) -> list[str]:
+        return [self.rows[i].step for i in self.step_rows]  # type: ignore[union-attr]
+
+    def select(self, step: str) -> bool:
+        i = self._row_of.get(step)
+        if i is None:
+            return False
+        self.cursor = self.step_rows.index(i)
+        return True
+
+    def move(self, delta: int) -> None:
+        if self.step_rows:
+            self.cursor = max(0, min(len(self.step_rows) - 1, self.cursor + delta))
+
+    def move_to(self, index: int) -> None:
+        if self.step_rows:
+            self.cursor = index % len(self.step_rows) if index < 0 else min(index, len(self.step_rows) - 1)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        if self.step_rows:
+            row = self.step_rows[new] if 0 <= new < len(self.step_rows) else 0
+            # keep the batch header in view for the first step of a batch
+            top = row - 1 if row > 0 and isinstance(self.rows[row - 1], BatchRow) else row
+            h = max(self.size.height, 1)
+            if top < self.scroll_y:
+                self.scroll_to(y=top, animate=False)
+            elif row >= self.scroll_y + h:
+                self.scroll_to(y=row - h + 1, animate=False)
+        self.refresh()
+        self.post_message(self.Selected(self, self.current_step))
+
+    def on_click(self, event: events.Click) -> None:
+        off = event.get_content_offset(self)
+        if off is None:
+            return
+        idx = int(self.scroll_y) + off.y
+        if 0 <= idx < len(self.rows):
+            r = self.rows[idx]
+            if isinstance(r, BatchRow):
+                if r.steps:
+                    self.select(r.steps[0])
+            else:
+                self.select(r.step)
+        self.focus()
+
+    # ------------------------------------------------------------------ drawing
+    def notify_style_update(self) -> None:
+        self._styles = None
+        super().notify_style_update()
+
+    def _get_styles(self) -> dict:
+        if self._styles is None:
+            g = self.get_component_rich_style
+            self._styles = {k: g(f"step-list--{k}") for k in
+                            ("batch", "cursor", "approved", "rejected", "pending", "warn", "dim")}
+            self._styles["base"] = self.rich_style
+        return self._styles
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        idx = scroll_y + y
+        width = self.scrollable_content_region.width
+        st = self._get_styles()
+        base = st["base"]
+        if idx >= len(self.rows):
+            return Strip.blank(width, base)
+        r = self.rows[idx]
+        if isinstance(r, BatchRow):
+            n = len(r.steps)
+            parts = [f"{r.counts[k]} {k}" for k in ("approved", "rejected") if r.counts.get(k)]
+            extra = f" · {', '.join(parts)}" if parts else ""
+            text = f"▾ {r.dir}/ ({n} step{'s' if n != 1 else ''}{extra})" if r.dir != "." else \
+                f"▾ ./ ({n} step{'s' if n != 1 else ''}{extra})"
+            segs = [Segment(text, base + st["batch"])]
+            return Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base).crop(scroll_x, scroll_x + width)
+        is_cursor = self.step_rows and self.step_rows[self.cursor] == idx if 0 <= self.cursor < len(self.step_rows) else False
+        dstyle = st.get(r.decision, st["pending"])
+        warn = r.state in ("stale", "invalid")
+        segs = [
+            Segment("  ", base),
+            Segment(DECISION_MARK.get(r.decision, "?"), base + dstyle),
+            Segment(STATE_MARK.get(r.state, " "), base + (st["warn"] if warn else st["dim"])),
+            Segment(" ", base),
+            Segment(f"{r.kind[:6]:<6} ", base + st["dim"]),
+            Segment(r.label, base + (st["rejected"] if r.decision == "rejected" else Style())),
+        ]
+        strip = Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base)
+        if is_cursor:
+            strip = strip.apply_style(st["cursor"])
+        return strip.crop(scroll_x, scroll_x + width)
