@@ -1,0 +1,399 @@
+"""The API the CLI and the TUI call to apply, undo and preview: lock, recovery, precondition
+check under the lock, commit order, validation, the transaction, history, the review's record.
+
+    apply_plan(ws, plan, step_ids=None, *, mode="rename", edited=None, hunks=None,
+               on_event=None, lock_timeout=10.0, allow_invalid=False, review=None) -> TxResult
+    undo(ws, tx_id=None, on_event=None, *, lock_timeout=10.0) -> TxResult
+    preview(ws, plan, step_ids=None, edited=None, hunks=None) -> Preview
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+from . import events as ev
+from . import fsio
+from . import transaction as txn
+from .effects import Change, Outcome, compute
+from .errors import ApplyError, NotFound, StaleError, StepError, UndoRefused, WoptError
+from .events import Event
+from .plan import ABSENT, MoveStep, Plan, sha256
+from .workspace import Workspace
+
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class TxResult:
+    tx: str
+    plan: str | None
+    mode: str
+    outcome: str                      # committed | rolled_back | refused | noop
+    files: int = 0
+    bytes: int = 0
+    ops: dict = field(default_factory=dict)
+    durations: dict = field(default_factory=dict)
+    fsyncs: int = 0
+    changes: list[Change] = field(default_factory=list)
+    kind: str = "apply"
+    steps: list[str] = field(default_factory=list)
+    undoes: str | None = None
+    error: str | None = None
+
+    @property
+    def paths(self) -> list[str]:
+        return [c.path for c in self.changes]
+
+    def to_json(self) -> dict:
+        d = {"tx": self.tx, "plan": self.plan, "kind": self.kind, "mode": self.mode,
+             "outcome": self.outcome, "files": self.files, "bytes": self.bytes, "ops": self.ops,
+             "durations": self.durations, "fsyncs": self.fsyncs, "steps": self.steps,
+             "paths": self.paths,
+             "changes": [{"path": c.path, "kind": c.kind, "before": c.before_hash,
+                          "after": c.after_hash, "steps": c.steps} for c in self.changes]}
+        if self.undoes:
+            d["undoes"] = self.undoes
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+@dataclass
+class Preview:
+    plan: str
+    steps: list[str]
+    files: int
+    bytes: int
+    creates: list[str]
+    replaces: list[str]
+    deletes: list[str]
+    chmods: list[str]
+    moves: int
+    stale: list[tuple[str, str, str, str]]
+    errors: list[str]
+    changes: list[Change]
+
+    @property
+    def ok(self) -> bool:
+        return not self.stale and not self.errors
+
+    def to_json(self) -> dict:
+        return {"plan": self.plan, "steps": self.steps, "files": self.files, "bytes": self.bytes,
+                "creates": self.creates, "replaces": self.replaces, "deletes": self.deletes,
+                "chmods": self.chmods, "moves": self.moves,
+                "stale": [{"step": s, "path": p, "expected": e, "found": f} for s, p, e, f in self.stale],
+                "errors": self.errors, "ok": self.ok}
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def _now() -> str:
+    from .spool import now_iso
+    return now_iso()
+
+
+def _selection(plan: Plan, step_ids, edited, hunks, review):
+    if step_ids is None and review is not None:
+        step_ids = review.approved([s.id for s in plan.steps])
+        if edited is None and review.edited:
+            edited = {k: v.encode("utf-8", "surrogateescape") for k, v in review.edited.items()}
+        if hunks is None and review.hunks:
+            hunks = dict(review.hunks)
+    if step_ids is None:
+        step_ids = [s.id for s in plan.steps]
+    if edited:
+        edited = {k: (v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v)
+                  for k, v in edited.items()}
+    return list(step_ids), edited, hunks
+
+
+def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None) -> list[str]:
+    """The selected steps in commit order: a person's order override first, else the
+    analysis' dependency order when that module is present, else plan order."""
+    wanted = list(dict.fromkeys(step_ids))
+    chosen = set(wanted)
+    base: list[str] | None = None
+    if review is not None and getattr(review, "order", None):
+        base = list(review.order)
+    else:
+        try:
+            from .analysis.ordering import commit_order  # written by the analysis engineer
+        except ImportError:
+            commit_order = None
+        if commit_order is not None:
+            try:
+                base = list(commit_order(plan, ws))
+            except WoptError:
+                raise
+            except Exception:
+                base = None
+    if not base:
+        return wanted
+    out = [s for s in dict.fromkeys(base) if s in chosen]
+    seen = set(out)
+    out += [s for s in wanted if s not in seen]
+    return out
+
+
+def _validate(changes: list[Change], allow_invalid: bool) -> list:
+    try:
+        from .analysis.validate import validate_changes
+    except ImportError:
+        return []
+    findings = list(validate_changes(changes) or [])
+    errors = [f for f in findings if getattr(f, "severity", "error") == "error"]
+    if errors and not allow_invalid:
+        lines = []
+        for f in errors[:20]:
+            loc = f.path + (f":{f.line}" if getattr(f, "line", None) else "")
+            lines.append(f"{loc}: {f.message} (step {f.step}, {f.checker})")
+        more = f" and {len(errors) - 20} more" if len(errors) > 20 else ""
+        raise ApplyError("invalid content: " + "; ".join(lines) + more,
+                         hint="fix the steps, or apply anyway with --allow-invalid; nothing was written")
+    return findings
+
+
+def _moves(plan: Plan, ids: Sequence[str], out: Outcome) -> int:
+    by_id = {s.id: s for s in plan.steps}
+    return sum(1 for s in ids if isinstance(by_id.get(s), MoveStep) and s in out.results)
+
+
+def _record(ws: Workspace, res: TxResult, started: str, extra: dict | None = None) -> None:
+    from .history import append
+    rec = {"tx": res.tx, "plan": res.plan, "kind": res.kind, "mode": res.mode,
+           "outcome": res.outcome, "started": started, "files": res.files,
+           "ops": res.ops or {"create": 0, "replace": 0, "delete": 0, "chmod": 0, "move": 0},
+           "bytes": res.bytes, "durations": res.durations, "fsyncs": res.fsyncs,
+           "steps": res.steps, "paths": res.paths}
+    if res.error:
+        rec["error"] = res.error
+    if res.undoes:
+        rec["undoes"] = res.undoes
+    if extra:
+        rec.update(extra)
+    try:
+        append(ws, rec)
+    except OSError:
+        pass  # history is a record, not part of the transaction
+
+
+def _errors_message(errors: list[WoptError]) -> str:
+    return "; ".join(str(e) for e in errors[:20]) + (f" and {len(errors) - 20} more" if len(errors) > 20 else "")
+
+
+# ---------------------------------------------------------------------------- apply
+
+def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *, mode: str = "rename",
+               edited: Mapping[str, bytes | str] | None = None,
+               hunks: Mapping[str, Sequence[int]] | None = None,
+               on_event: Listener | None = None, lock_timeout: float = 10.0,
+               allow_invalid: bool = False, review=None) -> TxResult:
+    """Apply the selected steps of `plan` as one atomic transaction."""
+    from . import spool
+    from .lock import file_lock
+    from .recovery import recover
+
+    if mode not in txn.MODES:
+        raise ApplyError(f"unknown mode {mode!r}", hint="use rename or journal")
+    emit = on_event or ev.null_listener
+    ids, edited, hunks = _selection(plan, step_ids, edited, hunks, review)
+    if not ids:
+        raise ApplyError(f"plan {plan.id}: no step selected to apply",
+                         hint="approve steps in the review, or name them with --only")
+    spool.ensure(ws)
+    started = _now()
+    durations: dict = {}
+    tx = txn.new_tx_id()
+    t0 = time.perf_counter()
+    emit(Event(ev.LOCK, 0, 1, tx=tx, message="waiting for the workspace lock"))
+    with file_lock(ws.spool / "lock", timeout=lock_timeout, what=f"wopt apply {plan.id}"):
+        durations[ev.LOCK] = round(time.perf_counter() - t0, 6)
+        emit(Event(ev.LOCK, 1, 1, tx=tx))
+        recovered = recover(ws, locked=True)
+        for line in recovered:
+            emit(Event(ev.RECOVER, 1, 1, message=line))
+        t1 = time.perf_counter()
+        ordered = order_steps(ws, plan, ids, review)
+        out = compute(ws, plan, ordered, edited=edited, hunks=hunks)
+        durations[ev.CHECK] = round(time.perf_counter() - t1, 6)
+        base = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="refused", steps=ordered,
+                        changes=out.changes, durations=durations)
+        if out.stale:
+            err = StaleError(out.stale)
+            base.error = str(err)
+            _record(ws, base, started)
+            raise err
+        if out.errors:
+            err = StepError(_errors_message(out.errors),
+                            hint="fix or reject those steps; nothing was written")
+            if len(out.errors) == 1:
+                err = out.errors[0]
+            base.error = str(err)
+            _record(ws, base, started)
+            raise err
+        try:
+            _validate(out.changes, allow_invalid)
+        except ApplyError as err:
+            base.error = str(err)
+            _record(ws, base, started)
+            raise
+        if not out.changes:
+            res = TxResult(tx="", plan=plan.id, mode=mode, outcome="noop", steps=ordered,
+                           durations=durations)
+            emit(Event(ev.DONE, 0, 0, message="nothing to change: the files already hold these contents"))
+            return res
+        try:
+            stats = txn.commit(ws, out.changes, mode=mode, tx=tx, kind="apply", plan_id=plan.id,
+                               steps=ordered, on_event=emit, moves=_moves(plan, ordered, out),
+                               durations=durations)
+        except ApplyError as err:
+            st = getattr(err, "stats", None)
+            base.outcome = "refused" if isinstance(err, txn.Refused) else "rolled_back"
+            base.error = str(err)
+            if st is not None:
+                base.ops, base.fsyncs, base.files, base.bytes = st.ops, st.fsyncs, st.files, st.bytes
+            _record(ws, base, started)
+            emit(Event(ev.FAILED, 0, 0, tx=tx, message=str(err)))
+            raise
+        res = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="committed", files=stats.files,
+                       bytes=stats.bytes, ops=stats.ops, durations=stats.durations,
+                       fsyncs=stats.fsyncs, changes=out.changes, steps=ordered)
+        _record(ws, res, started)
+        if review is not None:
+            review.applied.append(tx)
+            try:
+                spool.save_review(ws, review)
+            except OSError:
+                pass
+    return res
+
+
+# ---------------------------------------------------------------------------- undo
+
+def _last_undoable(ws: Workspace) -> str:
+    for tx, state in reversed(txn.list_transactions(ws)):
+        if state != txn.COMMITTED:
+            continue
+        got = txn.read_manifest(txn.manifest_path(ws, tx, txn.COMMITTED))
+        if got is not None and got[0].get("kind") == "apply":
+            return tx
+    raise NotFound("no applied transaction to undo", hint="`wopt history` lists the transactions")
+
+
+def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = None, *,
+         lock_timeout: float = 10.0, mode: str | None = None) -> TxResult:
+    """Undo a committed transaction (default: the last applied one not yet undone) as a
+    transaction of its own. Refused, naming the files, when its targets changed since."""
+    from .lock import file_lock
+    from .recovery import recover
+    from . import spool
+
+    emit = on_event or ev.null_listener
+    spool.ensure(ws)
+    started = _now()
+    durations: dict = {}
+    t0 = time.perf_counter()
+    with file_lock(ws.spool / "lock", timeout=lock_timeout, what="wopt undo"):
+        durations[ev.LOCK] = round(time.perf_counter() - t0, 6)
+        recover(ws, locked=True)
+        target_tx = tx_id or _last_undoable(ws)
+        if tx_id:
+            matches = [t for t, s in txn.list_transactions(ws) if t.startswith(tx_id) and s != txn.PENDING]
+            if len(matches) > 1 and tx_id not in matches:
+                raise NotFound(f"transaction {tx_id!r} is ambiguous: {', '.join(matches[:5])}",
+                               hint="give more of the id")
+            target_tx = tx_id if tx_id in matches else (matches[0] if matches else tx_id)
+        got = txn.load_committed(ws, target_tx)
+        if got is None:
+            raise NotFound(f"no committed transaction {target_tx!r} in .wopt/journal/",
+                           hint="`wopt history` lists the transactions")
+        m, blobs, state = got
+        if state == txn.UNDONE:
+            raise UndoRefused(f"transaction {target_tx} is already undone",
+                              hint="undo the undo transaction to redo it")
+        t1 = time.perf_counter()
+        changed: list[str] = []
+        changes: list[Change] = []
+        for e in reversed(m["entries"]):
+            rel = e["path"]
+            cur, cur_mode = ws.read(rel)
+            cur_hash = ABSENT if cur is None else sha256(cur)
+            if cur_hash != e["after"] or (cur is not None and e["after_mode"] is not None
+                                          and cur_mode != e["after_mode"]):
+                why = "deleted" if cur is None else ("its mode changed" if cur_hash == e["after"] else "changed")
+                changed.append(f"{rel} ({why})")
+                continue
+            orig = txn.committed_original(ws, m, blobs, e)
+            if e["before"] != ABSENT and (orig is None or sha256(orig) != e["before"]):
+                raise UndoRefused(f"{rel}: the original bytes of transaction {target_tx} are missing "
+                                  "from .wopt/journal/", hint="restore it from version control")
+            changes.append(Change(rel, cur, cur_mode, orig,
+                                  e["before_mode"] if orig is not None else None, list(e.get("steps", []))))
+        durations[ev.CHECK] = round(time.perf_counter() - t1, 6)
+        tx = txn.new_tx_id()
+        use_mode = mode or m.get("mode", "rename")
+        if changed:
+            err = UndoRefused(f"cannot undo {target_tx}: changed since it was applied: " + ", ".join(changed),
+                              hint="revert those files by hand first; nothing was written")
+            _record(ws, TxResult(tx=tx, plan=m.get("plan"), mode=use_mode, outcome="refused",
+                                 kind="undo", undoes=target_tx, error=str(err), durations=durations),
+                    started)
+            raise err
+        try:
+            stats = txn.commit(ws, changes, mode=use_mode, tx=tx, kind="undo", plan_id=m.get("plan"),
+                               steps=m.get("steps", []), undoes=target_tx, on_event=emit,
+                               durations=durations)
+        except ApplyError as err:
+            res = TxResult(tx=tx, plan=m.get("plan"), mode=use_mode, kind="undo", undoes=target_tx,
+                           outcome="refused" if isinstance(err, txn.Refused) else "rolled_back",
+                           error=str(err), changes=changes, durations=durations)
+            _record(ws, res, started)
+            raise
+        txn.mark_undone(ws, target_tx)
+        _remove_created_dirs(ws, m.get("dirs", []))
+        res = TxResult(tx=tx, plan=m.get("plan"), mode=use_mode, outcome="committed", kind="undo",
+                       undoes=target_tx, files=stats.files, bytes=stats.bytes, ops=stats.ops,
+                       durations=stats.durations, fsyncs=stats.fsyncs, changes=changes,
+                       steps=list(m.get("steps", [])))
+        _record(ws, res, started)
+    return res
+
+
+def _remove_created_dirs(ws: Workspace, dirs: list[str]) -> None:
+    """After an undo: the directories the undone transaction created, if now empty."""
+    parents = set()
+    for d in reversed(dirs):
+        p = ws.root / d
+        try:
+            if p.is_dir() and not p.is_symlink() and not any(p.iterdir()):
+                fsio.rmdir(p)
+                parents.add(p.parent)
+        except OSError:
+            continue
+    for p in sorted(parents):
+        if p.is_dir():
+            try:
+                fsio.fsync_dir(p)
+            except OSError:
+                pass
+
+
+# ---------------------------------------------------------------------------- preview
+
+def preview(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
+            edited: Mapping[str, bytes | str] | None = None,
+            hunks: Mapping[str, Sequence[int]] | None = None, *, review=None) -> Preview:
+    """What an apply would do now (no lock, no writes): for a confirmation prompt."""
+    ids, edited, hunks = _selection(plan, step_ids, edited, hunks, review)
+    ordered = order_steps(ws, plan, ids, review)
+    out = compute(ws, plan, ordered, edited=edited, hunks=hunks)
+    ch = out.changes
+    return Preview(plan=plan.id, steps=ordered, files=len(ch),
+                   bytes=sum(len(c.after) for c in ch if c.after is not None),
+                   creates=[c.path for c in ch if c.kind == "create"],
+                   replaces=[c.path for c in ch if c.kind == "replace"],
+                   deletes=[c.path for c in ch if c.kind == "delete"],
+                   chmods=[c.path for c in ch if c.kind == "chmod"],
+                   moves=_moves(plan, ordered, out), stale=list(out.stale),
+                   errors=[str(e) for e in out.errors], changes=ch)

@@ -1,0 +1,210 @@
+"""wopt apply, wopt undo, wopt recover, wopt history."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+ORDER = 30
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("apply", parents=[common], help="apply a plan as one atomic transaction",
+                       description="Apply a plan's steps (those named with --only; else the steps "
+                       "approved in its review, if it has one; else all) as one atomic, crash-safe, "
+                       "undoable transaction. Asks once when run in a terminal.")
+    p.add_argument("plan", metavar="PLAN")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask (required without a terminal)")
+    p.add_argument("--only", nargs="+", action="extend", metavar="STEP", help="apply only these steps")
+    p.add_argument("--all", action="store_true", help="apply every step, whatever the review says")
+    p.add_argument("--mode", choices=("rename", "journal"), default="rename",
+                   help="rename: new inode per file (default); journal: in place behind a rollback journal")
+    p.add_argument("--allow-invalid", action="store_true", help="apply even if validation finds errors")
+    p.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="how long to wait for another apply (default 10)")
+    p.add_argument("--json", action="store_true", help="print the transaction as JSON")
+    p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("undo", parents=[common], help="undo an applied transaction",
+                       description="Undo transaction TX (default: the last applied one not yet undone). "
+                       "Refused, naming the files, if they changed since.")
+    p.add_argument("tx", metavar="TX", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("recover", parents=[common], help="roll back an interrupted transaction",
+                       description="Roll back any transaction that never finished (every wopt command "
+                       "also does this first).")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("history", parents=[common], help="list past transactions")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-n", "--limit", type=int, default=0, metavar="N", help="only the last N")
+    p.set_defaults(func=cmd_history)
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _progress(enabled: bool):
+    """(listener, context manager) drawing a rich progress bar on stderr from the events."""
+    from contextlib import nullcontext
+    if not enabled:
+        return None, nullcontext()
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .common import err_console
+    con = err_console()
+    if not con.is_terminal:
+        return None, nullcontext()
+    prog = Progress(TextColumn("[bold]{task.fields[phase]:<9}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), DownloadColumn(),
+                    TextColumn("{task.fields[path]}", style="dim"), TimeElapsedColumn(),
+                    console=con, transient=True)
+    task = prog.add_task("apply", total=1, phase="lock", path="")
+
+    def listener(e) -> None:
+        total = e.bytes_total or e.total or 1
+        done = e.bytes_done if e.bytes_total else e.done
+        prog.update(task, total=total, completed=done, phase=e.phase, path=e.path or e.batch or "")
+
+    return listener, prog
+
+
+def cmd_apply(args) -> int:
+    from .. import spool
+    from ..apply import apply_plan, preview
+    from ..errors import UsageError, WoptError
+    from .common import print_json, workspace
+
+    ws = workspace(args)
+    plan = spool.load_plan(ws, args.plan)
+    review = None
+    step_ids = None
+    if args.only:
+        known = {s.id for s in plan.steps}
+        unknown = [s for s in args.only if s not in known]
+        if unknown:
+            raise UsageError(f"plan {plan.id} has no step {', '.join(map(repr, unknown))}",
+                             hint="`wopt show PLAN` lists its steps")
+        step_ids = list(args.only)
+    elif not args.all:
+        r = spool.load_review(ws, plan.id)
+        if r.decisions:
+            review = r
+            if not args.json:
+                n = len(r.approved([s.id for s in plan.steps]))
+                sys.stderr.write(f"wopt: applying the {n} step(s) approved in the review of {plan.id} "
+                                 "(--all for every step)\n")
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("not a terminal, so wopt cannot ask: pass --yes to apply without asking")
+        pv = preview(ws, plan, step_ids, review=review)
+        if not pv.ok:
+            # apply_plan below refuses with the precise message
+            pass
+        else:
+            what = ", ".join(f"{len(v)} {k}" for k, v in (("created", pv.creates), ("replaced", pv.replaces),
+                                                           ("deleted", pv.deletes), ("chmod", pv.chmods)) if v)
+            sys.stderr.write(f"apply plan {plan.id}{' (' + plan.title + ')' if plan.title else ''}: "
+                             f"{pv.files} file(s), {_human_bytes(pv.bytes)} ({what or 'no change'}) "
+                             f"in {ws.root}\n")
+            sys.stderr.write("Apply? [y/N] ")
+            sys.stderr.flush()
+            answer = sys.stdin.readline().strip().lower()
+            if answer not in ("y", "yes"):
+                sys.stderr.write("wopt: not applied\n")
+                return 1
+
+    listener, ctx = _progress(not args.json)
+    with ctx:
+        res = apply_plan(ws, plan, step_ids, mode=args.mode, on_event=listener,
+                         lock_timeout=args.lock_timeout, allow_invalid=args.allow_invalid, review=review)
+    if args.json:
+        print_json(res.to_json())
+        return 0
+    if res.outcome == "noop":
+        print(f"nothing to change: the files already hold plan {plan.id}'s contents")
+        return 0
+    total = sum(res.durations.values())
+    ops = ", ".join(f"{v} {k}" for k, v in res.ops.items() if v)
+    print(f"applied plan {plan.id}: {res.files} file(s), {_human_bytes(res.bytes)} ({ops}) in "
+          f"{total:.2f}s, transaction {res.tx} ({res.mode} mode, {res.fsyncs} fsyncs); "
+          f"undo with `wopt undo {res.tx}`")
+    return 0
+
+
+def cmd_undo(args) -> int:
+    from ..apply import undo
+    from .common import print_json, workspace
+
+    ws = workspace(args)
+    listener, ctx = _progress(not args.json)
+    with ctx:
+        res = undo(ws, args.tx, on_event=listener)
+    if args.json:
+        print_json(res.to_json())
+        return 0
+    shown = ", ".join(res.paths[:10]) + (f" and {len(res.paths) - 10} more" if len(res.paths) > 10 else "")
+    print(f"undid transaction {res.undoes}{' (plan ' + res.plan + ')' if res.plan else ''}: "
+          f"{res.files} file(s) restored ({shown}) by transaction {res.tx}")
+    return 0
+
+
+def cmd_recover(args) -> int:
+    from ..recovery import recover
+    from .common import print_json, workspace
+
+    ws = workspace(args, recover=False)
+    lines = recover(ws, lock_timeout=10.0)
+    if args.json:
+        print_json({"recovered": lines})
+        return 0
+    if not lines:
+        print("nothing to recover: no unfinished transaction")
+    for line in lines:
+        print(line)
+    return 0
+
+
+def cmd_history(args) -> int:
+    from ..history import read_history
+    from .common import console, print_json, workspace
+
+    ws = workspace(args)
+    recs = read_history(ws)
+    if args.limit and args.limit > 0:
+        recs = recs[-args.limit:]
+    if args.json:
+        print_json(recs)
+        return 0
+    if not recs:
+        print("no transactions yet (`wopt apply PLAN` makes one)")
+        return 0
+    from rich.markup import escape
+    from rich.table import Table
+    t = Table(box=None, header_style="bold")
+    for col in ("transaction", "started", "kind", "plan", "outcome", "files", "bytes", "mode", "time", "note"):
+        t.add_column(col)
+    colour = {"committed": "green", "rolled_back": "red", "refused": "yellow"}
+    for r in recs:
+        note = ""
+        if r.get("undone_by"):
+            note = f"undone by {r['undone_by']}"
+        elif r.get("undoes"):
+            note = f"undoes {r['undoes']}"
+        elif r.get("error"):
+            note = r["error"][:80]
+        oc = r.get("outcome", "")
+        t.add_row(r.get("tx") or "", r.get("started") or "", r.get("kind") or "", r.get("plan") or "",
+                  f"[{colour.get(oc, 'white')}]{oc}[/]", str(r.get("files", "")),
+                  _human_bytes(int(r.get("bytes") or 0)), r.get("mode") or "",
+                  f"{sum((r.get('durations') or {}).values()):.2f}s", escape(note))
+    console().print(t)
+    return 0
