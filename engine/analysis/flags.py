@@ -1,0 +1,65 @@
+"""Flags: what deserves a second look in a step (large, binary, deleting a non-empty file,
+executable bit changes, a write outside the directories the rest of the plan touches)."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Mapping
+
+from .diffs import is_binary
+from .model import Flag
+
+LARGE = 1024 * 1024          # bytes of resulting content
+LARGE_LINES = 20_000
+
+
+def step_flags(sid: str, kind: str, path: str, before: bytes | None, after: bytes | None,
+               before_mode: int | None, after_mode: int | None) -> list[Flag]:
+    out = []
+    nl = after.count(b"\n") if after is not None else 0
+    if after is not None and (len(after) > LARGE or nl > LARGE_LINES):
+        out.append(Flag(sid, "large", f"{path}: large file ({len(after):,} bytes, {nl:,} lines)"))
+    if after is not None and kind != "delete" and is_binary(after):
+        out.append(Flag(sid, "binary", f"{path}: binary content ({len(after):,} bytes)"))
+    if kind == "delete" and before:
+        out.append(Flag(sid, "delete-nonempty", f"{path}: deletes a non-empty file ({len(before):,} bytes)"))
+    if after is not None:
+        bx = bool((before_mode or 0) & 0o111) if before is not None else False
+        ax = bool((after_mode or 0) & 0o111)
+        if bx != ax:
+            if ax:
+                what = "creates an executable file" if before is None else "makes the file executable"
+            else:
+                what = "removes the executable bit"
+            out.append(Flag(sid, "exec-bit", f"{path}: {what} (mode {_mode(before_mode)} -> {_mode(after_mode)})"))
+    return out
+
+
+def _mode(m: int | None) -> str:
+    return "none" if m is None else format(m & 0o7777, "03o")
+
+
+def area(path: str) -> str:
+    """The top-level directory a path belongs to ("." for files at the top)."""
+    return path.split("/", 1)[0] if "/" in path else "."
+
+
+def outside_flags(paths: Mapping[str, str], *, min_steps: int = 3) -> list[Flag]:
+    """Steps writing into a top-level directory that no other step touches, in a plan of at
+    least `min_steps` steps. Plain files at the top (README, pyproject.toml) are not flagged;
+    hidden ones (.env, .github/...) are."""
+    if len(paths) < min_steps:
+        return []
+    count = Counter(area(p) for p in paths.values())
+    out = []
+    for sid, p in paths.items():
+        a = area(p)
+        if a == ".":
+            if not p.startswith("."):
+                continue
+        elif count[a] > 1:
+            continue
+        others = sorted(x for x in count if x not in (a, "."))[:3]
+        where = ", ".join(f"{x}/" for x in others) or "the top"
+        out.append(Flag(sid, "outside", f"{p}: writes outside the directories the rest of the plan "
+                                        f"touches ({where})"))
+    return out

@@ -1,0 +1,147 @@
+"""What a file imports, read from its content: Python (with `ast`) and JavaScript/TypeScript
+(`import`/`require`/`export from` of relative paths). Pure functions on text; path resolution
+goes through an `exists(path) -> bool` callable so callers decide what "exists" means (the
+plan's resulting tree, the disk, or both)."""
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+PY_ROOTS = ("", "src/", "lib/", "python/")
+JS_EXTS = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".json", ".vue", ".svelte")
+JS_SOURCE_EXTS = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".vue", ".svelte")
+
+
+@dataclass
+class PyImport:
+    module: str            # dotted name after the dots ("" for `from . import x`)
+    level: int             # 0 absolute, 1 for ".", 2 for ".."
+    names: list[str] = field(default_factory=list)   # `from m import a, b` -> ["a", "b"]; [] for `import m`
+    line: int = 1
+    column: int = 1
+
+
+def py_imports(source: bytes | str) -> list[PyImport] | None:
+    """The imports of Python source (None if it does not parse). Imports nested in functions
+    and `if TYPE_CHECKING:` blocks count too: they still name a dependency."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    out: list[PyImport] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                out.append(PyImport(a.name, 0, [], node.lineno, node.col_offset + 1))
+        elif isinstance(node, ast.ImportFrom):
+            out.append(PyImport(node.module or "", node.level or 0, [a.name for a in node.names],
+                                node.lineno, node.col_offset + 1))
+    out.sort(key=lambda i: (i.line, i.column))
+    return out
+
+
+def py_module_paths(module: str, *, importer: str, level: int) -> list[str]:
+    """Candidate file paths of a module: `m.py` and `m/__init__.py` under each source root
+    (absolute) or under the importer's package (relative)."""
+    rel = module.replace(".", "/") if module else ""
+    if level:
+        base = posixpath.dirname(importer)
+        for _ in range(level - 1):
+            base = posixpath.dirname(base)
+        stem = posixpath.join(base, rel) if rel else base
+        stems = [stem]
+    else:
+        stems = [root + rel for root in PY_ROOTS]
+    out = []
+    for s in stems:
+        if not s:
+            continue
+        s = s.lstrip("/")
+        if rel or level:
+            out.append(s + "/__init__.py")
+        if rel:
+            out.append(s + ".py")
+    return out
+
+
+def py_targets(imp: PyImport, importer: str) -> list[tuple[str, list[str]]]:
+    """(dotted name, candidate paths) for every module an import loads: each parent package,
+    the module, and for `from m import x` the possible submodule m.x."""
+    out = []
+    parts = imp.module.split(".") if imp.module else []
+    for k in range(1, len(parts) + 1):
+        name = ".".join(parts[:k])
+        if imp.level and k < len(parts):
+            continue  # a relative import's parents are the importer's own packages
+        out.append((name, py_module_paths(name, importer=importer, level=imp.level)))
+    if imp.level and not parts:
+        out.append(("." * imp.level, py_module_paths("", importer=importer, level=imp.level)))
+    for n in imp.names:
+        if n == "*":
+            continue
+        name = f"{imp.module}.{n}" if imp.module else n
+        out.append((name, [p for p in py_module_paths(name, importer=importer, level=imp.level)]))
+    return out
+
+
+def py_module_name(path: str) -> str | None:
+    """The dotted module name of a .py path, without a source root ("src/pkg/a.py" -> "pkg.a")."""
+    if not path.endswith(".py"):
+        return None
+    for root in PY_ROOTS[1:]:
+        if path.startswith(root):
+            path = path[len(root):]
+            break
+    stem = path[:-3]
+    if stem.endswith("/__init__") or stem == "__init__":
+        stem = stem[: -len("__init__")].rstrip("/")
+    return stem.replace("/", ".") or None
+
+
+# --------------------------------------------------------------------------- JavaScript / TypeScript
+
+_JS_RE = re.compile(
+    r"""(?:\bimport\s+(?:type\s+)?(?:[\w*${}\s,]+?\s+from\s+)?|\bexport\s+(?:type\s+)?[\w*${}\s,]*?\s*from\s+|"""
+    r"""\brequire\s*\(\s*|\bimport\s*\(\s*)(['"])([^'"\n]+)\1""")
+
+
+def js_imports(text: str) -> list[tuple[str, int]]:
+    """(specifier, line) of each static import, `export ... from`, require() and import()."""
+    out = []
+    for m in _JS_RE.finditer(text):
+        out.append((m.group(2), text.count("\n", 0, m.start()) + 1))
+    return out
+
+
+def js_resolve(spec: str, importer: str, exists: Callable[[str], bool]) -> str | None:
+    """The file a relative specifier names, trying the usual extensions and index files; a
+    `.js` specifier may name a `.ts` source (TypeScript's ESM convention)."""
+    if not (spec.startswith("./") or spec.startswith("../")):
+        return None
+    p = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
+    if p.startswith("../") or p == "..":
+        return None
+    cands = [p]
+    stem, ext = posixpath.splitext(p)
+    if ext in (".js", ".jsx", ".mjs", ".cjs"):
+        cands += [stem + e for e in (".ts", ".tsx", ".mts", ".cts")]
+    cands += [p + e for e in JS_EXTS]
+    cands += [p + "/index" + e for e in JS_EXTS]
+    for c in cands:
+        if exists(c):
+            return c
+    return None
+
+
+def is_js(path: str) -> bool:
+    return path.endswith(JS_SOURCE_EXTS)
+
+
+def first_existing(paths: Iterable[str], exists: Callable[[str], bool]) -> str | None:
+    for p in paths:
+        if exists(p):
+            return p
+    return None

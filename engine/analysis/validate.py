@@ -1,0 +1,297 @@
+"""Validation of resulting content, with 1-based line and column: Python (compile), JSON, TOML
+(tomllib), YAML (PyYAML's composer: syntax only, so custom tags like `!Ref` are fine), `.ipynb`
+structure, Jinja2 template syntax; and Python imports of modules the plan creates must resolve
+after the apply.
+
+`validate_content(path, data)` checks one file; `validate_changes(changes, ws=None)` checks the
+net changes of an apply (effects.Change) and is what the transaction runs before it writes.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import posixpath
+import re
+import warnings
+from typing import Iterable, Mapping
+
+from . import imports as imp
+from .model import Finding
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_EOF = re.compile(r"\(at end of document\)")
+MAX_VALIDATE = 8 * 1024 * 1024     # larger files are not parsed (flagged "large" instead)
+
+
+def checker_for(path: str) -> str | None:
+    p = path.lower()
+    if p.endswith((".py", ".pyi")):
+        return "python"
+    if p.endswith(".ipynb"):
+        return "ipynb"
+    if p.endswith(".json"):
+        return "json"
+    if p.endswith(".toml") or posixpath.basename(p) in ("pipfile", "poetry.lock", "uv.lock", "cargo.lock"):
+        return "toml"
+    if p.endswith((".yaml", ".yml")):
+        return "yaml"
+    if p.endswith((".j2", ".jinja", ".jinja2")):
+        return "jinja2"
+    return None
+
+
+def validate_content(path: str, data: bytes | None, *, step: str = "") -> list[Finding]:
+    """Findings on one file's content (empty when it is fine or of a kind not checked)."""
+    if data is None:
+        return []
+    checker = checker_for(path)
+    if checker is None or len(data) > MAX_VALIDATE:
+        return []
+
+    def f(msg: str, line: int | None = None, col: int | None = None, sev: str = "error") -> Finding:
+        return Finding(step, path, checker, msg, line, col, sev)
+
+    if checker == "python":
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(data, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        except SyntaxError as e:
+            return [f(e.msg, e.lineno, e.offset)]
+        except ValueError as e:   # NUL bytes
+            return [f(str(e))]
+        return []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        return [f(f"not UTF-8 text ({e.reason})", line, col)]
+    if checker == "json":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as e:
+            return [f(e.msg, e.lineno, e.colno, "warning" if _jsonc(path) else "error")]
+        return []
+    if checker == "toml":
+        import tomllib
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            msg = str(e)
+            m = _TOML_AT.search(msg)
+            if m:
+                return [f(msg[: m.start()].strip(), int(m.group(1)), int(m.group(2)))]
+            if _TOML_EOF.search(msg):
+                lines = text.split("\n")
+                return [f(_TOML_EOF.sub("", msg).strip() + " (at end of document)", len(lines), len(lines[-1]) + 1)]
+            return [f(msg)]
+        return []
+    if checker == "yaml":
+        import yaml
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            for _ in yaml.compose_all(text, Loader=loader):
+                pass
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            msg = " ".join(x for x in (e.context, e.problem) if x) or str(e)
+            if mark is not None:
+                return [f(msg, mark.line + 1, mark.column + 1)]
+            return [f(msg)]
+        except yaml.YAMLError as e:
+            return [f(str(e))]
+        return []
+    if checker == "ipynb":
+        try:
+            nb = json.loads(text)
+        except json.JSONDecodeError as e:
+            return [f(e.msg, e.lineno, e.colno)]
+        return [f(m) for m in _notebook_problems(nb)]
+    if checker == "jinja2":
+        from jinja2 import Environment, TemplateSyntaxError
+        try:
+            Environment().parse(text)
+        except TemplateSyntaxError as e:
+            return [f(e.message or str(e), e.lineno, None)]
+        return []
+    return []
+
+
+def _jsonc(path: str) -> bool:
+    """JSON files whose tools accept comments and trailing commas (a finding is a warning)."""
+    base = posixpath.basename(path)
+    return base.startswith(("tsconfig", "jsconfig")) or ".vscode/" in path or base == "devcontainer.json"
+
+
+def _notebook_problems(nb) -> list[str]:
+    if not isinstance(nb, dict):
+        return ["a notebook must be a JSON object"]
+    out = []
+    if not isinstance(nb.get("nbformat"), int):
+        out.append("missing integer field nbformat")
+    if not isinstance(nb.get("metadata", {}), dict):
+        out.append("metadata must be an object")
+    cells = nb.get("cells")
+    if not isinstance(cells, list):
+        out.append("missing list field cells")
+        return out
+    for i, c in enumerate(cells):
+        where = f"cell {i}"
+        if not isinstance(c, dict):
+            out.append(f"{where}: must be an object")
+            continue
+        ct = c.get("cell_type")
+        if ct not in ("code", "markdown", "raw"):
+            out.append(f"{where}: cell_type must be code, markdown or raw (found {ct!r})")
+        src = c.get("source")
+        if not (isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))):
+            out.append(f"{where}: source must be a string or a list of strings")
+        if ct == "code" and not isinstance(c.get("outputs", []), list):
+            out.append(f"{where}: outputs must be a list")
+    return out
+
+
+# --------------------------------------------------------------------------- imports after the apply
+
+def _defined_names(source: bytes) -> set[str] | None:
+    """Top-level names a module defines, or None when it may define more than we can see
+    (star imports, module __getattr__, exec, globals())."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return None
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "__getattr__":
+            return None
+        if isinstance(node, ast.Name) and node.id in ("globals", "exec", "setattr"):
+            return None
+    for node in tree.body:
+        _collect(node, names)
+    return names
+
+
+def _collect(node, names: set[str]) -> None:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names.add(node.name)
+    elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for t in targets:
+            for n in ast.walk(t):
+                if isinstance(n, ast.Name):
+                    names.add(n.id)
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        for a in node.names:
+            names.add((a.asname or a.name).split(".")[0])
+    elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            for sub in getattr(node, field, []) or []:
+                if isinstance(sub, ast.ExceptHandler):
+                    for s2 in sub.body:
+                        _collect(s2, names)
+                else:
+                    _collect(sub, names)
+    elif hasattr(ast, "TypeAlias") and isinstance(node, getattr(ast, "TypeAlias")):
+        names.add(node.name.id)
+
+
+def check_imports(files: Mapping[str, bytes | None], created: Iterable[str], *,
+                  steps: Mapping[str, str] | None = None, exists=None) -> list[Finding]:
+    """Python imports in `files` (path -> content after the apply, None = deleted) that name a
+    module inside a package or module the plan creates, and that will not resolve.
+
+    `created` are the paths the plan creates; `exists(path)` answers for paths outside `files`
+    (the disk); `steps` maps a path to the step to blame."""
+    steps = steps or {}
+    created = set(created)
+    created_py = {p for p in created if p.endswith(".py")}
+    if not created_py:
+        return []
+
+    def present(p: str) -> bool:
+        if p in files:
+            return files[p] is not None
+        return bool(exists and exists(p))
+
+    # modules "owned" by the plan: created files and the packages their __init__ creates
+    created_pkgs = {p[: -len("/__init__.py")] for p in created_py if p.endswith("/__init__.py")}
+    out: list[Finding] = []
+    names_cache: dict[str, set[str] | None] = {}
+    for path, data in files.items():
+        if data is None or not path.endswith(".py"):
+            continue
+        refs = imp.py_imports(data)
+        if not refs:
+            continue
+        for ref in refs:
+            problem = _unresolved(ref, path, present, created_py, created_pkgs, files, names_cache)
+            if problem:
+                out.append(Finding(steps.get(path, ""), path, "imports", problem, ref.line, ref.column))
+    return out
+
+
+def _unresolved(ref, path, present, created_py, created_pkgs, files, names_cache) -> str | None:
+    parts = ref.module.split(".") if ref.module else []
+    shown = "." * ref.level + ref.module
+    # find the module the import names, and its parent chain
+    for k in range(1, len(parts) + 1):
+        name = ".".join(parts[:k])
+        if ref.level and k < len(parts):
+            continue
+        cands = imp.py_module_paths(name, importer=path, level=ref.level)
+        hit = imp.first_existing(cands, present)
+        if hit:
+            continue
+        # missing: an error only when its parent package is one the plan creates
+        parent_cands = [c.rsplit("/", 1)[0] for c in cands if c.endswith(".py") and not c.endswith("/__init__.py")]
+        if any(pc in created_pkgs for pc in parent_cands):
+            return f"imports {'.' * ref.level}{name}, which does not exist after the apply"
+        return None
+    if ref.names and (ref.module or ref.level):
+        cands = imp.py_module_paths(ref.module, importer=path, level=ref.level)
+        mod = imp.first_existing(cands, present)
+        if mod is None or mod not in created_py:
+            return None
+        for n in ref.names:
+            if n == "*":
+                continue
+            sub = f"{ref.module}.{n}" if ref.module else n
+            if imp.first_existing(imp.py_module_paths(sub, importer=path, level=ref.level), present):
+                continue
+            if mod not in names_cache:
+                data = files.get(mod)
+                names_cache[mod] = _defined_names(data) if data is not None else None
+            defined = names_cache[mod]
+            if defined is not None and n not in defined:
+                return f"imports {n} from {shown or '.'} ({mod}), which does not define it"
+    return None
+
+
+def validate_changes(changes, ws=None) -> list[Finding]:
+    """Findings on the net changes of an apply (effects.Change objects): each resulting file's
+    syntax, and Python imports of modules the plan creates. `ws` lets imports resolve against
+    files on disk the plan does not touch."""
+    out: list[Finding] = []
+    files: dict[str, bytes | None] = {}
+    steps: dict[str, str] = {}
+    created: list[str] = []
+    for ch in changes:
+        sid = ch.steps[-1] if ch.steps else ""
+        files[ch.path] = ch.after
+        steps[ch.path] = sid
+        if ch.before is None and ch.after is not None:
+            created.append(ch.path)
+        if ch.after is not None:
+            out.extend(validate_content(ch.path, ch.after, step=sid))
+    exists = None
+    if ws is not None:
+        def exists(p: str) -> bool:
+            try:
+                return (ws.root / p).is_file()
+            except OSError:
+                return False
+    out.extend(check_imports(files, created, steps=steps, exists=exists))
+    return out
