@@ -1,0 +1,215 @@
+"""ApplyFlowScreen on a real temporary workspace: confirm, apply, bytes on disk, undo, and the
+failures (a stale file, an injected I/O error in the commit phase) that leave files untouched."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import Button, Static
+
+from wopt.engine import fsio, spool
+from wopt.engine.ingest import ingest
+from wopt.engine.plan import DeleteStep, Edit, EditStep, Plan, WriteStep
+from wopt.engine.review import APPROVED, REJECTED, Review
+from wopt.engine.workspace import Workspace
+from wopt.tui.screens.apply import ApplyFlowScreen, ProgressState
+from wopt.engine.events import Event
+
+ORIGINAL = {
+    "src/shop/cart.py": b"def total(items):\n    return sum(i.price for i in items)\n",
+    "src/shop/tax.py": b"RATE = 0.2\n",
+    "docs/old.md": b"# old notes\n",
+    "README.md": b"shop\n",
+}
+
+
+def run(coro_fn):
+    @functools.wraps(coro_fn)
+    def wrapper(*a, **kw):
+        return asyncio.run(coro_fn(*a, **kw))
+    return wrapper
+
+
+def fake_clock(step: float = 0.05):
+    counter = itertools.count()
+    return lambda: next(counter) * step
+
+
+def make_workspace(root: Path) -> tuple[Workspace, Plan, Review]:
+    for rel, data in ORIGINAL.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    ws = Workspace(root)
+    plan = Plan(id="20260101-shop", title="Add discounts to the cart", steps=[
+        WriteStep(id="s1", path="src/shop/discount.py", content="def discount(p, pct):\n    return p * (1 - pct)\n"),
+        EditStep(id="s2", path="src/shop/cart.py", depends_on=["s1"],
+                 edits=[Edit(old_string="return sum(i.price for i in items)",
+                             new_string="return sum(discount(i.price, i.pct) for i in items)")]),
+        WriteStep(id="s3", path="src/shop/tax.py", content="RATE = 0.25\n"),
+        DeleteStep(id="s4", path="docs/old.md"),
+        WriteStep(id="s5", path="tests/test_discount.py", content="def test_it():\n    assert True\n"),
+        WriteStep(id="s6", path="README.md", content="shop (rejected)\n"),
+    ])
+    ingest(ws, plan)
+    review = Review(plan_id=plan.id)
+    for sid in ("s1", "s2", "s3", "s4", "s5"):
+        review.set(sid, APPROVED)
+    review.set("s6", REJECTED, "not now")
+    spool.save_review(ws, review)
+    return ws, plan, review
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".wopt" not in p.relative_to(root).parts}
+
+
+AFTER = {
+    "src/shop/cart.py": b"def total(items):\n    return sum(discount(i.price, i.pct) for i in items)\n",
+    "src/shop/tax.py": b"RATE = 0.25\n",
+    "src/shop/discount.py": b"def discount(p, pct):\n    return p * (1 - pct)\n",
+    "tests/test_discount.py": b"def test_it():\n    assert True\n",
+    "README.md": b"shop\n",
+}
+
+
+class Host(App):
+    def __init__(self, ws, plan, review, **kw):
+        super().__init__()
+        self.args = (ws, plan, review)
+        self.kw = kw
+        self.results: list = []
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        self.push_screen(ApplyFlowScreen(*self.args, **self.kw), self.results.append)
+
+
+async def settle(pilot, app):
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def text_of(screen, sel: str) -> str:
+    return str(screen.query_one(sel, Static).render())
+
+
+@run
+async def test_apply_then_undo_bytes_on_disk(tmp_path):
+    ws, plan, review = make_workspace(tmp_path)
+    app = Host(ws, plan, review, clock=fake_clock())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, ApplyFlowScreen)
+        summary = text_of(screen, "#confirm-summary")
+        assert "5 files" in summary and "5 approved steps" in summary
+        assert tree(tmp_path) == ORIGINAL                       # nothing written before confirm
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert screen.stage == "result"
+        assert tree(tmp_path) == AFTER
+        assert "Applied" in text_of(screen, "#result-summary")
+        assert screen.result.outcome == "committed"
+        assert spool.load_review(ws, plan.id).applied == [screen.result.tx]
+        # the panel followed the engine's events: every file committed, batch by batch
+        st = screen.progress
+        assert st.files_done == 5 and st.overall() == pytest.approx(1.0)
+        assert {b.dir: (b.done, b.total) for b in st.batches.values()} == {
+            "src/shop": (3, 3), "docs": (1, 1), "tests": (1, 1)}
+        await pilot.press("u")
+        await settle(pilot, app)
+        assert tree(tmp_path) == ORIGINAL
+        assert "Undone" in text_of(screen, "#result-summary")
+        assert not screen.query_one("#result-undo", Button).display
+        await pilot.press("enter")
+        await pilot.pause()
+    assert len(app.results) == 1 and app.results[0].kind == "undo"
+
+
+@run
+async def test_stale_file_blocks_with_reason_and_nothing_is_written(tmp_path):
+    ws, plan, review = make_workspace(tmp_path)
+    (tmp_path / "src/shop/tax.py").write_bytes(b"RATE = 0.3\n")   # changed after the plan
+    before = tree(tmp_path)
+    app = Host(ws, plan, review, clock=fake_clock())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        blockers = text_of(screen, "#confirm-blockers")
+        assert "stale" in blockers and "src/shop/tax.py (step s3) changed on disk" in blockers
+        assert screen.query_one("#apply-go", Button).disabled
+        await pilot.press("enter")                     # apply is not offered
+        await settle(pilot, app)
+        assert screen.stage == "confirm"
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None]
+    assert tree(tmp_path) == before
+
+
+def _first_commit_op(ws, plan, review, root) -> int:
+    """Learn, on a copy, the number of the first operation of the commit phase."""
+    import shutil
+    from wopt.engine.apply import apply_plan
+    copy = root.parent / (root.name + "-probe")
+    shutil.copytree(root, copy)
+    fsio.configure("eio:1000000")          # log operations, never fire
+    try:
+        apply_plan(Workspace(copy), plan, review=Review(plan_id=plan.id, decisions=dict(review.decisions)))
+        ops = fsio.log()
+    finally:
+        fsio.configure("")
+        shutil.rmtree(copy)
+    return next(k for k, phase, _op, _p in ops if phase == "commit") + 1
+
+
+@run
+async def test_io_error_mid_commit_rolls_back_and_says_so(tmp_path):
+    ws, plan, review = make_workspace(tmp_path / "ws")
+    k = _first_commit_op(ws, plan, review, tmp_path / "ws")
+    app = Host(ws, plan, review, clock=fake_clock())
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot, app)
+            fsio.configure(f"eio:{k}")
+            await pilot.press("enter")
+            await settle(pilot, app)
+            fsio.configure("")
+            screen = app.screen
+            assert screen.stage == "result"
+            summary = text_of(screen, "#result-summary")
+            detail = text_of(screen, "#result-detail")
+            assert "Apply failed" in summary and "rolled back" in summary
+            assert "Input/output error" in detail and "Rollback" in detail
+            assert screen.progress.rolling_back
+            assert not screen.query_one("#result-undo", Button).display
+            await pilot.press("u")                       # nothing to undo: no effect
+            await pilot.press("enter")
+            await pilot.pause()
+    finally:
+        fsio.configure("")
+    assert app.results == [None]
+    assert tree(tmp_path / "ws") == ORIGINAL
+
+
+def test_progress_state_coalesces_events_into_batches():
+    st = ProgressState(fake_clock(0.5), "rename")
+    st.plan_batches(["a/x", "a/y", "b/z"])
+    for i, p in enumerate(["a/x", "a/y", "b/z"]):
+        st.feed(Event("prepare", i + 1, 3, 10 * (i + 1), 30, path=p, step=f"s{i}", batch=p[0]))
+    assert st.files_done == 0
+    for i, p in enumerate(["a/x", "a/y"]):
+        st.feed(Event("commit", i + 1, 3, 10 * (i + 1), 30, path=p, step=f"s{i}", batch=p[0]))
+    assert (st.batches["a"].done, st.batches["a"].total, st.batches["b"].done) == (2, 2, 0)
+    assert st.files_done == 2 and st.path == "a/y"
+    assert 0.5 < st.overall() < 0.9
+    snap = st.snapshot()
+    st.feed(Event("commit", 3, 3, 30, 30, path="b/z", batch="b"))
+    assert snap.batches["b"].done == 0 and st.batches["b"].done == 1

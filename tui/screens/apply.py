@@ -1,0 +1,649 @@
+"""The apply flow: confirm what will happen, apply with a live progress panel, then the result
+with one key to undo.
+
+`ApplyFlowScreen(ws, plan, review)` is a `ModalScreen[TxResult | None]` in three stages:
+
+1. **confirm**: `wopt.engine.apply.preview(...)` (in a thread worker) summarised: files, bytes,
+   creates/replaces/deletes, and the stale or invalid steps that block, with their reasons.
+2. **progress**: `wopt.engine.apply.apply_plan(...)` runs in a thread worker; its events
+   (`wopt.engine.events.Event`) feed a `ProgressState` under a lock, and the worker posts one
+   `ApplyProgress` message only when none is pending, so a backlog of thousands of events
+   collapses into one repaint. The panel shows the overall bar, per-batch progress, the
+   current phase and step, files per second, and on failure the rollback as it happens and
+   the error in plain words.
+3. **result**: the figures, `u` to undo (`wopt.engine.apply.undo`, with the same panel), enter
+   to close. The screen dismisses with the apply's TxResult (or the undo's after an undo), or
+   None when nothing was applied.
+
+Times shown come from an injectable clock (`clock=`), so snapshots stay deterministic.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets import Button, ContentSwitcher, Footer, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from wopt.engine import events as ev
+
+CONFIRM, RUNNING, RESULT = "confirm", "running", "result"
+
+# share of the overall bar each phase stands for (the phases that do not occur in a mode are
+# left out and the rest rescaled)
+PHASE_WEIGHTS = {ev.LOCK: 1, ev.CHECK: 2, ev.JOURNAL: 3, ev.PREPARE: 40, ev.COMMIT: 40,
+                 ev.SYNC: 8, ev.FINALIZE: 2}
+PHASES_BY_MODE = {
+    "rename": (ev.CHECK, ev.JOURNAL, ev.PREPARE, ev.COMMIT, ev.SYNC, ev.FINALIZE),
+    "journal": (ev.CHECK, ev.JOURNAL, ev.COMMIT, ev.SYNC, ev.FINALIZE),
+    "undo": (ev.CHECK, ev.JOURNAL, ev.PREPARE, ev.COMMIT, ev.SYNC, ev.FINALIZE),
+}
+PHASE_WORDS = {
+    ev.LOCK: "taking the workspace lock", ev.CHECK: "checking preconditions against disk",
+    ev.PREPARE: "writing new contents beside their targets", ev.JOURNAL: "writing the journal",
+    ev.COMMIT: "moving files into place", ev.SYNC: "syncing directories",
+    ev.FINALIZE: "marking the transaction committed", ev.ROLLBACK: "rolling back",
+    ev.RECOVER: "recovering an unfinished transaction", ev.UNDO: "undoing",
+    ev.DONE: "done", ev.FAILED: "failed",
+}
+
+
+def human_bytes(n: int | float | None) -> str:
+    n = float(n or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{int(n)} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    """A field of an engine result by the first name it has (dicts or objects)."""
+    for name in names:
+        if isinstance(obj, dict):
+            if name in obj:
+                return obj[name]
+        elif hasattr(obj, name):
+            return getattr(obj, name)
+    return default
+
+
+def _count(v: Any) -> int:
+    if isinstance(v, (list, tuple, set, dict)):
+        return len(v)
+    return int(v or 0)
+
+
+def _batch_of(path: str) -> str:
+    d = path.rsplit("/", 1)[0] if "/" in path else ""
+    return d or "."
+
+
+def bar(fraction: float, width: int, *, style: str = "$success") -> Content:
+    """A text progress bar in theme colours (one widget for every batch, not one each)."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    full = int(round(fraction * width))
+    return Content.assemble((("━" * full), style), ("━" * (width - full), "$foreground 20%"))
+
+
+# --------------------------------------------------------------------------- progress state
+
+@dataclass
+class BatchProgress:
+    dir: str
+    total: int = 0
+    done: int = 0
+
+
+@dataclass
+class ProgressState:
+    """Everything the progress panel shows, built from engine events (any thread)."""
+
+    clock: Callable[[], float]
+    mode: str = "rename"
+    files: int = 0
+    bytes_total: int = 0
+    phase: str = ev.LOCK
+    phase_done: dict[str, int] = field(default_factory=dict)
+    phase_total: dict[str, int] = field(default_factory=dict)
+    phase_started: dict[str, float] = field(default_factory=dict)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    batches: dict[str, BatchProgress] = field(default_factory=dict)
+    bytes_done: int = 0
+    files_done: int = 0
+    path: str | None = None
+    step: str | None = None
+    tx: str | None = None
+    log: list[tuple[str, str]] = field(default_factory=list)   # (style, line)
+    rolling_back: bool = False
+    rollback_done: int = 0
+    rollback_total: int = 0
+    started: float | None = None
+    ended: float | None = None
+    events: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def plan_batches(self, paths: list[str]) -> None:
+        for p in paths:
+            b = self.batches.setdefault(_batch_of(p), BatchProgress(_batch_of(p)))
+            b.total += 1
+
+    def feed(self, e: ev.Event) -> None:
+        with self._lock:
+            now = self.clock()
+            self.events += 1
+            if self.started is None:
+                self.started = now
+            if e.tx:
+                self.tx = e.tx
+            if e.phase != self.phase:
+                if self.phase in self.phase_started:
+                    self.phase_seconds[self.phase] = (self.phase_seconds.get(self.phase, 0.0)
+                                                      + now - self.phase_started.pop(self.phase))
+                self.phase = e.phase
+                self.phase_started[e.phase] = now
+            else:
+                self.phase_started.setdefault(e.phase, now)
+            if e.total:
+                self.phase_total[e.phase] = e.total
+            self.phase_done[e.phase] = max(self.phase_done.get(e.phase, 0), e.done)
+            if e.bytes_total:
+                self.bytes_total = max(self.bytes_total, e.bytes_total)
+            if e.phase in (ev.PREPARE, ev.COMMIT, ev.CHECK) and e.total:
+                self.files = max(self.files, e.total)
+            if e.phase == ev.COMMIT:
+                self.files_done = max(self.files_done, e.done)
+                self.bytes_done = max(self.bytes_done, e.bytes_done)
+                if e.path:
+                    key = e.batch or _batch_of(e.path)
+                    b = self.batches.get(key)
+                    if b is None:
+                        b = self.batches[key] = BatchProgress(key, total=0)
+                    b.done += 1
+                    if b.done > b.total:
+                        b.total = b.done
+            if e.path and e.phase in (ev.PREPARE, ev.COMMIT):
+                self.path, self.step = e.path, e.step
+            if e.phase == ev.ROLLBACK:
+                self.rolling_back = True
+                self.rollback_done, self.rollback_total = e.done, e.total
+                if e.message:
+                    self.log.append(("$text-error", e.message))
+                if e.path:
+                    self.log.append(("$text-warning", f"restored {e.path}"))
+            elif e.phase == ev.RECOVER and e.message:
+                self.log.append(("$text-warning", e.message))
+            if e.phase in (ev.DONE, ev.FAILED):
+                self.ended = now
+                for ph, t0 in list(self.phase_started.items()):
+                    if ph not in (ev.DONE, ev.FAILED):
+                        self.phase_seconds[ph] = self.phase_seconds.get(ph, 0.0) + now - t0
+                self.phase_started.clear()
+
+    def finish(self) -> None:
+        with self._lock:
+            now = self.clock()
+            if self.ended is None:
+                self.ended = now
+            for ph, t0 in list(self.phase_started.items()):
+                self.phase_seconds[ph] = self.phase_seconds.get(ph, 0.0) + now - t0
+            self.phase_started.clear()
+
+    @property
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.ended if self.ended is not None else self.clock()) - self.started
+
+    def overall(self) -> float:
+        """Fraction of the whole transaction done, weighting each phase by its usual cost."""
+        phases = PHASES_BY_MODE.get(self.mode, PHASES_BY_MODE["rename"])
+        total_w = sum(PHASE_WEIGHTS[p] for p in phases)
+        done_w = 0.0
+        for p in phases:
+            tot = self.phase_total.get(p, 0)
+            done = self.phase_done.get(p, 0)
+            if tot:
+                done_w += PHASE_WEIGHTS[p] * min(done / tot, 1.0)
+            elif p in self.phase_done:
+                done_w += PHASE_WEIGHTS[p]
+        return done_w / total_w if total_w else 0.0
+
+    def files_per_second(self) -> float:
+        el = self.elapsed
+        return self.files_done / el if el > 0 else 0.0
+
+    def snapshot(self) -> "ProgressState":
+        with self._lock:
+            copy = ProgressState(self.clock, self.mode)
+            for name in self.__dataclass_fields__:
+                val = getattr(self, name)
+                if isinstance(val, dict):
+                    val = {k: (BatchProgress(v.dir, v.total, v.done) if isinstance(v, BatchProgress) else v)
+                           for k, v in val.items()}
+                elif isinstance(val, list):
+                    val = list(val)
+                setattr(copy, name, val)
+            return copy
+
+
+# --------------------------------------------------------------------------- the screen
+
+class ApplyProgress(Message):
+    """New engine events are waiting in the screen's ProgressState (one at a time)."""
+
+
+class ApplyFlowScreen(ModalScreen["Any | None"]):
+    """Confirm, apply with live progress, result with undo."""
+
+    CSS_PATH = "apply.tcss"
+
+    BINDINGS = [
+        Binding("enter,y", "confirm", "Apply", id="apply.confirm"),
+        Binding("escape,n", "cancel", "Cancel", id="apply.cancel"),
+        Binding("u", "undo", "Undo", id="apply.undo"),
+        Binding("enter,escape", "close", "Close", id="apply.close"),
+    ]
+
+    stage: reactive[str] = reactive(CONFIRM, bindings=True)
+
+    def __init__(self, ws, plan, review=None, *, step_ids: list[str] | None = None,
+                 mode: str = "rename", allow_invalid: bool = False,
+                 clock: Callable[[], float] = time.monotonic,
+                 name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.ws = ws
+        self.plan = plan
+        self.review = review
+        self.step_ids = step_ids
+        self.mode = mode
+        self.allow_invalid = allow_invalid
+        self.clock = clock
+        self.preview_result: Any = None
+        self.preview_error: str | None = None
+        self.blocked: bool = True
+        self.result: Any = None          # the apply's TxResult
+        self.undo_result: Any = None
+        self.error: BaseException | None = None
+        self.progress = ProgressState(clock, mode)
+        self._pending = False
+        self._pending_lock = threading.Lock()
+        self._action = "apply"          # or "undo"
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        with Vertical(id="apply-dialog"):
+            yield Static(self._title(), id="apply-title")
+            with ContentSwitcher(initial="apply-confirm", id="apply-stages"):
+                with Vertical(id="apply-confirm"):
+                    yield Static("Working out what the apply will do…", id="confirm-summary")
+                    yield VerticalScroll(Static("", id="confirm-blockers"), id="confirm-blockers-box")
+                    with Horizontal(classes="apply-buttons"):
+                        yield Button("Apply", id="apply-go", variant="success", disabled=True)
+                        yield Button("Cancel", id="apply-cancel-button")
+                with Vertical(id="apply-progress"):
+                    yield Static("", id="progress-phase")
+                    yield ProgressBar(total=1000, show_eta=False, id="progress-overall")
+                    yield Static("", id="progress-current")
+                    yield Static("", id="progress-rate")
+                    yield VerticalScroll(Static("", id="progress-batches"), id="progress-batches-box")
+                    yield Static("", id="progress-log")
+                with Vertical(id="apply-result"):
+                    yield Static("", id="result-summary")
+                    yield VerticalScroll(Static("", id="result-detail"), id="result-detail-box")
+                    with Horizontal(classes="apply-buttons"):
+                        yield Button("Undo (u)", id="result-undo", variant="warning")
+                        yield Button("Close", id="result-close", variant="primary")
+            yield Footer()
+
+    def _title(self) -> Content:
+        title = self.plan.title or self.plan.id
+        return Content.assemble(("Apply ", "bold"), (title, "bold $text-accent"),
+                                (f"  ({self.plan.id})" if self.plan.title else "", "$text-muted"))
+
+    def on_mount(self) -> None:
+        self.query_one("#result-undo", Button).display = False
+        self._run_preview()
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "confirm":
+            return self.stage == CONFIRM and not self.blocked
+        if action == "cancel":
+            return self.stage == CONFIRM
+        if action == "close":
+            return self.stage == RESULT
+        if action == "undo":
+            return self.stage == RESULT and self._can_undo()
+        return True
+
+    def _can_undo(self) -> bool:
+        return (self.result is not None and self.undo_result is None
+                and _get(self.result, "outcome", default="committed") == "committed")
+
+    def action_confirm(self) -> None:
+        if self.stage != CONFIRM or self.blocked:
+            return
+        self._start("apply")
+
+    def action_cancel(self) -> None:
+        if self.stage == CONFIRM:
+            self.dismiss(None)
+
+    def action_close(self) -> None:
+        if self.stage == RESULT:
+            self.dismiss(self.undo_result if self.undo_result is not None else self.result)
+
+    def action_undo(self) -> None:
+        if self.stage == RESULT and self._can_undo():
+            self._start("undo")
+
+    @on(Button.Pressed, "#apply-go")
+    def _go(self) -> None:
+        self.action_confirm()
+
+    @on(Button.Pressed, "#apply-cancel-button")
+    def _cancel(self) -> None:
+        self.action_cancel()
+
+    @on(Button.Pressed, "#result-undo")
+    def _undo(self) -> None:
+        self.action_undo()
+
+    @on(Button.Pressed, "#result-close")
+    def _close(self) -> None:
+        self.action_close()
+
+    # ------------------------------------------------------------------ stage 1: preview
+    def _approved_ids(self) -> list[str] | None:
+        """The steps to apply; None lets the engine take the review's approved steps (with
+        their edited content and accepted hunks)."""
+        if self.step_ids is not None:
+            return list(self.step_ids)
+        if self.review is None:
+            return [s.id for s in self.plan.steps]
+        return None
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply-preview")
+    def _run_preview(self):
+        from wopt.engine.apply import preview
+        return preview(self.ws, self.plan, self._approved_ids(), review=self.review)
+
+    def _show_preview(self, pv: Any) -> None:
+        self.preview_result = pv
+        files = _get(pv, "files", default=0) or 0
+        nbytes = _get(pv, "bytes", default=0) or 0
+        ops = [(n, _count(_get(pv, n + "s", n, default=0))) for n in ("create", "replace", "delete")]
+        extra = [(n, _count(_get(pv, n + "s", n, default=0))) for n in ("move", "chmod")]
+        stale = list(_get(pv, "stale", "stale_steps", default=[]) or [])
+        errors = list(_get(pv, "errors", "step_errors", default=[]) or [])
+        findings = [f for f in (_get(pv, "findings", default=[]) or [])
+                    if _get(f, "severity", default="error") == "error"]
+        steps = _get(pv, "steps", "step_ids", default=None)
+        nsteps = len(steps) if steps is not None else len(self._approved_ids() or [])
+        if nsteps == 0 and not stale and not errors:
+            files = 0
+
+        parts: list = [("Will write ", ""), (_plural(files, "file"), "bold"),
+                       (f" ({human_bytes(nbytes)})", ""),
+                       (f" from {_plural(nsteps, 'approved step')}", "$text-muted"), ("\n\n", "")]
+        marks = {"create": ("+", "$text-success"), "replace": ("~", "$text-warning"),
+                 "delete": ("-", "$text-error"), "move": (">", "$text-primary"), "chmod": ("*", "$text-primary")}
+        for n, count in ops + [(n, c) for n, c in extra if c]:
+            m, st = marks[n]
+            parts += [(f"  {m} ", st), (f"{count:>5} ", "bold"), (f"{n}{'s' if count != 1 else ''}\n", "")]
+        blockers: list = []
+        for item in stale:
+            sid, path, exp, found = (list(item) + [None] * 4)[:4] if isinstance(item, (tuple, list)) else (
+                _get(item, "step"), _get(item, "path"), _get(item, "expected"), _get(item, "found"))
+            why = "was deleted" if found in (None, "absent") and exp not in (None, "absent") else (
+                "now exists" if exp == "absent" else "changed on disk")
+            blockers.append(("stale", f"{path} (step {sid}) {why} since the plan was made"))
+        for err in errors:
+            blockers.append(("invalid", str(err)))
+        for f in findings:
+            blockers.append(("invalid", f"{_get(f, 'path')} (step {_get(f, 'step')}): "
+                                        f"{_get(f, 'checker')}: {_get(f, 'message')}"))
+        if files == 0 and not blockers:
+            blockers.append(("nothing", "no approved step changes any file: approve steps first"))
+        only_findings = blockers and all(k == "invalid" for k, _ in blockers) and not errors
+        self.blocked = bool(blockers) and not (self.allow_invalid and only_findings)
+        self.query_one("#confirm-summary", Static).update(Content.assemble(*parts))
+        box = self.query_one("#confirm-blockers", Static)
+        if blockers:
+            lines: list = [("Blocked: nothing will be written until these are resolved\n", "bold $text-error")]
+            for kind, text in blockers:
+                st = "$text-warning" if kind == "stale" else "$text-error"
+                lines += [(f"  {kind:<8}", f"bold {st}"), (text + "\n", "")]
+            lines.append(("\nRe-run the agent, or reject or re-review these steps, then apply again.",
+                          "$text-muted"))
+            box.update(Content.assemble(*lines))
+            self.query_one("#confirm-blockers-box").add_class("-blocked")
+        else:
+            box.update(Content.assemble(("Every precondition holds. ", "$text-success"),
+                                        ("One transaction: all of it is written, or none of it; "
+                                         "undo with u afterwards.", "$text-muted")))
+        go = self.query_one("#apply-go", Button)
+        go.disabled = self.blocked
+        (go if not self.blocked else self.query_one("#apply-cancel-button", Button)).focus()
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------ stage 2: run
+    def _start(self, action: str) -> None:
+        self._action = action
+        mode = "undo" if action == "undo" else self.mode
+        self.progress = ProgressState(self.clock, mode)
+        if action == "apply" and self.preview_result is not None:
+            paths = [_get(c, "path") for c in (_get(self.preview_result, "changes", default=[]) or [])]
+            self.progress.plan_batches([p for p in paths if p])
+        self.error = None
+        self.stage = RUNNING
+        self.query_one(ContentSwitcher).current = "apply-progress"
+        self._render_progress()
+        if action == "apply":
+            self._run_apply()
+        else:
+            self._run_undo()
+
+    def _on_event(self, e: ev.Event) -> None:
+        """Called in the worker thread for every engine event."""
+        self.progress.feed(e)
+        with self._pending_lock:
+            if self._pending:
+                return
+            self._pending = True
+        self.post_message(ApplyProgress())
+
+    def on_apply_progress(self, _: ApplyProgress) -> None:
+        with self._pending_lock:
+            self._pending = False
+        self._render_progress()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
+    def _run_apply(self):
+        from wopt.engine.apply import apply_plan
+        return apply_plan(self.ws, self.plan, self._approved_ids(), mode=self.mode,
+                          on_event=self._on_event, allow_invalid=self.allow_invalid, review=self.review)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
+    def _run_undo(self):
+        from wopt.engine.apply import undo
+        return undo(self.ws, _get(self.result, "tx", "tx_id"), on_event=self._on_event)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "apply-preview":
+            if event.state == WorkerState.SUCCESS:
+                self._show_preview(worker.result)
+            elif event.state == WorkerState.ERROR:
+                self._preview_failed(worker.error)
+            return
+        if worker.group != "apply-run" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        self.progress.finish()
+        if event.state == WorkerState.SUCCESS:
+            if self._action == "undo":
+                self.undo_result = worker.result
+            else:
+                self.result = worker.result
+        else:
+            self.error = worker.error
+        self._render_progress()
+        self._show_result()
+
+    def _preview_failed(self, err: BaseException | None) -> None:
+        self.blocked = True
+        self.preview_error = _plain(err)
+        self.query_one("#confirm-summary", Static).update(
+            Content.assemble(("Cannot work out what this apply would do\n\n", "bold $text-error"),
+                             (self.preview_error, "")))
+        self.query_one("#confirm-blockers", Static).update("")
+        self.query_one("#apply-cancel-button", Button).focus()
+        self.refresh_bindings()
+
+    def _render_progress(self) -> None:
+        st = self.progress.snapshot()
+        undoing = self._action == "undo"
+        # phase chips
+        chips: list = []
+        for ph in PHASES_BY_MODE.get(st.mode, PHASES_BY_MODE["rename"]):
+            if ph == st.phase:
+                chips.append((f" ▶ {ph} ", "bold reverse $text-accent"))
+            elif ph in st.phase_done and (st.phase_total.get(ph, 0) <= st.phase_done.get(ph, 0)):
+                chips.append((f" ✓ {ph} ", "$text-success"))
+            else:
+                chips.append((f" · {ph} ", "$text-muted"))
+        what = "Undoing" if undoing else "Applying"
+        head: list = [(f"{what}: ", "bold"), (PHASE_WORDS.get(st.phase, st.phase), "bold $text-accent"),
+                      ("\n", ""), *chips]
+        if st.rolling_back:
+            head = [("Rolling back: ", "bold $text-error"),
+                    (f"restoring the tree as it was ({st.rollback_done}/{st.rollback_total})", "$text-error"),
+                    ("\n", ""), *chips]
+        self.query_one("#progress-phase", Static).update(Content.assemble(*head))
+        pb = self.query_one("#progress-overall", ProgressBar)
+        pb.update(total=1000, progress=int(st.overall() * 1000))
+        pb.set_class(st.rolling_back, "-rollback")
+        cur: list = []
+        if st.path:
+            cur = [("Step ", "$text-muted"), (st.step or "?", "bold"), ("  ", ""), (st.path, "")]
+        self.query_one("#progress-current", Static).update(Content.assemble(*cur))
+        rate = st.files_per_second()
+        self.query_one("#progress-rate", Static).update(Content.assemble(
+            (f"{st.files_done}/{st.files or '?'} files", "bold"),
+            (f"  {human_bytes(st.bytes_done)} of {human_bytes(st.bytes_total)}", ""),
+            (f"  {rate:,.0f} files/s" if rate else "  – files/s", "$text-accent"),
+            (f"  {st.elapsed:.2f} s", "$text-muted")))
+        # batches: one Static for all of them
+        lines: list = [("Batches\n", "bold")]
+        width = max((len(b.dir) for b in st.batches.values()), default=1)
+        width = min(max(width, 8), 48)
+        shown = list(st.batches.values())
+        for b in shown[:200]:
+            frac = (b.done / b.total) if b.total else 0.0
+            mark = ("✓", "$text-success") if b.total and b.done >= b.total else ("…", "$text-muted")
+            name = b.dir if len(b.dir) <= width else "…" + b.dir[-(width - 1):]
+            lines += [(f"{mark[0]} ", mark[1]), (f"{name:<{width}} ", ""),
+                      bar(frac, 24, style="$error" if st.rolling_back else "$success"),
+                      (f" {b.done}/{b.total}\n", "$text-muted")]
+        if len(shown) > 200:
+            lines.append((f"… and {len(shown) - 200} more directories\n", "$text-muted"))
+        self.query_one("#progress-batches", Static).update(Content.assemble(*lines))
+        self.query_one("#progress-log", Static).update(
+            Content.assemble(*[(line + "\n", style) for style, line in st.log[-8:]]))
+
+    # ------------------------------------------------------------------ stage 3: result
+    def _show_result(self) -> None:
+        self.stage = RESULT
+        self.query_one(ContentSwitcher).current = "apply-result"
+        st = self.progress.snapshot()
+        summary = self.query_one("#result-summary", Static)
+        detail = self.query_one("#result-detail", Static)
+        undo_btn = self.query_one("#result-undo", Button)
+        if self.error is not None:
+            word = "Undo" if self._action == "undo" else "Apply"
+            rolled = st.rolling_back or "rolled back" in str(self.error)
+            untouched = ("The transaction was rolled back: every file is as it was before."
+                         if rolled else "Nothing was written: every file is as it was before.")
+            if self._action == "undo":
+                untouched = "The undo did not happen: the files are as the apply left them."
+            summary.update(Content.assemble((f"{word} failed\n", "bold $text-error"),
+                                            (untouched, "$text-warning")))
+            lines: list = [("What went wrong\n", "bold"), (_plain(self.error) + "\n", "")]
+            if st.log:
+                lines.append(("\nRollback\n", "bold"))
+                lines += [(line + "\n", style) for style, line in st.log]
+            detail.update(Content.assemble(*lines))
+            undo_btn.display = self._action == "undo" and self._can_undo()
+        else:
+            res = self.undo_result if self._action == "undo" else self.result
+            if _get(res, "outcome") == "noop":
+                summary.update(Content.assemble(("Nothing to change: ", "bold $text-success"),
+                                                ("the files already hold these contents.", "")))
+                detail.update(Content.assemble(("No transaction was needed; press enter to close.",
+                                                "$text-muted")))
+                undo_btn.display = False
+                self.query_one("#result-close", Button).focus()
+                self.refresh_bindings()
+                return
+            files = _get(res, "files", default=st.files_done) or 0
+            nbytes = _get(res, "bytes", default=st.bytes_done) or 0
+            ops = _get(res, "ops", default={}) or {}
+            head = ("Undone" if self._action == "undo" else "Applied")
+            tail = (": every file is back as it was before the apply" if self._action == "undo"
+                    else " as one transaction")
+            summary.update(Content.assemble(
+                (f"{head} ", "bold $text-success"), (_plural(files, "file"), "bold"),
+                (f" ({human_bytes(nbytes)})", ""), (tail, "")))
+            lines = [("Operations\n", "bold")]
+            for n in ("create", "replace", "delete", "move", "chmod"):
+                if ops.get(n):
+                    lines.append((f"  {ops[n]:>5} {n}{'s' if ops[n] != 1 else ''}\n", ""))
+            fsyncs = _get(res, "fsyncs", default=None)
+            lines.append(("\nTimes\n", "bold"))
+            lines.append((f"  {st.elapsed:8.2f} s in all", ""))
+            rate = (files / st.elapsed) if st.elapsed > 0 else 0
+            if rate:
+                lines.append((f", {rate:,.0f} files/s", "$text-accent"))
+            lines.append(("\n", ""))
+            for ph in PHASES_BY_MODE.get(st.mode, ()):
+                if ph in st.phase_seconds:
+                    lines.append((f"  {st.phase_seconds[ph]:8.2f} s {ph}\n", "$text-muted"))
+            if fsyncs is not None:
+                lines.append((f"\n  {fsyncs} fsync calls\n", "$text-muted"))
+            if self._action != "undo":
+                lines.append(("\nPress u to undo this transaction, enter to close.", "$text-muted"))
+            detail.update(Content.assemble(*lines))
+            undo_btn.display = self._can_undo()
+        (undo_btn if undo_btn.display else self.query_one("#result-close", Button)).focus()
+        self.refresh_bindings()
+
+
+def _plain(err: BaseException | None) -> str:
+    """An error in plain words: wopt's own errors say what, where and what to do."""
+    from wopt.engine.errors import WoptError
+    if err is None:
+        return "unknown error"
+    if isinstance(err, WoptError):
+        return str(err)
+    if isinstance(err, OSError):
+        where = f" ({Path(err.filename).name})" if getattr(err, "filename", None) else ""
+        return f"{err.strerror or err}{where}"
+    return f"unexpected {type(err).__name__}: {err}"
