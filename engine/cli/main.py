@@ -62,6 +62,10 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["hook"] and not {"-h", "--help"} & set(argv):
+        # the Claude Code hook runs on every agent write: skip discovering every command
+        from .cmd_hook import fast_main
+        return fast_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -24,7 +24,7 @@ from typing import Callable
 
 from ..errors import PathError, StepError
 from ..plan import (ABSENT, ChmodStep, DeleteStep, Edit, EditStep, MoveStep, Origin, Plan, Step,
-                    WriteStep, check_relpath, format_mode, normalize_relpath, sha256)
+                    WriteStep, check_relpath, format_mode, normalize_relpath, parse_mode, sha256)
 from ..textops import apply_edits
 
 MISSING = object()   # "the call says nothing about what the agent saw"
@@ -193,7 +193,10 @@ class Folder:
             prev = self.open.get(s.path)
             if prev is not None:
                 prev.locked = True
-            g = _Group(s.path, r.before, r.before_mode, r.after, r.after_mode, list(s.origin), edits,
+            # a new file's mode is the default unless the step set one
+            mode = r.after_mode if r.before is not None else (
+                parse_mode(s.mode) if getattr(s, "mode", None) else None)
+            g = _Group(s.path, r.before, r.before_mode, r.after, mode, list(s.origin), edits,
                        step_id=s.id, locked=s.id in locked, seeded_step=s, precondition=s.precondition)
             self.groups.append(g)
             self.open[s.path] = g
@@ -298,7 +301,9 @@ class Folder:
                     continue
             if g.closed and (not g.origins or (g.base == g.pre_move and g.base_mode == g.pre_move_mode)):
                 continue  # moved away without a change of its own before the move
-            step = self._step_for(g, g.step_id or new_id())
+            if not g.step_id:
+                g.step_id = new_id()
+            step = self._step_for(g, g.step_id)
             if step is not None:
                 out.append(step)
         return out

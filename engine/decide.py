@@ -1,0 +1,117 @@
+"""A person's decisions on a plan's steps, from any front end: `wopt approve/reject`, the
+review app, and the Claude Code hook in gate mode, which waits for them.
+
+Decisions live in the plan's review (`.wopt/reviews/<plan>.json`) and every change is a
+read-modify-write under the review's lock, so the shell, the app and a waiting hook never lose
+each other's decisions. `wait_decision` polls the review file's stat (cheap) and returns as
+soon as the step is decided.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from . import spool
+from .errors import NotFound, UsageError
+from .plan import Plan
+from .review import APPROVED, DECISIONS, PENDING, REJECTED, Review
+from .workspace import Workspace
+
+
+def _plan(ws: Workspace, plan_ref: str) -> Plan:
+    return spool.load_plan(ws, plan_ref)
+
+
+def resolve_steps(plan: Plan, step_refs: list[str] | None) -> list[str]:
+    """Step ids from ids or 1-based positions ("3" is the third step unless a step is named
+    "3"); None or empty means every step. An unknown step is an error naming it."""
+    ids = [s.id for s in plan.steps]
+    if not step_refs:
+        return ids
+    out = []
+    for ref in step_refs:
+        if ref in ids:
+            out.append(ref)
+        elif ref.isdigit() and 1 <= int(ref) <= len(ids):
+            out.append(ids[int(ref) - 1])
+        else:
+            raise NotFound(f"plan {plan.id} has no step {ref!r}",
+                           hint=f"its steps are {', '.join(ids[:8])}{' ...' if len(ids) > 8 else ''}"
+                           if ids else "it has no steps")
+    return list(dict.fromkeys(out))
+
+
+def decide(ws: Workspace, plan_ref: str, decisions: dict[str, str], *,
+           reasons: dict[str, str] | None = None) -> Review:
+    """Set decisions (step id -> approved|rejected|pending) in one locked update; returns the
+    saved review. Unknown steps or decisions are refused before anything is saved."""
+    plan = _plan(ws, plan_ref)
+    known = {s.id for s in plan.steps}
+    for sid, d in decisions.items():
+        if sid not in known:
+            raise NotFound(f"plan {plan.id} has no step {sid!r}")
+        if d not in DECISIONS:
+            raise UsageError(f"unknown decision {d!r} (known: {', '.join(DECISIONS)})")
+    reasons = reasons or {}
+    with spool.review_lock(ws, plan.id):
+        review = spool.load_review(ws, plan.id)
+        for sid, d in decisions.items():
+            review.set(sid, d, reasons.get(sid))
+        spool.save_review(ws, review)
+    return review
+
+
+def approve(ws: Workspace, plan_id: str, step_ids: list[str] | None = None) -> list[str]:
+    """Approve steps (default: all); returns the step ids approved."""
+    plan = _plan(ws, plan_id)
+    ids = resolve_steps(plan, step_ids)
+    decide(ws, plan.id, {s: APPROVED for s in ids})
+    return ids
+
+
+def reject(ws: Workspace, plan_id: str, step_ids: list[str] | None = None,
+           reason: str | None = None) -> list[str]:
+    """Reject steps (default: all) with an optional reason the agent is told."""
+    plan = _plan(ws, plan_id)
+    ids = resolve_steps(plan, step_ids)
+    decide(ws, plan.id, {s: REJECTED for s in ids}, reasons={s: reason for s in ids if reason})
+    return ids
+
+
+def reset(ws: Workspace, plan_id: str, step_ids: list[str] | None = None) -> list[str]:
+    """Back to pending (undo of a decision)."""
+    plan = _plan(ws, plan_id)
+    ids = resolve_steps(plan, step_ids)
+    decide(ws, plan.id, {s: PENDING for s in ids})
+    return ids
+
+
+def current(ws: Workspace, plan_id: str, step_id: str) -> tuple[str, str | None]:
+    review = spool.load_review(ws, plan_id)
+    return review.decision(step_id), review.reasons.get(step_id)
+
+
+def wait_decision(ws: Workspace, plan_id: str, step_id: str, timeout: float, *,
+                  poll: float = 0.05) -> tuple[str, str | None]:
+    """Wait until the step is approved or rejected: (decision, reason); ("pending", None) when
+    `timeout` seconds pass first. Polls the review file's stat, re-reading it only when it
+    changed."""
+    f = spool.review_file(ws, plan_id)
+    deadline = time.monotonic() + max(0.0, timeout)
+    last = None
+    while True:
+        try:
+            st = os.stat(f)
+            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            sig = None
+        if sig != last:
+            last = sig
+            if sig is not None:
+                d, why = current(ws, plan_id, step_id)
+                if d in (APPROVED, REJECTED):
+                    return d, why
+        now = time.monotonic()
+        if now >= deadline:
+            return PENDING, None
+        time.sleep(min(poll, deadline - now))

@@ -1,0 +1,239 @@
+"""wopt between Claude Code and the disk: the PreToolUse hook.
+
+Claude Code runs `wopt hook claude` before every Write, Edit, MultiEdit and NotebookEdit and
+sends the call as JSON on stdin. The hook answers with one JSON object on stdout and exit 0:
+
+- queue (default): the write joins the session's pending plan in `.wopt/plans/` (one plan per
+  session, appended under the plan's lock so calls arriving at once lose nothing; writes to
+  one file fold into one step, and a later Edit of a queued file applies to the queued
+  content). The answer is `deny` with a reason telling the model the change is queued for
+  human review as step N of plan P and to carry on as if it were done.
+- gate: the call becomes a step of the session's gate plan and the hook waits while the person
+  decides (`wopt approve/reject`, or the review app): approve -> `allow` (Claude Code writes),
+  reject -> `deny` with the person's reason, no decision in time -> `deny`. A decided gate step
+  leaves the gate plan (it holds only calls still waiting).
+
+Fails closed: any internal error, a malformed payload or a path outside the workspace gives a
+`deny` that says why; never a traceback, never exit 1 (which Claude Code ignores).
+
+Imports stay light (no rich, textual, jinja2, pygments, unidiff): this runs on every write.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+
+QUEUE, GATE = "queue", "gate"
+DEFAULT_GATE_TIMEOUT = 570.0   # under Claude Code's 600 s default hook timeout
+
+
+def response(decision: str, reason: str) -> dict:
+    return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": decision,
+                                   "permissionDecisionReason": reason}}
+
+
+def deny(reason: str) -> dict:
+    return response("deny", reason)
+
+
+def _session_key(payload: dict) -> str:
+    sid = payload.get("session_id")
+    sid = sid if isinstance(sid, str) and sid else "nosession"
+    return re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:64]
+
+
+def _workspace(payload: dict, root: str | None):
+    from .workspace import Workspace, find_root
+    if root:
+        return Workspace(find_root(root))
+    cwd = payload.get("cwd")
+    if isinstance(cwd, str) and cwd and os.path.isdir(cwd):
+        return Workspace(find_root(cwd=cwd))
+    return Workspace(find_root())
+
+
+def _applied(ws, plan_id: str) -> bool:
+    from . import spool
+    try:
+        return bool(spool.load_review(ws, plan_id).applied)
+    except Exception:
+        return True  # unreadable review: do not fold into that plan
+
+
+def session_plan_id(ws, key: str) -> str:
+    """The session's pending plan: `claude-<session>`, or the next generation once a plan of
+    the session has been applied."""
+    from . import spool
+    n = 1
+    while True:
+        pid = f"claude-{key}" if n == 1 else f"claude-{key}-{n}"
+        if not spool.plan_file(ws, pid).exists() or not _applied(ws, pid):
+            return pid
+        n += 1
+
+
+def _load(ws, pid: str):
+    from . import spool
+    from .plan import Plan
+    f = spool.plan_file(ws, pid)
+    if f.exists():
+        return spool.load_plan(ws, pid)
+    return None
+
+
+def queue(ws, payload: dict, call) -> dict:
+    from . import spool
+    from .effects import compute
+    from .plan import Plan
+    from .review import REJECTED
+    from .sources.fold import Folder
+
+    key = _session_key(payload)
+    with spool.plan_lock(ws, f"claude-{key}"):
+        pid = session_plan_id(ws, key)
+        plan = _load(ws, pid)
+        folder = Folder(ws)
+        if plan is not None and plan.steps:
+            review = spool.load_review(ws, pid)
+            decided = {s.id for s in plan.steps if review.decision(s.id) != "pending"}
+            live = [s.id for s in plan.steps if review.decision(s.id) != REJECTED]
+            out = compute(ws, plan, live, check_preconditions=False)
+            folder.seed(plan, out.results, decided)
+        group = folder.add(call)
+        steps = folder.steps()
+        if plan is None:
+            sid = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
+            plan = Plan(id=pid, title=f"Claude Code session {key[:8]}", source="claude-hook",
+                        agent="claude-code", session_id=sid)
+        plan.steps = steps
+        spool.save_plan(ws, plan)
+    n = next((i for i, s in enumerate(steps, 1) if s.id == group.step_id), len(steps))
+    verb = "folded into" if len(group.origins) > 1 else "queued as"
+    return deny(f"wopt: this {call.tool} of {call.path} is {verb} step {n} ({group.step_id}) of plan "
+                f"{pid}, queued for human review in wopt; it has not been written yet. Carry on as if "
+                f"the write were done: later edits of {call.path} apply to the queued content. The "
+                f"person reviews and applies the plan with `wopt-tui` or `wopt apply {pid}`.")
+
+
+def gate(ws, payload: dict, call, timeout: float) -> dict:
+    from . import spool
+    from .decide import wait_decision
+    from .plan import Plan
+    from .review import APPROVED
+    from .sources.fold import Folder
+
+    key = _session_key(payload)
+    pid = f"claude-{key}-gate"
+    with spool.plan_lock(ws, pid):
+        plan = _load(ws, pid)
+        if plan is None:
+            sid = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
+            plan = Plan(id=pid, title=f"Claude Code session {key[:8]} (waiting calls)", source="claude-hook",
+                        agent="claude-code", session_id=sid)
+        folder = Folder(ws)
+        folder.add(call)
+        new = folder.steps()
+        used = {s.id for s in plan.steps}
+        n = 1 + max((int(s.id[1:]) for s in plan.steps if s.id[1:].isdigit()), default=0)
+        for s in new:
+            while f"g{n}" in used:
+                n += 1
+            s.id = f"g{n}"
+            used.add(s.id)
+        plan.steps.extend(new)
+        spool.save_plan(ws, plan)
+    step_id = new[-1].id if new else ""
+    try:
+        decision, why = wait_decision(ws, pid, step_id, timeout) if new else (APPROVED, None)
+    finally:
+        _forget(ws, pid, [s.id for s in new])
+    if decision == APPROVED:
+        return response("allow", f"approved in wopt review (plan {pid}, step {step_id})")
+    if decision == "rejected":
+        return deny(f"Rejected in wopt review: {why}" if why else
+                    f"Rejected in wopt review (plan {pid}, step {step_id}); do not retry it as it was")
+    return deny(f"wopt: no decision on this {call.tool} of {call.path} within {timeout:g} s "
+                f"(plan {pid}, step {step_id}); it was not written. Ask the person to review it in wopt.")
+
+
+def _forget(ws, pid: str, step_ids: list[str]) -> None:
+    """Take decided (or abandoned) gate steps out of the gate plan and its review."""
+    from . import spool
+    with spool.plan_lock(ws, pid):
+        plan = _load(ws, pid)
+        if plan is None:
+            return
+        plan.steps = [s for s in plan.steps if s.id not in step_ids]
+        with spool.review_lock(ws, pid):
+            review = spool.load_review(ws, pid)
+            for s in step_ids:
+                review.set(s, "pending")
+            if plan.steps:
+                spool.save_plan(ws, plan)
+                spool.save_review(ws, review)
+            else:
+                for f in (spool.plan_file(ws, pid), spool.review_file(ws, pid)):
+                    try:
+                        f.unlink()
+                    except FileNotFoundError:
+                        pass
+
+
+def handle(data: bytes, *, mode: str = QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
+           root: str | None = None) -> dict:
+    """The hook's answer to one PreToolUse payload. Never raises."""
+    try:
+        return _handle(data, mode=mode, timeout=timeout, root=root)
+    except BaseException as e:  # noqa: BLE001 - fail closed on anything, even KeyboardInterrupt
+        from .errors import WoptError
+        if isinstance(e, WoptError):
+            return deny(f"wopt refused this write: {e}. It was not written.")
+        return deny(f"wopt could not handle this write (internal error: {type(e).__name__}: {e}); "
+                    "it was not written.")
+
+
+def _handle(data: bytes, *, mode: str, timeout: float, root: str | None) -> dict:
+    from .errors import PathError
+    try:
+        payload = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        return deny(f"wopt: the hook input is not valid JSON ({e}); the write was not made.")
+    if not isinstance(payload, dict):
+        return deny("wopt: the hook input is not a JSON object; the write was not made.")
+    tool = payload.get("tool_name")
+    from .sources.claude_hook import WRITE_TOOLS, payload_call
+    if not isinstance(tool, str):
+        return deny("wopt: the hook input has no tool_name; the write was not made.")
+    if tool not in WRITE_TOOLS:
+        return {}  # not a write: no opinion, Claude Code's own permissions decide
+    ws = _workspace(payload, root)
+    try:
+        call = payload_call(ws, payload)
+    except PathError as e:
+        return deny(f"wopt refused this write: {e.message} (workspace {ws.root}); it was not made.")
+    if call is None:
+        return {}
+    if mode == GATE:
+        return gate(ws, payload, call, timeout)
+    return queue(ws, payload, call)
+
+
+def main(stdin=None, stdout=None, *, mode: str = QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
+         root: str | None = None) -> int:
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout
+    try:
+        data = stdin.read()
+    except BaseException as e:  # noqa: BLE001
+        data = b""
+        out = deny(f"wopt could not read the hook input ({e}); the write was not made.")
+    else:
+        out = handle(data, mode=mode, timeout=timeout, root=root)
+    try:
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.flush()
+    except BaseException:  # noqa: BLE001 - nothing more can be said
+        pass
+    return 0
