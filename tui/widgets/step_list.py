@@ -47,6 +47,7 @@ class StepList(ScrollView, can_focus=True):
     }
     DEFAULT_CSS = """
     StepList {
+        overflow-x: hidden;
         & > .step-list--batch { color: $text-accent; text-style: bold; }
         & > .step-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
         & > .step-list--approved { color: $text-success; }
@@ -210,5 +211,6 @@ class StepList(ScrollView, can_focus=True):
         ]
         strip = Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base)
         if is_cursor:
-            strip = strip.apply_style(st["cursor"])
+            cur = st["cursor"]
+            strip = Strip([Segment(seg.text, (seg.style or Style()) + cur) for seg in strip], strip.cell_length)
         return strip.crop(scroll_x, scroll_x + width)

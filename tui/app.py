@@ -1,0 +1,129 @@
+"""wopt-tui: the review app. Opens on the queue of pending plans; each plan opens in a review
+screen; apply, history, family and editor screens are pushed from there."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from textual.app import App
+from textual.binding import Binding
+
+from wopt.engine import spool
+from wopt.engine.errors import WoptError
+from wopt.engine.workspace import Workspace
+
+from . import keymap
+from .commands import WoptCommands
+from .messages import OpenPlan, ReviewChanged
+from .themes import DEFAULT_THEME, load_themes, resolve
+
+
+class WoptApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "wopt"
+    COMMANDS = App.COMMANDS | {WoptCommands}
+    BINDINGS = keymap.bindings("app")
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, ws: Workspace, *, targets: list[str] | None = None, theme: str | None = None,
+                 user_keys: dict[str, str] | None = None, problems: list[str] | None = None,
+                 clock: Callable[[], datetime] | None = None, poll_seconds: float | None = None):
+        super().__init__()
+        self.ws = ws
+        self.targets = list(targets or [])
+        self.requested_theme = theme
+        self.user_keys, key_problems = keymap.check_user_keys(user_keys or {})
+        self.problems = list(problems or []) + key_problems
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        themes, theme_problems = load_themes()
+        self.problems += theme_problems
+        for t in themes:
+            self.register_theme(t)
+        name, warn = resolve(theme, list(self.available_themes))
+        self.theme = name
+        if warn:
+            self.problems.append(warn)
+
+    def now(self) -> datetime:
+        return self.clock() if self.clock else datetime.now(timezone.utc)
+
+    def on_mount(self) -> None:
+        if self.user_keys:
+            self.set_keymap(self.user_keys)
+        from .screens.queue import QueueScreen
+        q = QueueScreen(self.ws)
+        if self.poll_seconds is not None:
+            q.POLL_SECONDS = self.poll_seconds
+        self.push_screen(q)
+        for p in self.problems:
+            self.notify(p, severity="warning", timeout=8)
+        if self.targets:
+            self.open_plan(self.targets[0])
+
+    def open_plan(self, ref: str) -> None:
+        from .screens.review import ReviewScreen
+        try:
+            plan = spool.load_plan(self.ws, ref)
+            review = spool.load_review(self.ws, plan.id)
+        except WoptError as e:
+            self.notify(str(e), title="Cannot open this plan", severity="error", timeout=10)
+            return
+        self.push_screen(ReviewScreen(self.ws, plan, review))
+
+    def on_open_plan(self, msg: OpenPlan) -> None:
+        self.open_plan(msg.plan_id)
+
+    def on_review_changed(self, msg: ReviewChanged) -> None:
+        from .screens.queue import QueueScreen
+        for s in self.screen_stack:
+            if isinstance(s, QueueScreen):
+                s.poll()
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_history(self) -> None:
+        try:
+            from .screens.history import HistoryScreen
+        except ImportError:
+            self.notify("the history screen is not in this build; run `wopt history`", severity="warning")
+            return
+        self.push_screen(HistoryScreen(self.ws))
+
+
+def run(args) -> int:
+    """`wopt-tui` after argument parsing: the workspace, the config, then the app."""
+    from wopt.engine.config import load_config
+    from wopt.engine.workspace import find_root
+    try:
+        targets = list(getattr(args, "targets", None) or [])
+        root = getattr(args, "root", None)
+        if getattr(args, "demo", False):
+            from wopt.engine.demo import make_demo
+            root = str(make_demo())
+            sys.stderr.write(f"wopt-tui: demo workspace in {root}\n")
+        elif targets and not root and Path(targets[0]).is_dir():
+            root = targets.pop(0)
+        ws = Workspace(find_root(root))
+        from wopt.engine.cli.common import run_recovery
+        run_recovery(ws, quiet=False)
+        problems: list[str] = []
+        try:
+            cfg = load_config()
+            problems += cfg.problems
+        except WoptError as e:
+            from wopt.engine.config import Config
+            cfg = Config()
+            problems.append(str(e))
+        theme = getattr(args, "theme", None) or cfg.theme
+        app = WoptApp(ws, targets=targets, theme=theme, user_keys=cfg.keys, problems=problems)
+    except WoptError as e:
+        sys.stderr.write(f"wopt-tui: {e}\n")
+        return e.exit_code
+    app.run()
+    return app.return_code or 0
