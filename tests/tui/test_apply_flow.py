@@ -187,7 +187,9 @@ async def test_io_error_mid_commit_rolls_back_and_says_so(tmp_path):
             summary = text_of(screen, "#result-summary")
             detail = text_of(screen, "#result-detail")
             assert "Apply failed" in summary and "rolled back" in summary
-            assert "Input/output error" in detail and "Rollback" in detail
+            assert "Input/output error" in detail
+            assert "Input/output error while moving files into place at src/shop/cart.py." in detail
+            assert "Rollback" in detail
             assert screen.progress.rolling_back
             assert not screen.query_one("#result-undo", Button).display
             await pilot.press("u")                       # nothing to undo: no effect
@@ -213,3 +215,78 @@ def test_progress_state_coalesces_events_into_batches():
     snap = st.snapshot()
     st.feed(Event("commit", 3, 3, 30, 30, path="b/z", batch="b"))
     assert snap.batches["b"].done == 0 and st.batches["b"].done == 1
+
+
+# --------------------------------------------------------------------------- snapshots
+
+SIZE = (120, 36)
+
+
+def _host(tmp_path, stale=False, **kw):
+    ws, plan, review = make_workspace(tmp_path / "ws")
+    if stale:
+        (tmp_path / "ws/src/shop/tax.py").write_bytes(b"RATE = 0.3\n")
+        (tmp_path / "ws/docs/old.md").unlink()
+    return Host(ws, plan, review, clock=fake_clock(), **kw)
+
+
+async def _wait(pilot):
+    await settle(pilot, pilot.app)
+
+
+def test_snapshot_apply_confirm(snap_compare, tmp_path):
+    assert snap_compare(_host(tmp_path), run_before=_wait, terminal_size=SIZE)
+
+
+def test_snapshot_apply_blocked(snap_compare, tmp_path):
+    assert snap_compare(_host(tmp_path, stale=True), run_before=_wait, terminal_size=SIZE)
+
+
+def test_snapshot_apply_result(snap_compare, tmp_path):
+    async def before(pilot):
+        await _wait(pilot)
+        await pilot.press("enter")
+        await _wait(pilot)
+    assert snap_compare(_host(tmp_path), run_before=before, terminal_size=SIZE)
+
+
+def test_snapshot_apply_progress_panel(snap_compare, tmp_path):
+    """The live panel mid-commit, fed the events a transaction sends."""
+    async def before(pilot):
+        await _wait(pilot)
+        screen = pilot.app.screen
+        screen.stage = "running"
+        screen.progress = ProgressState(fake_clock(0.01), "rename")
+        screen.progress.plan_batches(["src/shop/discount.py", "src/shop/cart.py", "src/shop/tax.py",
+                                      "docs/old.md", "tests/test_discount.py"])
+        from textual.widgets import ContentSwitcher
+        screen.query_one(ContentSwitcher).current = "apply-progress"
+        paths = ["src/shop/discount.py", "src/shop/cart.py", "src/shop/tax.py", "docs/old.md",
+                 "tests/test_discount.py"]
+        screen._on_event(Event("lock", 1, 1))
+        screen._on_event(Event("check", 5, 5))
+        screen._on_event(Event("journal", 1, 1))
+        for i, p in enumerate(paths):
+            screen._on_event(Event("prepare", i + 1, 5, 100 * (i + 1), 500, path=p, step=f"s{i + 1}"))
+        for i, p in enumerate(paths[:3]):
+            screen._on_event(Event("commit", i + 1, 5, 100 * (i + 1), 500, path=p, step=f"s{i + 1}",
+                                   batch=p.rsplit("/", 1)[0]))
+        await pilot.pause()
+    assert snap_compare(_host(tmp_path), run_before=before, terminal_size=SIZE)
+
+
+def test_snapshot_apply_failed(snap_compare, tmp_path, monkeypatch):
+    from wopt.engine import transaction
+    monkeypatch.setattr(transaction, "new_tx_id", lambda: "tx-fixed")   # the message names it
+    host = _host(tmp_path)
+    k = _first_commit_op(*host.args, tmp_path / "ws")
+
+    async def before(pilot):
+        await _wait(pilot)
+        fsio.configure(f"eio:{k}")
+        try:
+            await pilot.press("enter")
+            await _wait(pilot)
+        finally:
+            fsio.configure("")
+    assert snap_compare(host, run_before=before, terminal_size=SIZE)

@@ -19,6 +19,7 @@ Times shown come from an injectable clock (`clock=`), so snapshots stay determin
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -131,9 +132,13 @@ class ProgressState:
     tx: str | None = None
     log: list[tuple[str, str]] = field(default_factory=list)   # (style, line)
     rolling_back: bool = False
+    failed_phase: str | None = None  # the phase, file and step in hand when it failed
+    failed_path: str | None = None
+    failed_step: str | None = None
     rollback_done: int = 0
     rollback_total: int = 0
     started: float | None = None
+    last: float | None = None       # time of the latest event
     ended: float | None = None
     events: int = 0
 
@@ -149,10 +154,13 @@ class ProgressState:
         with self._lock:
             now = self.clock()
             self.events += 1
+            self.last = now
             if self.started is None:
                 self.started = now
             if e.tx:
                 self.tx = e.tx
+            if e.phase in (ev.ROLLBACK, ev.FAILED) and self.failed_phase is None:
+                self.failed_phase, self.failed_path, self.failed_step = self.phase, self.path, self.step
             if e.phase != self.phase:
                 if self.phase in self.phase_started:
                     self.phase_seconds[self.phase] = (self.phase_seconds.get(self.phase, 0.0)
@@ -198,8 +206,9 @@ class ProgressState:
                 self.phase_started.clear()
 
     def finish(self) -> None:
+        """The worker returned: close the open phases at the latest event's time."""
         with self._lock:
-            now = self.clock()
+            now = self.last if self.last is not None else 0.0
             if self.ended is None:
                 self.ended = now
             for ph, t0 in list(self.phase_started.items()):
@@ -208,9 +217,12 @@ class ProgressState:
 
     @property
     def elapsed(self) -> float:
+        """Seconds from the first event to the latest one (the clock is read once per event,
+        so a test clock gives the same figures every run)."""
         if self.started is None:
             return 0.0
-        return (self.ended if self.ended is not None else self.clock()) - self.started
+        end = self.ended if self.ended is not None else self.last
+        return (end or self.started) - self.started
 
     def overall(self) -> float:
         """Fraction of the whole transaction done, weighting each phase by its usual cost."""
@@ -586,7 +598,8 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
                 untouched = "The undo did not happen: the files are as the apply left them."
             summary.update(Content.assemble((f"{word} failed\n", "bold $text-error"),
                                             (untouched, "$text-warning")))
-            lines: list = [("What went wrong\n", "bold"), (_plain(self.error) + "\n", "")]
+            lines: list = [("What went wrong\n", "bold"), (headline(self.error, st) + "\n\n", "bold"),
+                           ("The engine said: ", "$text-muted"), (_plain(self.error) + "\n", "")]
             if st.log:
                 lines.append(("\nRollback\n", "bold"))
                 lines += [(line + "\n", style) for style, line in st.log]
@@ -634,6 +647,41 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             undo_btn.display = self._can_undo()
         (undo_btn if undo_btn.display else self.query_one("#result-close", Button)).focus()
         self.refresh_bindings()
+
+
+def headline(err: BaseException | None, st: ProgressState) -> str:
+    """One sentence in plain words: what failed, while doing what, on which file."""
+    from wopt.engine.errors import LockBusy, StaleError, StepError, UndoRefused
+    if isinstance(err, StaleError):
+        files = ", ".join(p for _s, p, _e, _f in err.stale[:3])
+        return f"Files changed since the plan was made ({files}); nothing was written."
+    if isinstance(err, LockBusy):
+        return "Another apply is using this workspace; nothing was written. Try again when it ends."
+    if isinstance(err, UndoRefused):
+        return "The files were changed after the apply, so undoing it would lose those changes."
+    if isinstance(err, StepError):
+        return "A step cannot be carried out on the files as they are now; nothing was written."
+    cause = err
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__cause__ or cause.__context__
+    reason = (cause.strerror if isinstance(cause, OSError) and cause.strerror else None)
+    if reason is None:
+        m = re.search(r"failed: ([^(;]+?)\s*(?:\(|;|$)", str(err or ""))
+        reason = m.group(1) if m else None
+    if reason:
+        reason = re.sub(r"\s*\(injected at [^)]*\)", "", reason)   # the test fault's own note
+    if st.failed_phase:
+        doing = PHASE_WORDS.get(st.failed_phase, st.failed_phase)
+        # the file in hand: the one the error names, else the one after the last event's
+        m = re.search(r" on (?:\S+ -> )?(\S+?)(?: \(at |;|$)", str(err or ""))
+        if m and "/.wopt/" not in m.group(1) and ".wopt-" not in m.group(1):
+            where = f" at {m.group(1)}"
+        elif st.failed_path:
+            where = f" just after {st.failed_path}"
+        else:
+            where = ""
+        return f"{reason or 'An error'} while {doing}{where}."
+    return (reason + ".") if reason else _plain(err)
 
 
 def _plain(err: BaseException | None) -> str:
