@@ -1,0 +1,203 @@
+"""Plan analysis: from a plan and the workspace's current files to the review model that `wopt
+show` and the review app display (batches in commit order, dependency edges with reasons,
+template families, validation findings, flags, lazily computed diffs).
+
+`analyze(ws, plan, review=None)` is a pure function of its inputs: it reads files, never
+writes. A review's edited contents and accepted hunks are taken into account.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from .model import (Batch, DiffHunk, DiffLine, Edge, Family, FamilyMember, Finding, Flag,  # noqa: F401
+                    Outlier, ReviewModel, StepDiff, StepInfo)
+
+__all__ = ["analyze", "model_to_dict", "ReviewModel", "StepInfo", "StepDiff"]
+
+
+def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewModel:
+    """The review model of `plan` against the workspace's current files."""
+    from ..effects import compute
+    from ..plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
+    from . import batches as B
+    from . import diffs as D
+    from . import flags as F
+    from . import ordering as O
+    from . import templates as T
+    from .validate import validate_changes
+
+    edited = hunks = None
+    if review is not None:
+        if review.edited:
+            edited = {k: v.encode("utf-8", "surrogateescape") for k, v in review.edited.items()}
+        if review.hunks:
+            hunks = {k: list(v) for k, v in review.hunks.items()}
+    out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True)
+    results = out.results
+    steps_by_id = {s.id: s for s in plan.steps}
+
+    # each step's resulting content; steps that could not run still show their own content
+    contents: dict[str, bytes | None] = {}
+    befores: dict[str, bytes | None] = {}
+    for s in plan.steps:
+        r = results.get(s.id)
+        if r is not None:
+            contents[s.id] = r.after
+            befores[s.id] = r.before
+        elif isinstance(s, WriteStep):
+            contents[s.id] = write_bytes(s)
+
+    ordering = O.plan_order(plan, contents)
+    position = {sid: i for i, sid in enumerate(ordering.order)}
+
+    stale = {sid: f"{path} changed since the plan was made (expected {_short(exp)}, found {_short(found)})"
+             for sid, path, exp, found in out.stale}
+    errors: dict[str, str] = {}
+    for e in out.errors:
+        sid = getattr(e, "step", None)
+        if sid:
+            errors.setdefault(sid, getattr(e, "message", str(e)) if not getattr(e, "hint", None) else str(e))
+
+    infos: dict[str, StepInfo] = {}
+    paths: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for s in plan.steps:
+        kind = step_kind(s)
+        path = normalize_relpath(s.path)
+        to = normalize_relpath(s.to) if isinstance(s, MoveStep) else None
+        paths[s.id] = path
+        kinds[s.id] = kind
+        after = contents.get(s.id)
+        info = StepInfo(id=s.id, kind=kind, path=path, to=to, batch=B.batch_dir(path),
+                        position=position[s.id], group=ordering.group_of.get(s.id),
+                        origin=list(s.origin), stale=stale.get(s.id), error=errors.get(s.id),
+                        bytes=len(after) if after is not None and kind != "delete" else 0)
+        if isinstance(s, (EditStep, PatchStep)) and after is not None:
+            touched = (sum(len(e.new_string.encode("utf-8", "surrogateescape")) for e in s.edits)
+                       if isinstance(s, EditStep) else
+                       sum(len(ln) for ln in s.diff.split("\n") if ln.startswith("+") and not ln.startswith("+++")))
+            info.small_edit = touched < len(after)
+        infos[s.id] = info
+    for e in ordering.edges:
+        if e.after in infos:
+            infos[e.after].depends_on.append(e)
+        if e.before in infos:
+            infos[e.before].needed_by.append(e)
+
+    order = ordering.order
+    batches = B.batches(order, kinds, paths, befores, contents)
+
+    # families: declared (render steps), detected among whole-file writes, saved templates
+    families = T.declared(plan)
+    whole = [(sid, paths[sid], contents.get(sid)) for sid in order
+             if kinds[sid] == "write" and sid in results]
+    detected = T.detect(whole)
+    families.extend(detected)
+    if saved_templates:
+        saved = T.load_saved(ws)
+        if saved:
+            in_fam = {m.step for f in families for m in f.members}
+            families.extend(T.match_saved(families, saved, contents,
+                                          [w for w in whole if w[0] not in in_fam]))
+    for fam in families:
+        for m in fam.members:
+            if m.step in infos and infos[m.step].family is None:
+                infos[m.step].family = fam.id
+
+    # validation: the net changes, as the transaction checks them; plus broken plan templates
+    findings = validate_changes(out.changes, ws)
+    bad_templates = {name: (line, msg) for name, line, msg in T.template_errors(plan)}
+    if bad_templates:
+        from ..plan import RenderStep
+        for s in plan.steps:
+            if isinstance(s, RenderStep) and s.template in bad_templates:
+                line, msg = bad_templates[s.template]
+                findings.append(Finding(s.id, paths[s.id], "jinja2", f"template {s.template!r}: {msg}", line))
+    findings.sort(key=lambda f: (position.get(f.step, len(order)), f.line or 0, f.column or 0))
+    for f in findings:
+        if f.step in infos:
+            infos[f.step].findings.append(f)
+
+    # flags
+    flags: list[Flag] = []
+    for sid in order:
+        r = results.get(sid)
+        if r is None:
+            continue
+        flags.extend(F.step_flags(sid, kinds[sid], paths[sid], r.before, r.after, r.before_mode, r.after_mode))
+    flags.extend(F.outside_flags({sid: (infos[sid].to or paths[sid]) for sid in order}))
+    flags.sort(key=lambda f: position.get(f.step, 0))
+    for fl in flags:
+        infos[fl.step].flags.append(fl)
+
+    # the optimization rate: steps covered by a multi-file batch, a family or a small edit
+    multi = {sid for b in batches if len({paths[s] for s in b.steps}) > 1 for sid in b.steps}
+    covered = sum(1 for sid in order if sid in multi or infos[sid].family or infos[sid].small_edit)
+    rate = covered / len(order) if order else 0.0
+
+    warnings: list[str] = []
+    if review is not None and getattr(review, "order", None):
+        warnings = O.check_order(_Shim(ordering, infos), list(review.order))
+
+    def diff(sid: str) -> StepDiff:
+        s = steps_by_id[sid]
+        r = results.get(sid)
+        if r is not None:
+            return D.diff_bytes(r.before, r.after, path=r.to or r.path, step=sid,
+                                old_path=r.path if r.to else None,
+                                old_mode=r.before_mode, new_mode=r.after_mode)
+        if isinstance(s, WriteStep):   # stale or failed: show what it would write over the disk
+            try:
+                before, mode = ws.read(paths[sid], step=sid)
+            except Exception:
+                before, mode = None, None
+            return D.diff_bytes(before, write_bytes(s), path=paths[sid], step=sid, old_mode=mode)
+        return StepDiff(step=sid, path=paths[sid], old_path=None, hunks=[])
+
+    model = ReviewModel(plan_id=plan.id, order=order, groups=ordering.groups, edges=ordering.edges,
+                        batches=batches, steps={sid: infos[sid] for sid in order}, families=families,
+                        findings=findings, flags=flags, optimization_rate=rate, warnings=warnings,
+                        stale=list(out.stale), errors=[str(e) for e in out.errors],
+                        tiers=ordering.tiers, _diff=diff)
+    return model
+
+
+class _Shim:
+    def __init__(self, ordering, infos):
+        self.edges = ordering.edges
+        self.groups = ordering.groups
+        self.steps = infos
+
+
+def _short(h: str) -> str:
+    return "sha256 " + h[7:19] + ".." if h.startswith("sha256:") else h
+
+
+def model_to_dict(model: ReviewModel, *, diffs: bool = False) -> dict[str, Any]:
+    """The model as plain JSON-ready data (for `--json`); diffs only when asked (they are lazy)."""
+    d: dict[str, Any] = {
+        "plan": model.plan_id,
+        "order": list(model.order),
+        "groups": [list(g) for g in model.groups],
+        "edges": [asdict(e) for e in model.edges],
+        "batches": [asdict(b) for b in model.batches],
+        "steps": [],
+        "families": [asdict(f) for f in model.families],
+        "findings": [asdict(f) for f in model.findings],
+        "flags": [asdict(f) for f in model.flags],
+        "optimization_rate": round(model.optimization_rate, 4),
+        "warnings": list(getattr(model, "warnings", []) or []),
+    }
+    for sid in model.order:
+        s = model.steps[sid]
+        row = {"id": s.id, "kind": s.kind, "path": s.path, "to": s.to, "batch": s.batch,
+               "position": s.position, "group": s.group, "status": s.status, "family": s.family,
+               "bytes": s.bytes, "small_edit": s.small_edit, "stale": s.stale, "error": s.error,
+               "depends_on": [{"step": e.before, "reason": e.reason} for e in s.depends_on],
+               "findings": [asdict(f) for f in s.findings], "flags": [f.code for f in s.flags]}
+        if diffs:
+            from .diffs import unified
+            row["diff"] = unified(model.diff(sid))
+        d["steps"].append(row)
+    return d

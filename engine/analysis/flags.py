@@ -49,9 +49,12 @@ def outside_flags(paths: Mapping[str, str], *, min_steps: int = 3) -> list[Flag]
     hidden ones (.env, .github/...) are."""
     if len(paths) < min_steps:
         return []
+    from .ordering import is_doc, is_test
     count = Counter(area(p) for p in paths.values())
     out = []
     for sid, p in paths.items():
+        if is_test(p) or is_doc(p):
+            continue   # tests and docs beside the code are expected
         a = area(p)
         if a == ".":
             if not p.startswith("."):

@@ -158,6 +158,10 @@ class ReviewModel:
     findings: list[Finding]
     flags: list[Flag]
     optimization_rate: float              # share of steps in a multi-file batch, a family, or a small edit
+    warnings: list[str] = field(default_factory=list)   # e.g. a review's order that breaks an edge
+    stale: list[tuple[str, str, str, str]] = field(default_factory=list)  # (step, path, expected, found)
+    errors: list[str] = field(default_factory=list)     # steps that cannot apply, as messages
+    tiers: dict[str, int] = field(default_factory=dict) # step -> 0 config, 1 code, 2 tests, 3 docs
     _diff: Callable[[str], StepDiff] | None = field(default=None, repr=False)
     _diff_cache: dict[str, StepDiff] = field(default_factory=dict, repr=False)
 

@@ -1,0 +1,554 @@
+"""Template families: files of one plan (new, or rewritten whole) that are identical but for
+slots (names, strings, numbers), shown once as a Jinja2 template plus a table of values.
+
+Detection is near-linear: each candidate is tokenized once with pygments and bucketed by its
+*shape signature* (token kinds, with names, literals and words abstracted to their kind and
+everything else kept verbatim). Files with one signature differ only in slot tokens, so a
+bucket of three or more is a family: the positions whose values vary become variables (a
+position whose values equal another's across all members shares its variable), constant text
+is escaped, and rendering the template with a member's values gives the member back byte for
+byte (checked for every member; a member that does not round-trip is dropped).
+
+Near-misses (outliers) are found through an inverted index of abstracted line shapes: only
+files sharing distinctive lines with a family are compared (difflib on line shapes), never all
+pairs. Plans may also declare families with `render` steps; approved families are saved to
+`.wopt/templates/` and later plans say "matches saved template X (used N times)".
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import posixpath
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from .model import Family, FamilyMember, Outlier
+
+MIN_MEMBERS = 3
+MAX_FILE = 256 * 1024          # larger files are not candidates
+MAX_SLOT_SHARE = 0.5           # at most this share of significant tokens may vary
+MAX_VARS = 40
+OUTLIER_RATIO = 0.75
+
+_JINJA_WORDS = {"true", "false", "none", "and", "or", "not", "in", "is", "if", "else", "for",
+                "loop", "True", "False", "None", "self", "range", "lipsum", "dict", "cycler",
+                "joiner", "namespace", "super", "varargs", "kwargs", "caller"}
+
+
+# --------------------------------------------------------------------------- tokens
+
+_lexers: dict[str, object] = {}
+
+
+def _lexer(path: str):
+    ext = posixpath.splitext(path)[1].lower() or posixpath.basename(path)
+    lx = _lexers.get(ext)
+    if lx is None:
+        from pygments.lexers import TextLexer, get_lexer_for_filename
+        from pygments.util import ClassNotFound
+        opts = dict(stripnl=False, stripall=False, ensurenl=False, tabsize=0)
+        try:
+            lx = get_lexer_for_filename(path, **opts)
+        except ClassNotFound:
+            lx = TextLexer(**opts)
+        _lexers[ext] = lx
+    return lx
+
+
+_WORDISH = re.compile(r"\S+")
+
+
+def _slot_kind(ttype) -> str | None:
+    """The slot category of a pygments token type, or None for structure (kept verbatim)."""
+    from pygments import token as T
+    if ttype in T.Name:
+        if ttype in T.Name.Class:
+            return "class_name"
+        if ttype in T.Name.Function:
+            return "func_name"
+        if ttype in T.Name.Namespace:
+            return "module"
+        if ttype in T.Name.Tag:
+            return "tag"
+        if ttype in T.Name.Attribute:
+            return "attr"
+        return "name"
+    if ttype in T.Literal.String:
+        if ttype in T.Literal.String.Delimiter or ttype in T.Literal.String.Escape:
+            return None
+        return "string"
+    if ttype in T.Literal.Number:
+        return "number"
+    if ttype in T.Literal:
+        return "value"
+    if ttype in T.Comment:
+        if ttype in T.Comment.Preproc or ttype in T.Comment.Hashbang:
+            return None
+        return "comment"
+    if ttype in T.Generic or ttype in T.Text:
+        return "text"
+    return None
+
+
+_kind_cache: dict = {}
+
+
+def tokens(path: str, text: str) -> list[tuple[str | None, str]]:
+    """(slot kind or None, text) tokens; runs of the same slot kind merged, whitespace and
+    punctuation kept as structure. The texts concatenate to `text` exactly (else [])."""
+    out: list[tuple[str | None, str]] = []
+    for ttype, val in _lexer(path).get_tokens(text):
+        if not val:
+            continue
+        kind = _kind_cache.get(ttype, 0)
+        if kind == 0:
+            kind = _kind_cache[ttype] = _slot_kind(ttype)
+        if kind == "text":
+            # prose: words are slots, whitespace is structure
+            for piece in re.split(r"(\s+)", val):
+                if not piece:
+                    continue
+                _push(out, None if piece.isspace() else "text", piece)
+            continue
+        if kind is not None and val.isspace():
+            kind = None
+        if kind == "string" and val in _QUOTES:
+            kind = None
+        elif kind == "string":
+            m = _QUOTED.fullmatch(val)
+            if m:
+                pre, body, post = m.group(1), m.group(3), m.group(4)
+                _push(out, None, pre)
+                if body:
+                    _push(out, "string", body)
+                _push(out, None, post)
+                continue
+        _push(out, kind, val)
+    if "".join(v for _, v in out) != text:
+        return []
+    return out
+
+
+_QUOTES = {'"', "'", '"""', "'''", "`", 'b"', "b'", 'f"', "f'", 'r"', "r'"}
+_QUOTED = re.compile(r'([rRbBuUfF]{0,2}("{3}|\'{3}|"|\'|`))(.*)(\2)', re.S)
+
+
+def _push(out: list, kind: str | None, val: str) -> None:
+    if kind is not None and out and out[-1][0] == kind:
+        out[-1] = (kind, out[-1][1] + val)
+    elif kind is None and out and out[-1][0] is None:
+        out[-1] = (None, out[-1][1] + val)
+    else:
+        out.append((kind, val))
+
+
+# --------------------------------------------------------------------------- templates
+
+def _escape(const: str) -> str:
+    """Constant text as Jinja2 source that renders to itself."""
+    if "{" not in const:
+        return const
+    if "endraw" not in const and "{% raw" not in const:
+        return "{% raw %}" + const + "{% endraw %}"
+    return const.replace("{", "{{ '{' }}")
+
+
+def template_env():
+    """The environment templates render in: sandboxed, strict, newlines kept (as effects)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+    return SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    return template_env().from_string(template).render(**values)
+
+
+@dataclass
+class _Cand:
+    step: str
+    path: str
+    text: str
+    toks: list[tuple[str | None, str]]
+    lexer: str
+
+
+def _signature(c: _Cand) -> tuple:
+    return (c.lexer,) + tuple(k if k is not None else v for k, v in c.toks)
+
+
+def build_template(members: list[_Cand]) -> tuple[str, list[str], list[dict[str, str]], int] | None:
+    """(template, slots, per-member values, varying positions) for members of one signature."""
+    toks0 = members[0].toks
+    n = len(toks0)
+    vary = [i for i in range(n) if toks0[i][0] is not None
+            and any(m.toks[i][1] != toks0[i][1] for m in members[1:])]
+    vectors: dict[tuple, str] = {}
+    var_at: dict[int, str] = {}
+    used: dict[str, int] = {}
+    for i in vary:
+        vec = tuple(m.toks[i][1] for m in members)
+        name = vectors.get(vec)
+        if name is None:
+            base = toks0[i][0] or "slot"
+            used[base] = used.get(base, 0) + 1
+            name = base if used[base] == 1 else f"{base}_{used[base]}"
+            if name in _JINJA_WORDS:
+                name = name + "_"
+            vectors[vec] = name
+        var_at[i] = name
+    parts: list[str] = []
+    const: list[str] = []
+    for i, (_, v) in enumerate(toks0):
+        if i in var_at:
+            if const:
+                parts.append(_escape("".join(const)))
+                const = []
+            parts.append("{{ " + var_at[i] + " }}")
+        else:
+            const.append(v)
+    if const:
+        parts.append(_escape("".join(const)))
+    slots = list(dict.fromkeys(var_at.values()))
+    values = []
+    for m in members:
+        vals: dict[str, str] = {}
+        for i, name in var_at.items():
+            vals[name] = m.toks[i][1]
+        values.append(vals)
+    return "".join(parts), slots, values, len(vary)
+
+
+# --------------------------------------------------------------------------- line shapes (outliers)
+
+_KEEP = set("""def class return import from if else elif for while try except finally with as
+pass raise yield lambda async await function const let var export default interface type
+extends implements new this public private protected static struct enum fn pub impl use mod
+true false null None True False""".split())
+_SHAPE_STR = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+_SHAPE_NUM = re.compile(r"\b\d[\w.]*")
+_SHAPE_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def line_shape(line: str) -> str:
+    s = _SHAPE_STR.sub('"', line.strip())
+    s = _SHAPE_NUM.sub("0", s)
+    return _SHAPE_WORD.sub(lambda m: m.group() if m.group() in _KEEP else "w", s)
+
+
+def _describe(member: str, cand: str, limit: int = 3) -> str:
+    a, b = member.split("\n"), cand.split("\n")
+    sa, sb = [line_shape(x) for x in a], [line_shape(x) for x in b]
+    out = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, sa, sb, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        if tag == "insert":
+            out.append(f"extra line {j1 + 1}: {_q(b[j1])}" + (f" (+{j2 - j1 - 1} more)" if j2 - j1 > 1 else ""))
+        elif tag == "delete":
+            out.append(f"missing line {i1 + 1} of the template: {_q(a[i1])}"
+                       + (f" (+{i2 - i1 - 1} more)" if i2 - i1 > 1 else ""))
+        else:
+            out.append(f"line {j1 + 1}: {_q(b[j1])} where the family has {_q(a[i1])}")
+        if len(out) >= limit:
+            break
+    return "; ".join(out) or "differs in structure"
+
+
+def _q(s: str, n: int = 60) -> str:
+    s = s.strip()
+    return "`" + (s if len(s) <= n else s[: n - 1] + "…") + "`"
+
+
+# --------------------------------------------------------------------------- detection
+
+def candidates(items: Iterable[tuple[str, str, bytes | None]]) -> list[_Cand]:
+    """(step, path, content) of whole-file writes -> tokenized candidates."""
+    out = []
+    for sid, path, data in items:
+        if data is None or len(data) > MAX_FILE or b"\r" in data or b"\x00" in data:
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if not text.strip():
+            continue
+        toks = tokens(path, text)
+        if sum(1 for k, v in toks if not v.isspace()) < 3:
+            continue
+        out.append(_Cand(sid, path, text, toks, type(_lexer(path)).__name__))
+    return out
+
+
+def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int = MIN_MEMBERS,
+           start: int = 1) -> list[Family]:
+    """Families among whole-file writes `(step, path, content)`, with their outliers."""
+    cands = candidates(items)
+    buckets: dict[tuple, list[_Cand]] = defaultdict(list)
+    for c in cands:
+        buckets[_signature(c)].append(c)
+    families: list[tuple[Family, _Cand]] = []
+    in_family: set[str] = set()
+    for members in buckets.values():
+        if len(members) < min_members:
+            continue
+        built = build_template(members)
+        if built is None:
+            continue
+        template, slots, values, nvary = built
+        significant = sum(1 for k, v in members[0].toks if not v.isspace())
+        if nvary > MAX_SLOT_SHARE * significant or len(slots) > MAX_VARS:
+            continue
+        env = template_env()
+        try:
+            tpl = env.from_string(template)
+        except Exception:
+            continue
+        fm = []
+        for m, vals in zip(members, values):
+            try:
+                ok = tpl.render(**vals) == m.text
+            except Exception:
+                ok = False
+            if ok:
+                fm.append(FamilyMember(m.step, m.path, vals))
+        if len(fm) < min_members:
+            continue
+        fam = Family(id="", template=template, slots=slots, members=fm)
+        families.append((fam, members[0]))
+        in_family.update(x.step for x in fm)
+    # stable ids: by the first member's position among the candidates
+    pos = {c.step: i for i, c in enumerate(cands)}
+    families.sort(key=lambda f: pos[f[0].members[0].step])
+    for k, (fam, _) in enumerate(families):
+        fam.id = f"family-{start + k}"
+    _find_outliers(families, [c for c in cands if c.step not in in_family])
+    return [f for f, _ in families]
+
+
+def _find_outliers(families: list[tuple[Family, _Cand]], rest: list[_Cand]) -> None:
+    if not families or not rest:
+        return
+    shapes = {c.step: [line_shape(x) for x in c.text.split("\n")] for c in rest}
+    index: dict[tuple[str, str], list[_Cand]] = defaultdict(list)
+    for c in rest:
+        for sh in set(shapes[c.step]):
+            index[(c.lexer, sh)].append(c)
+    taken: set[str] = set()
+    for fam, first in families:
+        fshapes = [line_shape(x) for x in first.text.split("\n")]
+        distinct = set(fshapes)
+        cap = 4 * len(fam.members) + 50
+        hits: dict[str, int] = defaultdict(int)
+        byid: dict[str, _Cand] = {}
+        for sh in distinct:
+            posting = index.get((first.lexer, sh), ())
+            if len(posting) > cap:
+                continue
+            for c in posting:
+                hits[c.step] += 1
+                byid[c.step] = c
+        need = max(1, int(0.5 * len(distinct)))
+        for sid, h in hits.items():
+            if h < need or sid in taken:
+                continue
+            c = byid[sid]
+            ratio = difflib.SequenceMatcher(None, fshapes, shapes[sid], autojunk=False).ratio()
+            if ratio >= OUTLIER_RATIO:
+                fam.outliers.append(Outlier(sid, c.path, _describe(first.text, c.text)))
+                taken.add(sid)
+        fam.outliers.sort(key=lambda o: o.path)
+
+
+def declared(plan) -> list[Family]:
+    """Families the plan declares: render steps grouped by their template."""
+    from ..plan import RenderStep
+    groups: dict[str, list] = {}
+    for s in plan.steps:
+        if isinstance(s, RenderStep):
+            groups.setdefault(s.template, []).append(s)
+    out = []
+    for name, steps in groups.items():
+        slots = list(dict.fromkeys(k for s in steps for k in s.vars))
+        members = [FamilyMember(s.id, s.path, {k: _str(v) for k, v in s.vars.items()}) for s in steps]
+        out.append(Family(id=f"declared:{name}", template=plan.templates[name], slots=slots,
+                          members=members, declared=True))
+    return out
+
+
+def _str(v) -> str:
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def template_errors(plan) -> list[tuple[str, int | None, str]]:
+    """(template name, line, message) for each plan template that does not parse."""
+    from jinja2 import TemplateSyntaxError
+    env = template_env()
+    out = []
+    for name, src in plan.templates.items():
+        try:
+            env.parse(src)
+        except TemplateSyntaxError as e:
+            out.append((name, e.lineno, e.message or str(e)))
+    return out
+
+
+# --------------------------------------------------------------------------- saved templates
+
+def _tdir(ws):
+    return ws.spool / "templates"
+
+
+def _pattern(template: str) -> re.Pattern | None:
+    """A regex matching exactly the renderings of a template made only of text and variables."""
+    from jinja2 import nodes
+    try:
+        tree = template_env().parse(template)
+    except Exception:
+        return None
+    parts: list[str] = []
+    seen: set[str] = set()
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for n in node.nodes:
+            if isinstance(n, nodes.TemplateData):
+                parts.append(re.escape(n.data))
+            elif isinstance(n, nodes.Name):
+                if n.name in seen:
+                    parts.append(f"(?P={n.name})")
+                else:
+                    seen.add(n.name)
+                    parts.append(f"(?P<{n.name}>.*?)")
+            elif isinstance(n, nodes.Const) and isinstance(n.value, str):
+                parts.append(re.escape(n.value))
+            else:
+                return None
+    try:
+        return re.compile("".join(parts), re.S)
+    except re.error:
+        return None
+
+
+def load_saved(ws) -> list[dict]:
+    d = _tdir(ws)
+    if not d.is_dir():
+        return []
+    out = []
+    for f in sorted(d.glob("*.json")):
+        try:
+            rec = json.loads(f.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("template"), str) and rec.get("name"):
+            out.append(rec)
+    return out
+
+
+def match_saved(families: list[Family], saved: list[dict], contents: Mapping[str, bytes | None],
+                loose: Iterable[tuple[str, str, bytes | None]] = ()) -> list[Family]:
+    """Mark families that match a saved template (the same template, or every member is a
+    rendering of it); return extra families of loose files that render from a saved template.
+    `contents` maps a step id to its resulting content."""
+    pats = [(rec, _pattern(rec["template"])) for rec in saved]
+
+    def text_of(sid: str) -> str | None:
+        data = contents.get(sid)
+        try:
+            return None if data is None else data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    for fam in families:
+        for rec, pat in pats:
+            same = fam.template == rec["template"]
+            if not same and pat is not None:
+                texts = [text_of(m.step) for m in fam.members]
+                same = all(t is not None and pat.fullmatch(t) for t in texts)
+            if same:
+                fam.saved_as = rec["name"]
+                fam.saved_uses = int(rec.get("uses", 0))
+                break
+    extra: dict[str, Family] = {}
+    usable = [(rec, pat, _literal_prefix(rec["template"])) for rec, pat in pats if pat is not None]
+    if not usable:
+        return []
+    for sid, path, data in loose:
+        if data is None or len(data) > MAX_FILE:
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        for rec, pat, prefix in usable:
+            if not text.startswith(prefix):
+                continue
+            m = pat.fullmatch(text)
+            if m is None:
+                continue
+            fam = extra.get(rec["name"])
+            if fam is None:
+                fam = extra[rec["name"]] = Family(id=f"saved:{rec['name']}", template=rec["template"],
+                                                  slots=list(m.groupdict().keys()),
+                                                  members=[], saved_as=rec["name"],
+                                                  saved_uses=int(rec.get("uses", 0)))
+            fam.members.append(FamilyMember(sid, path, dict(m.groupdict())))
+            break
+    return list(extra.values())
+
+
+def _literal_prefix(template: str) -> str:
+    cut = len(template)
+    for tok in ("{{", "{%", "{#"):
+        k = template.find(tok)
+        if k >= 0:
+            cut = min(cut, k)
+    return template[:cut]
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-.") or "template"
+
+
+def save_family(ws, family: Family, *, name: str | None = None) -> str:
+    """Save an approved family to `.wopt/templates/<name>.json` (or count one more use of the
+    saved template it matches); return the saved name."""
+    from .. import spool
+    spool.ensure(ws)
+    d = _tdir(ws)
+    now = spool.now_iso()
+    for rec in load_saved(ws):
+        if rec["template"] == family.template or rec["name"] == family.saved_as:
+            rec["uses"] = int(rec.get("uses", 0)) + 1
+            rec["files"] = int(rec.get("files", 0)) + len(family.members)
+            rec["updated"] = now
+            spool.atomic_write(d / f"{rec['name']}.json", json.dumps(rec, indent=2).encode())
+            return rec["name"]
+    if name is None:
+        first = family.members[0].path if family.members else "template"
+        base = posixpath.basename(posixpath.dirname(first)) or "top"
+        ext = posixpath.splitext(first)[1].lstrip(".") or "file"
+        name = _slug(f"{base}-{ext}")
+    name = _slug(name)
+    final, k = name, 2
+    while (d / f"{final}.json").exists():
+        final = f"{name}-{k}"
+        k += 1
+    rec = {"name": final, "template": family.template, "slots": family.slots, "uses": 1,
+           "files": len(family.members), "created": now, "updated": now,
+           "example": family.members[0].path if family.members else None}
+    spool.atomic_write(d / f"{final}.json", json.dumps(rec, indent=2).encode())
+    return final
+
+
+def save_approved_families(ws, model, review) -> list[str]:
+    """Save every family of `model` whose members the review approved, all of them."""
+    from ..review import APPROVED
+    names = []
+    for fam in model.families:
+        if fam.members and all(review.decision(m.step) == APPROVED for m in fam.members):
+            names.append(save_family(ws, fam))
+    return names
