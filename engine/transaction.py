@@ -277,6 +277,7 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
     jd = journal_dir(ws)
 
     wrote_manifest = False
+    finalized = False
     try:
         # ---- journal: the manifest (and, in journal mode, the originals) durable first
         ph.start(ev.JOURNAL)
@@ -300,6 +301,7 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
         # ---- finalize: one atomic rename
         ph.start(ev.FINALIZE)
         fsio.rename(mpath, manifest_path(ws, tx, COMMITTED))
+        finalized = True
         fsio.fsync_dir(jd)
         emit(Event(ev.FINALIZE, 1, 1, total_bytes, total_bytes, tx=tx, message="committed"))
     except BaseException as exc:
@@ -307,17 +309,21 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
         if not wrote_manifest:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
-            raise _as_apply_error(exc, where, rolled_back=True, stats=stats) from None
+            raise _as_apply_error(exc, where, rolled_back=True, stats=stats, ws=ws) from None
         ph.start(ev.ROLLBACK)
         emit(Event(ev.ROLLBACK, 0, n, tx=tx, message=f"rolling back: {_why(exc)}"))
         try:
             with fsio.rolling_back():
+                if finalized:
+                    # the commit rename is not known durable (its directory fsync failed):
+                    # take it back, then roll back like any unfinished transaction
+                    fsio.rename(manifest_path(ws, tx, COMMITTED), mpath)
                 rollback(ws, tx)
         except BaseException as rb:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
-            err = ApplyError(f"transaction {tx} failed ({_why(exc)}) and could not be rolled back "
-                             f"now ({_why(rb)})",
+            err = ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}) and could not be rolled "
+                                     f"back now ({_why(rb)}: {getattr(rb, 'filename', '') or ''})"),
                              hint="run `wopt recover` to restore the tree before the apply")
             err.stats = stats  # type: ignore[attr-defined]
             raise err from None
@@ -326,7 +332,7 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
         emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back"))
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise _as_apply_error(exc, where, rolled_back=True, stats=stats) from None
+        raise _as_apply_error(exc, where, rolled_back=True, stats=stats, ws=ws) from None
     ph.stop()
     stats.fsyncs = fsio.fsync_count() - fs0
     emit(Event(ev.DONE, n, n, total_bytes, total_bytes, tx=tx, message="committed"))
@@ -339,7 +345,13 @@ def _why(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats: CommitStats) -> BaseException:
+def _relmsg(ws: Workspace, text: str) -> str:
+    """User-visible text shows workspace-relative paths."""
+    return text.replace(str(ws.root) + os.sep, "").replace(str(ws.root), ".")
+
+
+def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats: CommitStats,
+                    ws: Workspace) -> BaseException:
     if isinstance(exc, ApplyError):
         exc.stats = stats  # type: ignore[attr-defined]
         return exc
@@ -349,7 +361,7 @@ def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats:
     msg = f"apply failed: {_why(exc)}"
     if fname:
         msg += f" on {fname}"
-    err = ApplyError(msg + f" (at {where})",
+    err = ApplyError(_relmsg(ws, msg + f" (at {where})"),
                      hint="the transaction was rolled back; the tree is as before" if rolled_back else None)
     err.stats = stats  # type: ignore[attr-defined]
     return err
