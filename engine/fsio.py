@@ -38,6 +38,7 @@ _fired = False
 _configured = False
 _counting = False
 _suspend_errors = 0
+_atexit = False
 
 _ERRNO = {"eio": errno.EIO, "enospc": errno.ENOSPC, "eacces": errno.EACCES, "erofs": errno.EROFS}
 
@@ -51,8 +52,11 @@ def configure(spec: str | None = None) -> None:
     spec = spec.strip()
     if spec == "count":
         _counting = True
-        import atexit
-        atexit.register(_write_count)
+        global _atexit
+        if not _atexit:
+            import atexit
+            atexit.register(_write_count)
+            _atexit = True
     elif spec:
         parts = spec.split(":")
         kind = parts[0].lower()
@@ -70,6 +74,8 @@ def _ensure() -> None:
 
 
 def _write_count() -> None:
+    if not _counting or _fault is not None:
+        return
     data = json.dumps({"ops": _count, "log": _log})
     target = os.environ.get("WOPT_FAULT_COUNT_FILE")
     if target:

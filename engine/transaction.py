@@ -234,7 +234,7 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
     ph = _Phases(stats.durations)
     fs0 = fsio.fsync_count()
     changes = list(changes)
-    total_bytes = sum(len(c.after) for c in changes if c.after is not None)
+    total_bytes = sum(len(c.after) for c in changes if c.kind in ("create", "replace"))  # bytes written
     for c in changes:
         stats.ops[c.kind] += 1
     stats.ops["move"] = moves
