@@ -257,6 +257,10 @@ def _file(ws, folder: Folder, pf, section: str, git: bool) -> None:
     added, removed = pf.is_added_file, pf.is_removed_file
     src_raw = pf.source_file or ""
     dst_raw = pf.target_file or ""
+    if not git:  # a plain diff with git's a/ b/ prefixes (diff -u a/x b/x, or /dev/null on one side)
+        sa = src_raw.startswith("a/") or src_raw.startswith("/dev/null")
+        sb = dst_raw.startswith("b/") or dst_raw.startswith("/dev/null")
+        git = sa and sb and not (src_raw.startswith("/dev/null") and dst_raw.startswith("/dev/null"))
     src = None if added or src_raw.startswith("/dev/null") else _strip_prefix(src_raw, git)
     dst = None if removed or dst_raw.startswith("/dev/null") else _strip_prefix(dst_raw, git)
     shown = dst or src or "?"
