@@ -17,6 +17,8 @@ MARKS = [
     ("✗", "rejected: will not be applied"), ("✎", "edited by you"),
     ("½", "some hunks turned off"), ("!", "stale: the file changed since the agent read it"),
     ("⚠", "invalid: cannot apply or fails validation"),
+    ("≡", "member of a template family (enter opens the family)"),
+    ("≈", "an outlier: close to a family's template but not the same"),
 ]
 
 FLOW = ("Review a plan: move with j/k, read the diff (n jumps to the next change), decide with "

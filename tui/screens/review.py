@@ -72,6 +72,7 @@ class ReviewScreen(Screen):
         self._shown: str | None = None
         self._diff_for: str | None = None
         self._split = False
+        self._outliers: dict[str, str] = {}
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -114,6 +115,7 @@ class ReviewScreen(Screen):
 
     def _set_model(self, model: ReviewModel, keep: str | None = None) -> None:
         self.model = model
+        self._outliers = {o.step: f.id for f in model.families for o in f.outliers}
         self._diff_for = None
         if keep is None and self._shown is None:
             keep = next((s for s in self._order() if self.review.decision(s) == PENDING), None)
@@ -139,8 +141,22 @@ class ReviewScreen(Screen):
                 st = "edited"
             elif sid in self.review.hunks:
                 st = "partial"
-        label = info.path + (f" -> {info.to}" if info.to else "")
-        return StepRow(sid, info.batch, info.kind, label, self.review.decision(sid), st, info.family)
+        label = info.path
+        b = info.batch.rstrip("/")
+        if b not in ("", ".") and label.startswith(b + "/"):
+            label = label[len(b) + 1:]          # the batch header shows the directory
+        label += f" -> {info.to}" if info.to else ""
+        fam = info.family
+        if fam is None and sid in self._outliers:
+            fam = "~" + self._outliers[sid]
+        return StepRow(sid, info.batch, info.kind, label, self.review.decision(sid), st, fam, info.path)
+
+    def family_of(self, sid: str) -> str | None:
+        """The family a step belongs to, or is an outlier of."""
+        info = self.model.steps.get(sid) if self.model else None
+        if info is None:
+            return None
+        return info.family or self._outliers.get(sid)
 
     def _rebuild(self, keep: str | None = None) -> None:
         if self.model is None:
@@ -550,7 +566,7 @@ class ReviewScreen(Screen):
         s = self.current
         if not s or self.model is None:
             return
-        fam = self.model.steps[s].family
+        fam = self.family_of(s)
         if not fam:
             self.notify("this step is not part of a template family", timeout=2)
             return

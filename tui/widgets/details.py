@@ -39,20 +39,25 @@ def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: 
         t.append(f"! stale: {info.stale}\n", style="bold")
     if info.error:
         t.append(f"⚠ cannot apply: {info.error}\n", style="bold")
-    head("Depends on")
-    if info.depends_on:
-        for e in info.depends_on:
-            t.append(f"  ← {_path_of(model, e.before)}", style="")
-            t.append(f"  {e.reason}\n", style="dim")
-    else:
-        t.append("  nothing\n", style="dim")
-    head("Needed by")
-    if info.needed_by:
-        for e in info.needed_by:
-            t.append(f"  → {_path_of(model, e.after)}")
-            t.append(f"  {e.reason}\n", style="dim")
-    else:
-        t.append("  nothing\n", style="dim")
+    def edges(title: str, items: list, arrow: str, other) -> None:
+        head(title)
+        if not items:
+            t.append("  nothing\n", style="dim")
+            return
+        by_reason: dict[str, list[str]] = {}
+        here = "" if info.batch in (".", "") else info.batch.rstrip("/") + "/"
+        for e in items:
+            p = _path_of(model, other(e))
+            if here and p.startswith(here):
+                p = "./" + p[len(here):]      # beside this step, in its batch
+            by_reason.setdefault(e.reason, []).append(p)
+        for why, paths in by_reason.items():
+            t.append(f"  {why}\n", style="italic dim")
+            for p in paths:
+                t.append(f"  {arrow} {p}\n")
+
+    edges("Depends on", info.depends_on, "←", lambda e: e.before)
+    edges("Needed by", info.needed_by, "→", lambda e: e.after)
     head("Findings")
     if info.findings:
         for f in info.findings:
@@ -66,6 +71,12 @@ def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: 
         head("Flags")
         for fl in info.flags:
             t.append(f"  {fl.code}: {fl.message}\n")
+    outlier_of = next(((f, o) for f in model.families for o in f.outliers if o.step == info.id), None)
+    if outlier_of is not None and not info.family:
+        f, o = outlier_of
+        head("Template family")
+        t.append(f"  an outlier of {f.id} ({len(f.members)} files): {o.differs}\n")
+        t.append("  enter opens the family\n", style="dim")
     if info.family:
         fam = next((f for f in model.families if f.id == info.family), None)
         head("Template family")

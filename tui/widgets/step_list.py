@@ -2,7 +2,8 @@
 widget per step: a plan of 10,000 steps paints as fast as one of ten).
 
 Each step row: a decision mark (`·` pending, `✓` approved, `✗` rejected), a state mark
-(`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid), the kind and the path. Marks are
+(`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid), `≡` for a member of a template
+family, the kind and the path. Marks are
 symbols first, colour second.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ class StepRow:
     decision: str         # pending / approved / rejected
     state: str            # ok / edited / partial / stale / invalid
     family: str | None = None
+    path: str = ""        # the full workspace path (the label may be relative to the batch)
 
 
 @dataclass
@@ -90,7 +92,7 @@ class StepList(ScrollView, can_focus=True):
         f = self.filter_text.lower()
         for d, steps in batches:
             if f:
-                steps = [s for s in steps if f in f"{s.label} {s.kind} {s.decision} {s.state} {s.step} {s.family or ''}".lower()]
+                steps = [s for s in steps if f in f"{s.path} {s.label} {s.kind} {s.decision} {s.state} {s.step} {s.family or ''}".lower()]
                 if not steps:
                     continue
             counts: dict[str, int] = {}
@@ -205,7 +207,7 @@ class StepList(ScrollView, can_focus=True):
             Segment("  ", base),
             Segment(DECISION_MARK.get(r.decision, "?"), base + dstyle),
             Segment(STATE_MARK.get(r.state, " "), base + (st["warn"] if warn else st["dim"])),
-            Segment(" ", base),
+            Segment(("≈ " if r.family.startswith("~") else "≡ ") if r.family else "  ", base + st["dim"]),
             Segment(f"{r.kind[:6]:<6} ", base + st["dim"]),
             Segment(r.label, base + (st["rejected"] if r.decision == "rejected" else Style())),
         ]
