@@ -55,11 +55,29 @@ def _workspace(payload: dict, root: str | None):
 
 
 def _applied(ws, plan_id: str) -> bool:
+    """Whether a transaction has applied (part of) the plan: its review says so, or the
+    history has a committed apply of it (an apply with --all records no review)."""
     from . import spool
     try:
-        return bool(spool.load_review(ws, plan_id).applied)
+        if spool.load_review(ws, plan_id).applied:
+            return True
     except Exception:
         return True  # unreadable review: do not fold into that plan
+    try:
+        data = (ws.spool / "history.jsonl").read_bytes()
+    except OSError:
+        return False
+    needle = json.dumps(plan_id).encode()
+    for line in data.splitlines():
+        if needle in line:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and rec.get("plan") == plan_id and rec.get("kind") == "apply" \
+                    and rec.get("outcome") == "committed":
+                return True
+    return False
 
 
 def session_plan_id(ws, key: str) -> str:
