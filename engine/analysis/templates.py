@@ -28,7 +28,7 @@ from .model import Family, FamilyMember, Outlier
 
 MIN_MEMBERS = 3
 MAX_FILE = 256 * 1024          # larger files are not candidates
-MAX_SLOT_SHARE = 0.5           # at most this share of significant tokens may vary
+MAX_SLOT_SHARE = 0.4           # at most this share of significant tokens may vary
 MAX_VARS = 40
 OUTLIER_RATIO = 0.75
 
