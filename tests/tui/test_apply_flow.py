@@ -290,3 +290,31 @@ def test_snapshot_apply_failed(snap_compare, tmp_path, monkeypatch):
         finally:
             fsio.configure("")
     assert snap_compare(host, run_before=before, terminal_size=SIZE)
+
+
+@run
+async def test_invalid_content_blocks_before_anything_is_written(tmp_path):
+    ws, plan, review = make_workspace(tmp_path)
+    plan.steps.append(WriteStep(id="s7", path="src/shop/broken.py", content="def broken(:\n    pass\n"))
+    ingest(ws, plan)
+    review.set("s7", APPROVED)
+    app = Host(ws, plan, review, clock=fake_clock())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        blockers = text_of(screen, "#confirm-blockers")
+        assert "invalid" in blockers and "src/shop/broken.py:1 (step s7)" in blockers
+        assert screen.query_one("#apply-go", Button).disabled
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert screen.stage == "confirm"
+    assert tree(tmp_path) == ORIGINAL
+
+    app = Host(ws, plan, review, clock=fake_clock(), allow_invalid=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        assert "applied anyway" in text_of(app.screen, "#confirm-blockers")
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert app.screen.result.outcome == "committed"
+    assert (tmp_path / "src/shop/broken.py").read_bytes() == b"def broken(:\n    pass\n"

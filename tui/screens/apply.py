@@ -396,9 +396,19 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-preview")
     def _run_preview(self):
         from wopt.engine.apply import preview
-        return preview(self.ws, self.plan, self._approved_ids(), review=self.review)
+        pv = preview(self.ws, self.plan, self._approved_ids(), review=self.review)
+        findings: list = []
+        if not pv.stale and not pv.errors:
+            try:  # the same check apply_plan makes, so the confirmation names what would refuse
+                from wopt.engine.analysis.validate import validate_changes
+            except ImportError:
+                validate_changes = None
+            if validate_changes is not None:
+                findings = [f for f in (validate_changes(pv.changes) or [])
+                            if getattr(f, "severity", "error") == "error"]
+        return pv, findings
 
-    def _show_preview(self, pv: Any) -> None:
+    def _show_preview(self, pv: Any, findings: list | None = None) -> None:
         self.preview_result = pv
         files = _get(pv, "files", default=0) or 0
         nbytes = _get(pv, "bytes", default=0) or 0
@@ -406,8 +416,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         extra = [(n, _count(_get(pv, n + "s", n, default=0))) for n in ("move", "chmod")]
         stale = list(_get(pv, "stale", "stale_steps", default=[]) or [])
         errors = list(_get(pv, "errors", "step_errors", default=[]) or [])
-        findings = [f for f in (_get(pv, "findings", default=[]) or [])
-                    if _get(f, "severity", default="error") == "error"]
+        findings = list(findings or [])
         steps = _get(pv, "steps", "step_ids", default=None)
         nsteps = len(steps) if steps is not None else len(self._approved_ids() or [])
         if nsteps == 0 and not stale and not errors:
@@ -431,21 +440,28 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         for err in errors:
             blockers.append(("invalid", str(err)))
         for f in findings:
-            blockers.append(("invalid", f"{_get(f, 'path')} (step {_get(f, 'step')}): "
-                                        f"{_get(f, 'checker')}: {_get(f, 'message')}"))
+            line = f":{_get(f, 'line')}" if _get(f, "line") else ""
+            blockers.append(("invalid", f"{_get(f, 'path')}{line} (step {_get(f, 'step')}): "
+                                        f"{_get(f, 'message')} ({_get(f, 'checker')})"))
         if files == 0 and not blockers:
             blockers.append(("nothing", "no approved step changes any file: approve steps first"))
-        only_findings = blockers and all(k == "invalid" for k, _ in blockers) and not errors
+        only_findings = bool(findings) and not stale and not errors
         self.blocked = bool(blockers) and not (self.allow_invalid and only_findings)
+        if self.blocked:
+            parts[0] = ("Would write ", "")
         self.query_one("#confirm-summary", Static).update(Content.assemble(*parts))
         box = self.query_one("#confirm-blockers", Static)
         if blockers:
-            lines: list = [("Blocked: nothing will be written until these are resolved\n", "bold $text-error")]
+            if self.blocked:
+                lines: list = [("Blocked: nothing will be written until these are resolved\n", "bold $text-error")]
+            else:
+                lines = [("Invalid content, applied anyway as asked (allow invalid)\n", "bold $text-warning")]
             for kind, text in blockers:
                 st = "$text-warning" if kind == "stale" else "$text-error"
                 lines += [(f"  {kind:<8}", f"bold {st}"), (text + "\n", "")]
-            lines.append(("\nRe-run the agent, or reject or re-review these steps, then apply again.",
-                          "$text-muted"))
+            if self.blocked:
+                lines.append(("\nRe-run the agent, or reject, edit or re-review these steps, then apply "
+                              "again.", "$text-muted"))
             box.update(Content.assemble(*lines))
             self.query_one("#confirm-blockers-box").add_class("-blocked")
         else:
@@ -503,7 +519,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         worker = event.worker
         if worker.group == "apply-preview":
             if event.state == WorkerState.SUCCESS:
-                self._show_preview(worker.result)
+                self._show_preview(*worker.result)
             elif event.state == WorkerState.ERROR:
                 self._preview_failed(worker.error)
             return
