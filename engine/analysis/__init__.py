@@ -45,8 +45,13 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
         if r is not None:
             contents[s.id] = r.after
             befores[s.id] = r.before
-        elif isinstance(s, WriteStep):
-            contents[s.id] = write_bytes(s)
+        else:   # stale or failed: the disk is what it would change
+            if isinstance(s, WriteStep):
+                contents[s.id] = write_bytes(s)
+            try:
+                befores[s.id] = ws.read(normalize_relpath(s.path), step=s.id)[0]
+            except Exception:
+                befores[s.id] = None
 
     ordering = O.plan_order(plan, contents)
     position = {sid: i for i, sid in enumerate(ordering.order)}
