@@ -529,7 +529,8 @@ class ReviewScreen(Screen):
     def action_split(self) -> None:
         v = self.query_one(DiffView)
         v.split = not v.split
-        self.notify("split view" if v.split else "unified view", timeout=1.5)
+        # side by side needs the width: the details pane steps aside (d brings it back)
+        self.query_one(Details).display = not v.split
 
     def action_toggle_details(self) -> None:
         d = self.query_one(Details)

@@ -237,7 +237,7 @@ class DiffView(ScrollView, can_focus=True):
     def _update_virtual_size(self) -> None:
         p = self.prepared
         if self.split:
-            w = 2 * (p.num_width + 3 + p.width) + 1
+            w = 1          # side by side fits the view: each half crops its long lines
         else:
             w = self._gutter_width() + p.width + 1
         self.virtual_size = Size(max(w, 1), len(self.rows))
@@ -416,6 +416,8 @@ class DiffView(ScrollView, can_focus=True):
                 text += "   [hunk turned off: its lines stay as they are]"
             strip = Strip([Segment(" " + text, styles["hunk"])])
             full = max(width, self.virtual_size.width)
+            if self.split:
+                return strip.extend_cell_length(width, styles["hunk"]).crop(0, width)
             return strip.extend_cell_length(full, styles["hunk"]).crop(scroll_x, scroll_x + width)
         off = row[1] in self.hunks_off
         if row[0] == LINE:
@@ -433,12 +435,11 @@ class DiffView(ScrollView, can_focus=True):
             full = max(width, self.virtual_size.width)
             strip = Strip(segs).extend_cell_length(full, line_style)
             return strip.crop(scroll_x, scroll_x + width)
-        # split pair
+        # split pair: the two halves share the view's width
         left, right = row[2], row[3]
-        full = max(width, self.virtual_size.width)
+        full = width
         half = (full - 1) // 2
         ls = self._half(left, "-", half, nw, styles, in_cursor, off)
         rs = self._half(right, "+", full - 1 - half, nw, styles, in_cursor, off)
         sep = Strip([Segment("│", styles["gutter"])])
-        strip = Strip.join([ls, sep, rs])
-        return strip.crop(scroll_x, scroll_x + width)
+        return Strip.join([ls, sep, rs])
