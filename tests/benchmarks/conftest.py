@@ -1,0 +1,11 @@
+"""Benchmarks live in files named bench_*.py: collect them here (`./dev bench`), never in the
+ordinary suite (pyproject's norecursedirs keeps tests/benchmarks out of `./dev test`)."""
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
