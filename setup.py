@@ -11,6 +11,6 @@ for folder, name in ROOTS.items():
 setup(
     packages=packages,
     package_dir={name: folder for folder, name in ROOTS.items()},
-    package_data={"wopt.themes": ["*.toml"], "wopt.tui": ["*.tcss", "demo/**/*", "demo/*"], "wopt.engine": ["py.typed"]},
+    package_data={"wopt.themes": ["*.toml"], "wopt.tui": ["*.tcss", "demo/**/*", "demo/*"], "wopt.tui.screens": ["*.tcss"], "wopt.engine": ["py.typed"]},
     include_package_data=True,
 )
