@@ -81,7 +81,8 @@ def scan(ws) -> tuple[list[QueueRow], dict[str, str], set[str]]:
     """The queue's rows, through engine calls only (runs in a thread worker)."""
     rows: list[QueueRow] = []
     errors: dict[str, str] = {}
-    for e in spool.list_plans(ws):
+    entries = spool.list_plans(ws)
+    for e in entries:
         if e.plan is None:
             rows.append(QueueRow(e.id, "", "", None, 0, 0, 0, 0, 0, e.error or "unreadable"))
             errors[e.id] = e.error or "unreadable"
@@ -111,7 +112,12 @@ def scan(ws) -> tuple[list[QueueRow], dict[str, str], set[str]]:
             approved = rejected = 0
         rows.append(QueueRow(p.id, p.title or "(untitled)", source_name(p), p.created, len(p.steps),
                              len(paths), size, approved, rejected))
-    return rows, errors, waiting_plans(ws)
+    waiting = waiting_plans(ws)
+    # the Claude Code hook in gate mode keeps the calls it is waiting on in `<session>-gate`
+    for e in entries:
+        if e.plan is not None and e.plan.steps and e.plan.source == "claude-hook" and e.id.endswith("-gate"):
+            waiting.add(e.id)
+    return rows, errors, waiting
 
 
 def waiting_plans(ws) -> set[str]:

@@ -94,6 +94,36 @@ class ReviewScreen(Screen):
         else:
             self.analyze()
         self.query_one(StepList).focus()
+        self.set_interval(self.WATCH_SECONDS, self.watch_plan)
+
+    WATCH_SECONDS = 1.0
+
+    @work(thread=True, exclusive=True, group="watch-plan", exit_on_error=False)
+    def watch_plan(self) -> None:
+        """Pick up a plan that grew (hook calls extend a session's plan) or shrank (a gate
+        call answered and left), without blocking the screen."""
+        from wopt.engine.plan import encode_plan
+        try:
+            plan = spool.load_plan(self.ws, self.plan.id)
+        except WoptError:
+            return
+        if encode_plan(plan) != encode_plan(self.plan):
+            self.app.call_from_thread(self._plan_changed, plan)
+
+    def _plan_changed(self, plan) -> None:
+        added = len({s.id for s in plan.steps} - {s.id for s in self.plan.steps})
+        gone = len({s.id for s in self.plan.steps} - {s.id for s in plan.steps})
+        self.plan = plan
+        try:
+            fresh = spool.load_review(self.ws, plan.id)
+            for attr in ("decisions", "reasons", "hunks", "edited"):
+                setattr(self.review, attr, getattr(fresh, attr))
+        except WoptError:
+            pass
+        parts = [f"{added} new step{'s' if added != 1 else ''}" if added else "",
+                 f"{gone} step{'s' if gone != 1 else ''} left" if gone else ""]
+        self.notify("the plan changed: " + (", ".join(p for p in parts if p) or "steps updated"), timeout=3)
+        self.analyze(self.current)
 
     # ------------------------------------------------------------------ analysis
     @work(thread=True, exclusive=True, group="analyze", exit_on_error=False)

@@ -1,0 +1,68 @@
+"""A Claude Code hook call in gate mode waits for the person: the queue marks its plan, and
+the hook gets its answer the moment the person decides in the app."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+from core_helpers import SIZE, make_app, settle
+from test_queue import cells, wait_for
+from wopt.engine import hook
+from wopt.engine.workspace import Workspace
+from wopt.tui.screens.review import ReviewScreen
+
+
+def payload(root, path: str, content: str, cid: str) -> bytes:
+    return json.dumps({"session_id": "sess-G", "transcript_path": "/dev/null", "cwd": str(root),
+                       "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Write",
+                       "tool_input": {"file_path": str(root / path), "content": content},
+                       "tool_use_id": cid}).encode()
+
+
+def test_gate_call_stands_out_and_gets_the_decision(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".git").mkdir()
+    ws = Workspace(root)
+    box: dict = {}
+
+    def call_hook(name: str, path: str) -> threading.Thread:
+        def go():
+            box[name] = hook.handle(payload(root, path, f"{name}\n", f"toolu_{name}"), mode=hook.GATE,
+                                    timeout=30, root=str(root))
+        t = threading.Thread(target=go, daemon=True)
+        t.start()
+        return t
+
+    async def body():
+        app = make_app(ws, poll_seconds=0.1)
+        async with app.run_test(size=SIZE) as pilot:
+            t1 = call_hook("one", "one.txt")
+            assert await wait_for(pilot, lambda: any(r[1].endswith("-gate") for r in cells(app)))
+            row = next(r for r in cells(app) if r[1].endswith("-gate"))
+            assert row[0] == "⏸" and "agent waiting" in row[2]
+            await pilot.press("enter")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen)
+            for _ in range(40):
+                if screen.model is not None:
+                    break
+                await settle(pilot, 1)
+            await pilot.press("a")
+            await asyncio.get_running_loop().run_in_executor(None, t1.join, 20)
+            assert box["one"]["hookSpecificOutput"]["permissionDecision"] == "allow"
+            # a second call arriving while the plan is open shows up in it, then gets rejected
+            t2 = call_hook("two", "two.txt")
+            assert await wait_for(pilot, lambda: screen.model is not None
+                                  and any(i.path == "two.txt" for i in screen.model.steps.values()), tries=120)
+            sid = next(s for s, i in screen.model.steps.items() if i.path == "two.txt")
+            screen.query_one("#steps").select(sid)
+            await pilot.press("r")
+            await settle(pilot, 1)
+            await asyncio.get_running_loop().run_in_executor(None, t2.join, 20)
+            assert box["two"]["hookSpecificOutput"]["permissionDecision"] == "deny"
+            assert not (root / "one.txt").exists() and not (root / "two.txt").exists()
+
+    asyncio.run(body())
