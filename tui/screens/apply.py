@@ -272,6 +272,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         Binding("escape,n", "cancel", "Cancel", id="apply.cancel"),
         Binding("u", "undo", "Undo", id="apply.undo"),
         Binding("enter,escape", "close", "Close", id="apply.close"),
+        Binding("q,ctrl+q", "guard_quit", "Quit", id="apply.quit", show=False, priority=True),
     ]
 
     stage: reactive[str] = reactive(CONFIRM, bindings=True)
@@ -349,6 +350,14 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
     def _can_undo(self) -> bool:
         return (self.result is not None and self.undo_result is None
                 and _get(self.result, "outcome", default="committed") == "committed")
+
+    async def action_guard_quit(self) -> None:
+        """Quitting in the middle of an apply would leave it to recovery: wait for it."""
+        if self.stage == RUNNING:
+            self.notify("An apply is running: it finishes (or rolls back) in a moment; "
+                        "quit after that.", title="Apply", severity="warning")
+            return
+        await self.app.run_action("quit")
 
     def action_confirm(self) -> None:
         if self.stage != CONFIRM or self.blocked:
