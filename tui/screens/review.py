@@ -207,10 +207,11 @@ class ReviewScreen(Screen):
         r = sum(1 for s in p.steps if self.review.decision(s.id) == REJECTED)
         t = Text()
         t.append(f" {p.title or p.id}", style="bold")
-        from .queue import source_name
-        t.append(f"  ·  {source_name(p)}  ·  {n} steps  ·  ")
+        t.append(f"  ·  {n} steps: ")
         t.append(f"✓ {a} approved", style="bold")
-        t.append(f"  ✗ {r} rejected  · {n - a - r} pending")
+        t.append(f" · ✗ {r} rejected · {n - a - r} pending")
+        from .queue import source_name
+        t.append(f"  ·  {source_name(p)}", style="dim")
         if self.model is None:
             t.append("  ·  analysing…", style="italic")
         self.query_one("#plan-bar", Static).update(t)
