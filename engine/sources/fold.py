@@ -77,6 +77,10 @@ def agent_path(ws, path, *, base: str | None = None, what: str = "path", replay:
     if "\x00" in path:
         raise PathError(repr(path), "must not contain a NUL byte")
     try:
+        os.fsencode(path)
+    except UnicodeError:
+        raise PathError(repr(path), "is not a valid file name (bad Unicode)") from None
+    try:
         return ws.relativize(path)
     except PathError:
         if base and isinstance(base, str) and path.startswith("/") and base.startswith("/"):

@@ -268,7 +268,9 @@ def _file(ws, folder: Folder, pf, section: str, git: bool) -> None:
     dst = agent_path(ws, dst, what="target path") if dst else None
     label = f"diff of {shown}"
     path = dst or src
-    assert path is not None
+    if path is None:
+        raise PlanError(f"{shown}: the diff names neither a source nor a target file",
+                        hint="a file diff cannot be both new and deleted")
     if pf.is_binary_file:
         b = _binary(section, shown)
         if b is None:
