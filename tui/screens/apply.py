@@ -40,6 +40,7 @@ from textual.worker import Worker, WorkerState
 from wopt.engine import events as ev
 
 CONFIRM, RUNNING, RESULT = "confirm", "running", "result"
+RENDER_INTERVAL = 1 / 15      # seconds between two repaints of the progress panel
 
 # share of the overall bar each phase stands for (the phases that do not occur in a mode are
 # left out and the rest rescaled)
@@ -298,6 +299,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         self.progress = ProgressState(clock, mode)
         self._pending = False
         self._pending_lock = threading.Lock()
+        self._last_render = 0.0
         self._action = "apply"          # or "undo"
 
     # ------------------------------------------------------------------ layout
@@ -509,9 +511,20 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         self.post_message(ApplyProgress())
 
     def on_apply_progress(self, _: ApplyProgress) -> None:
+        # at most one repaint per RENDER_INTERVAL: the worker keeps feeding the state meanwhile
+        # and posts nothing while a repaint is pending, so the apply is not slowed by drawing
+        wait = self._last_render + RENDER_INTERVAL - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._flush_progress)
+        else:
+            self._flush_progress()
+
+    def _flush_progress(self) -> None:
         with self._pending_lock:
             self._pending = False
-        self._render_progress()
+        self._last_render = time.monotonic()
+        if self.stage == RUNNING:
+            self._render_progress()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
     def _run_apply(self):
