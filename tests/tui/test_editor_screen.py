@@ -129,3 +129,31 @@ def test_snapshot_editor(snap_compare):
 def test_snapshot_editor_modified(snap_compare):
     assert snap_compare(Host(), press=["down", "down", "down", "end", "enter", *"    pass"],
                         terminal_size=(120, 36))
+
+
+@run
+async def test_large_text_is_highlighted_off_the_keystroke_path():
+    big = "".join(f"def f{i}(x):\n    return x + {i}  # n\n" for i in range(3000))   # ~100 KB
+    app = Host(path="big.py", text=big)
+    async with app.run_test(size=(100, 30)) as pilot:
+        area = app.screen.query_one(CodeArea)
+        for _ in range(50):                      # lexed in a thread once mounted
+            await pilot.pause(0.05)
+            await area.workers.wait_for_complete()
+            if area._highlights.get(0):
+                break
+        assert {n for *_r, n in area._highlights[0]} >= {"keyword", "function"}
+        gen = area._highlight_gen
+        await pilot.press(*"# ")                 # line 0 becomes a comment
+        assert area._highlight_gen > gen
+        assert {n for *_r, n in area._highlights[0]} >= {"keyword"}   # old colours meanwhile
+        for _ in range(50):
+            await pilot.pause(0.05)
+            await area.workers.wait_for_complete()
+            if {n for *_r, n in area._highlights[0]} == {"comment"}:
+                break
+        assert {n for *_r, n in area._highlights[0]} == {"comment"}
+        assert {n for *_r, n in area._highlights[2]} >= {"keyword", "function"}
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert app.results == ["# " + big]

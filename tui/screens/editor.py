@@ -17,7 +17,7 @@ from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
 from rich.style import Style
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -75,7 +75,9 @@ _TOKENS: list[tuple[_TokenType, str]] = [
     (Token.Error, "error"),
 ]
 
-HIGHLIGHT_LIMIT = 400_000   # characters; larger texts are edited without colours
+HIGHLIGHT_LIMIT = 2_000_000       # characters; larger texts are edited without colours
+SYNC_HIGHLIGHT_LIMIT = 8_000      # up to this size, lexed on every keystroke (about 15 ms)
+HIGHLIGHT_PAUSE = 0.3             # seconds of no typing before a larger text is lexed again
 
 
 def _highlight_name(tok: _TokenType, cache: dict) -> str | None:
@@ -150,6 +152,9 @@ class CodeArea(TextArea):
     def __init__(self, text: str = "", *, path: str | None = None, language: str | None = None,
                  **kwargs) -> None:
         self._lexer = find_lexer(path, language)
+        self._highlight_gen = 0
+        self._highlight_timer = None
+        self._highlight_on_mount = False
         super().__init__(text, **kwargs)
 
     @property
@@ -159,6 +164,9 @@ class CodeArea(TextArea):
     def on_mount(self) -> None:
         self._apply_theme()
         self.app.theme_changed_signal.subscribe(self, lambda _t: self._apply_theme())
+        if self._highlight_on_mount:
+            self._highlight_on_mount = False
+            self._highlight_later()
 
     def _apply_theme(self) -> None:
         self.register_theme(syntax_theme(self.app))
@@ -169,16 +177,48 @@ class CodeArea(TextArea):
             self.theme = "wopt-syntax"
 
     def _build_highlight_map(self) -> None:
+        """Called by TextArea after every edit. Small texts are lexed at once; larger ones
+        keep their current colours while the person types and are lexed again in a thread
+        once typing pauses, so a keystroke never waits for pygments."""
         self._line_cache.clear()
-        highlights = self._highlights
-        highlights.clear()
         lexer = getattr(self, "_lexer", None)
         if lexer is None:
+            self._highlights.clear()
             return
         lines = self.document.lines
-        if sum(map(len, lines)) > HIGHLIGHT_LIMIT:
+        size = sum(map(len, lines))
+        if size > HIGHLIGHT_LIMIT:
+            self._highlights.clear()
             return
-        highlights.update(line_highlights(lines, lexer))
+        if size <= SYNC_HIGHLIGHT_LIMIT:
+            self._highlight_gen += 1
+            self._highlights.clear()
+            self._highlights.update(line_highlights(lines, lexer))
+            return
+        self._highlight_gen += 1
+        if not self.is_mounted:
+            self._highlight_on_mount = True
+            return
+        if self._highlight_timer is not None:
+            self._highlight_timer.stop()
+        self._highlight_timer = self.set_timer(HIGHLIGHT_PAUSE, self._highlight_later)
+
+    def _highlight_later(self) -> None:
+        self._highlight_timer = None
+        self._lex_in_thread(list(self.document.lines), self._highlight_gen)
+
+    @work(thread=True, exclusive=True, group="highlight")
+    def _lex_in_thread(self, lines: list[str], gen: int) -> None:
+        highlights = line_highlights(lines, self._lexer)
+        self.app.call_from_thread(self._apply_highlights, highlights, gen)
+
+    def _apply_highlights(self, highlights: dict, gen: int) -> None:
+        if gen != self._highlight_gen:   # the text changed since: a newer run follows
+            return
+        self._highlights.clear()
+        self._highlights.update(highlights)
+        self._line_cache.clear()
+        self.refresh()
 
 
 class EditorScreen(Screen[str | None]):
