@@ -83,12 +83,27 @@ def known_ids() -> set[str]:
     return set(BY_ID)
 
 
+def screen_ids() -> set[str]:
+    """Binding ids of the screens the app pushes (apply flow, history, template family,
+    editor): they declare their own bindings, and a user may remap those too."""
+    import importlib
+    ids: set[str] = set()
+    for mod, cls in (("apply", "ApplyFlowScreen"), ("history", "HistoryScreen"),
+                     ("family", "FamilyScreen"), ("editor", "EditorScreen")):
+        try:
+            screen = getattr(importlib.import_module(f"wopt.tui.screens.{mod}"), cls)
+        except (ImportError, AttributeError):
+            continue
+        ids |= {b.id for b in screen.BINDINGS if getattr(b, "id", None)}
+    return ids
+
+
 def check_user_keys(keys: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """The user's remaps that name a known binding id, and messages for the rest."""
     good: dict[str, str] = {}
     problems: list[str] = []
     for bid, k in keys.items():
-        if bid in BY_ID:
+        if bid in BY_ID or bid in screen_ids():
             good[bid] = k
         else:
             problems.append(f"unknown key binding id {bid!r} in the config (see ? for the ids)")

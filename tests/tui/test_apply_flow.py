@@ -318,3 +318,25 @@ async def test_invalid_content_blocks_before_anything_is_written(tmp_path):
         await settle(pilot, app)
         assert app.screen.result.outcome == "committed"
     assert (tmp_path / "src/shop/broken.py").read_bytes() == b"def broken(:\n    pass\n"
+
+
+@run
+async def test_undo_key_can_be_remapped_in_the_config(tmp_path):
+    """The screen's binding ids are accepted by the app's config check and applied."""
+    from wopt.tui.keymap import check_user_keys
+    good, problems = check_user_keys({"apply.undo": "z", "apply.nonsense": "w"})
+    assert good == {"apply.undo": "z"} and len(problems) == 1
+    ws, plan, review = make_workspace(tmp_path)
+    app = Host(ws, plan, review, clock=fake_clock())
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.set_keymap(good)
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert tree(tmp_path) == AFTER
+        await pilot.press("u")                  # no longer bound
+        await settle(pilot, app)
+        assert tree(tmp_path) == AFTER
+        await pilot.press("z")
+        await settle(pilot, app)
+        assert tree(tmp_path) == ORIGINAL
