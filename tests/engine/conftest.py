@@ -145,3 +145,72 @@ def copy_tree(src: Path, dst: Path) -> Path:
 @pytest.fixture
 def mixed_ws(mixed_template, tmp_path) -> Path:
     return copy_tree(mixed_template, tmp_path / "ws")
+
+
+_warm = False
+
+
+def prewarm(template: Path, scratch: Path) -> None:
+    """Import everything an apply, undo and recover use, once, in this process, so that forked
+    children do not each import it again."""
+    global _warm
+    if _warm:
+        return
+    import contextlib
+    import io
+    from wopt.engine import fsio
+    from wopt.engine.cli.main import main
+    ws = copy_tree(template, scratch)
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        for argv in (["apply", "mixed", "--yes"], ["undo"], ["apply", "mixed", "--yes", "--mode", "journal"],
+                     ["history"], ["recover"]):
+            main([*argv, "--root", str(ws)])
+    fsio.configure("")
+    _warm = True
+
+
+def run_forked(*args: str, root: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `wopt ARGS --root ROOT` in a forked child of this process (the same code path as
+    the console script, `main(argv)`, without an interpreter start per run: the crash matrix
+    runs hundreds). The child is a real process: SIGKILL kills it for real. Returns a
+    CompletedProcess whose returncode is -SIGNAL when killed."""
+    import io
+    import tempfile
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child
+        rc = 99
+        try:
+            os.dup2(out.fileno(), 1)
+            os.dup2(err.fileno(), 2)
+            sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
+            sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
+            for k in ("WOPT_FAULT", "WOPT_FAULT_COUNT_FILE", "WOPT_SYNC"):
+                os.environ.pop(k, None)
+            os.environ["COLUMNS"] = "200"
+            os.environ.update(env or {})
+            from wopt.engine import fsio
+            fsio.configure()
+            from wopt.engine.cli import common
+            common._console = None
+            from wopt.engine.cli.main import main
+            rc = main([*args, "--root", str(root)])
+            if os.environ.get("WOPT_FAULT") == "count":
+                fsio._write_count()
+        except BaseException:  # noqa: BLE001 - report anything, never return into pytest
+            import traceback
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(rc)
+    _, status = os.waitpid(pid, 0)
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    out.seek(0)
+    err.seek(0)
+    return subprocess.CompletedProcess([*args], code, out.read(), err.read())
