@@ -340,3 +340,20 @@ async def test_undo_key_can_be_remapped_in_the_config(tmp_path):
         await pilot.press("z")
         await settle(pilot, app)
         assert tree(tmp_path) == ORIGINAL
+
+
+@run
+async def test_m_switches_to_journal_mode_which_keeps_inodes(tmp_path):
+    ws, plan, review = make_workspace(tmp_path)
+    inode = (tmp_path / "src/shop/tax.py").stat().st_ino
+    app = Host(ws, plan, review, clock=fake_clock())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        assert "Durable mode rename" in text_of(app.screen, "#confirm-summary")
+        await pilot.press("m")
+        assert "Durable mode journal" in text_of(app.screen, "#confirm-summary")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.screen.result.mode == "journal"
+    assert tree(tmp_path) == AFTER
+    assert (tmp_path / "src/shop/tax.py").stat().st_ino == inode

@@ -271,6 +271,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
     BINDINGS = [
         Binding("enter,y", "confirm", "Apply", id="apply.confirm"),
         Binding("escape,n", "cancel", "Cancel", id="apply.cancel"),
+        Binding("m", "toggle_mode", "Mode", id="apply.mode"),
         Binding("u", "undo", "Undo", id="apply.undo"),
         Binding("enter,escape", "close", "Close", id="apply.close"),
         Binding("q,ctrl+q", "guard_quit", "Quit", id="apply.quit", show=False, priority=True),
@@ -291,6 +292,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         self.allow_invalid = allow_invalid
         self.clock = clock
         self.preview_result: Any = None
+        self._findings: list = []
         self.preview_error: str | None = None
         self.blocked: bool = True
         self.result: Any = None          # the apply's TxResult
@@ -343,6 +345,8 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             return self.stage == CONFIRM and not self.blocked
         if action == "cancel":
             return self.stage == CONFIRM
+        if action == "toggle_mode":
+            return self.stage == CONFIRM and self.preview_result is not None
         if action == "close":
             return self.stage == RESULT
         if action == "undo":
@@ -365,6 +369,14 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         if self.stage != CONFIRM or self.blocked:
             return
         self._start("apply")
+
+    def action_toggle_mode(self) -> None:
+        """Switch the durable mode: rename (a new file per target, then renames) or journal
+        (targets written in place behind a rollback journal; keeps inodes and hard links)."""
+        if self.stage != CONFIRM or self.preview_result is None:
+            return
+        self.mode = "journal" if self.mode == "rename" else "rename"
+        self._show_preview(self.preview_result, self._findings)
 
     def action_cancel(self) -> None:
         if self.stage == CONFIRM:
@@ -421,6 +433,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
 
     def _show_preview(self, pv: Any, findings: list | None = None) -> None:
         self.preview_result = pv
+        self._findings = list(findings or [])
         files = _get(pv, "files", default=0) or 0
         nbytes = _get(pv, "bytes", default=0) or 0
         ops = [(n, _count(_get(pv, n + "s", n, default=0))) for n in ("create", "replace", "delete")]
@@ -460,6 +473,10 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         self.blocked = bool(blockers) and not (self.allow_invalid and only_findings)
         if self.blocked:
             parts[0] = ("Would write ", "")
+        how = (" (new files beside their targets, then renames)" if self.mode == "rename"
+               else " (in place, behind a rollback journal; keeps inodes and hard links)")
+        parts += [("\nDurable mode ", "$text-muted"), (self.mode, "bold"), (how, "$text-muted"),
+                  ("  m switches", "$text-muted")]
         self.query_one("#confirm-summary", Static).update(Content.assemble(*parts))
         box = self.query_one("#confirm-blockers", Static)
         if blockers:
