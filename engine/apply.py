@@ -141,7 +141,10 @@ def _validate(changes: list[Change], allow_invalid: bool) -> list:
         from .analysis.validate import validate_changes
     except ImportError:
         return []
-    findings = list(validate_changes(changes) or [])
+    try:
+        findings = list(validate_changes(changes) or [])
+    except Exception:  # a validator bug must not block (or crash) an apply
+        return []
     errors = [f for f in findings if getattr(f, "severity", "error") == "error"]
     if errors and not allow_invalid:
         lines = []

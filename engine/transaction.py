@@ -400,7 +400,7 @@ def _commit_rename(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes) ->
                 written.append(dst)
         emit(Event(ev.PREPARE, i + 1, n, done_bytes, total_bytes, path=c.path,
                    step=",".join(c.steps), batch=_batch(c.path), tx=tx))
-    sync_dirs = {bdir}
+    sync_dirs = {bdir, journal_dir(ws)}  # the backups and the backup directory's own entry
     for d in new_dirs:
         sync_dirs.add((root / d).parent)
     fsio.sync_files(written, dirs=sorted(sync_dirs))

@@ -190,21 +190,26 @@ def cmd_history(args) -> int:
     from rich.markup import escape
     from rich.table import Table
     t = Table(box=None, header_style="bold")
-    for col in ("transaction", "started", "kind", "plan", "outcome", "files", "bytes", "mode", "time", "note"):
-        t.add_column(col)
+    # the transaction id is its UTC start time (YYYYMMDD-HHMMSS-...); --json has every field
+    t.add_column("transaction", no_wrap=True, min_width=24)
+    t.add_column("kind", no_wrap=True, min_width=5)
+    t.add_column("plan", overflow="fold", min_width=6)
+    t.add_column("outcome", no_wrap=True, min_width=11)
+    t.add_column("files", no_wrap=True, justify="right")
+    t.add_column("bytes", no_wrap=True, justify="right")
+    t.add_column("note", overflow="fold", ratio=1)
     colour = {"committed": "green", "rolled_back": "red", "refused": "yellow"}
     for r in recs:
-        note = ""
+        note = [r.get("mode") or ""]
         if r.get("undone_by"):
-            note = f"undone by {r['undone_by']}"
+            note.append(f"undone by {r['undone_by']}")
         elif r.get("undoes"):
-            note = f"undoes {r['undoes']}"
+            note.append(f"undoes {r['undoes']}")
         elif r.get("error"):
-            note = r["error"][:80]
+            note.append(r["error"][:120])
         oc = r.get("outcome", "")
-        t.add_row(r.get("tx") or "", r.get("started") or "", r.get("kind") or "", r.get("plan") or "",
+        t.add_row(r.get("tx") or "", r.get("kind") or "", r.get("plan") or "",
                   f"[{colour.get(oc, 'white')}]{oc}[/]", str(r.get("files", "")),
-                  _human_bytes(int(r.get("bytes") or 0)), r.get("mode") or "",
-                  f"{sum((r.get('durations') or {}).values()):.2f}s", escape(note))
+                  _human_bytes(int(r.get("bytes") or 0)), escape(", ".join(x for x in note if x)))
     console().print(t)
     return 0
