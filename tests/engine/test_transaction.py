@@ -310,3 +310,34 @@ def test_preview_reports_stale_and_step_errors_without_writing(tmp_path):
     assert snapshot(root) == before
     (root / "a.txt").write_text("b\n")
     assert preview(ws, plan, ["s1"]).stale[0][:2] == ("s1", "a.txt")
+
+
+def test_a_rollback_that_fails_leaves_the_journal_for_recovery(mixed_template, tmp_path, monkeypatch):
+    from wopt.engine import recovery
+    from wopt.engine import transaction as txn
+    root = copy_tree(mixed_template, tmp_path / "ws")
+    ws = Workspace(root)
+    before = snapshot(root)
+    fsio.configure("count")
+    apply_plan(Workspace(copy_tree(mixed_template, tmp_path / "probe")), spool.load_plan(ws, "mixed"))
+    k = next(n for n, ph, op, _ in fsio.log() if ph == "commit" and op == "rename") + 3
+    real = txn.rollback
+    calls = []
+
+    def broken(ws_, tx):  # the disk goes away while rolling back
+        calls.append(tx)
+        raise OSError(5, "Input/output error", str(root / "src"))
+
+    monkeypatch.setattr(txn, "rollback", broken)
+    fsio.configure(f"eio:{k}")
+    with pytest.raises(ApplyError) as ei:
+        apply_plan(ws, spool.load_plan(ws, "mixed"))
+    msg = str(ei.value)
+    assert "could not be rolled back" in msg and "wopt recover" in msg and str(root) not in msg
+    assert calls and snapshot(root) != before
+    monkeypatch.setattr(txn, "rollback", real)
+    fsio.configure("")
+    assert recovery.needs_recovery(ws)
+    lines = recovery.recover(ws)
+    assert lines and "rolled back the unfinished apply" in lines[0]
+    assert snapshot(root) == before and not recovery.needs_recovery(ws)
