@@ -204,7 +204,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
     if not ids:
         raise ApplyError(f"plan {plan.id}: no step selected to apply",
                          hint="approve steps in the review, or name them with --only")
-    spool.ensure(ws)
+    txn.ensure_spool(ws)
     started = _now()
     durations: dict = {}
     tx = txn.new_tx_id()
@@ -293,7 +293,7 @@ def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = No
     from . import spool
 
     emit = on_event or ev.null_listener
-    spool.ensure(ws)
+    txn.ensure_spool(ws)
     started = _now()
     durations: dict = {}
     t0 = time.perf_counter()

@@ -204,9 +204,43 @@ def check_writable(ws: Workspace, changes: Sequence[Change], mode: str) -> None:
             if mode == "journal" and c.after is not None and c.after != c.before \
                     and not os.access(target, os.W_OK):
                 bad.append(f"{c.path}: is not writable")
+    need = _space_needed(changes, mode)
+    try:
+        sv = os.statvfs(ws.root)
+        free = sv.f_bavail * sv.f_frsize
+    except (OSError, AttributeError):
+        free = None
+    if free is not None and need > free:
+        bad.append(f"the transaction needs about {need // 1024} KB and the filesystem has "
+                   f"{free // 1024} KB free")
     if bad:
         raise Refused("cannot write: " + "; ".join(bad),
                       hint="fix the permissions (or the read-only mount) and apply again; nothing was written")
+
+
+def ensure_spool(ws: Workspace) -> None:
+    from . import spool
+    try:
+        spool.ensure(ws)
+    except OSError as e:
+        raise Refused(f".wopt/ (wopt's spool) is not writable: {e.strerror}",
+                      hint="fix the permissions (or the read-only mount) and apply again; nothing was written") from None
+
+
+def _space_needed(changes: Sequence[Change], mode: str) -> int:
+    """Bytes of new data the transaction puts on disk before it can free any (a rough
+    upper bound: 4 KB per file for blocks and metadata)."""
+    n = 0
+    for c in changes:
+        after = len(c.after) if c.after is not None else 0
+        before = len(c.before) if c.before is not None else 0
+        if mode == "rename":
+            n += after if c.kind in ("create", "replace") else 0
+        else:
+            n += before if c.kind in ("replace", "delete") else 0
+            n += max(0, after - before)
+        n += 4096
+    return n
 
 
 def _rel(ws: Workspace, p: Path) -> str:
@@ -243,8 +277,7 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
     n = len(changes)
 
     ph.start(ev.CHECK)
-    from . import spool
-    spool.ensure(ws)
+    ensure_spool(ws)
     for c in changes:  # every path again, right before writing
         ws.resolve(c.path)
     new_dirs = _dirs_to_create(ws, changes)
