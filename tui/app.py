@@ -21,7 +21,7 @@ from .themes import DEFAULT_THEME, load_themes, resolve
 
 
 class WoptApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "wopt"
     COMMANDS = App.COMMANDS | {WoptCommands}
     BINDINGS = keymap.bindings("app")

@@ -8,13 +8,12 @@ current-change cursor. `s` switches between unified and split (side by side) lay
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_right
 from functools import lru_cache
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import PygmentsSyntaxTheme
-from rich.text import Text
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -30,18 +29,97 @@ LINE = 1      # (LINE, hunk, DiffLine)
 PAIR = 2      # (PAIR, hunk, left DiffLine|None, right DiffLine|None)
 
 
-@dataclass
+class UnifiedRows:
+    """The unified layout's rows, made on demand: header lines, then each hunk's `@@` line and
+    its lines. Holds no per-line tuples, so a 100,000-line diff costs nothing to set up."""
+
+    def __init__(self, heads: list[str], hunks: list) -> None:
+        self.heads = heads
+        self.hunks = hunks
+        self.starts: list[int] = []
+        n = len(heads)
+        for h in hunks:
+            self.starts.append(n)
+            n += 1 + len(h.lines)
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> tuple:
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        if i < len(self.heads):
+            return (HEAD, self.heads[i], -1)
+        k = bisect_right(self.starts, i) - 1
+        h = self.hunks[k]
+        off = i - self.starts[k]
+        if off == 0:
+            return (HEAD, f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@", h.index)
+        return (LINE, h.index, h.lines[off - 1])
+
+
 class Prepared:
-    diff: StepDiff | None
-    unified: list[tuple]
-    split: list[tuple]
-    blocks_unified: list[int]          # row index of each change block's first row
-    blocks_split: list[int]
-    block_hunk: list[int]              # hunk index of each change block
-    width: int                         # longest text, in cells (before the gutter)
-    num_width: int                     # digits of the largest line number
-    message: str | None = None
-    lexer_name: str | None = None
+    """What the view draws for one diff: rows for both layouts (split made on first use),
+    change blocks, widths."""
+
+    def __init__(self, diff: StepDiff | None, heads: list[str], blocks_unified: list[int],
+                 block_hunk: list[int], width: int, num_width: int, message: str | None = None) -> None:
+        self.diff = diff
+        self.heads = heads
+        self.unified = UnifiedRows(heads, diff.hunks if diff is not None else [])
+        self.blocks_unified = blocks_unified
+        self.block_hunk = block_hunk
+        self.width = width
+        self.num_width = num_width
+        self.message = message
+        self.lexer_name = diff.path if diff is not None else None
+        self._split: list[tuple] | None = None
+        self._blocks_split: list[int] | None = None
+
+    @property
+    def split(self) -> list[tuple]:
+        if self._split is None:
+            self._make_split()
+        return self._split  # type: ignore[return-value]
+
+    @property
+    def blocks_split(self) -> list[int]:
+        if self._blocks_split is None:
+            self._make_split()
+        return self._blocks_split  # type: ignore[return-value]
+
+    def _make_split(self) -> None:
+        rows: list[tuple] = [(HEAD, t, -1) for t in self.heads]
+        blocks: list[int] = []
+        for h in (self.diff.hunks if self.diff is not None else []):
+            rows.append((HEAD, f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@", h.index))
+            lines = h.lines
+            n = len(lines)
+            i = 0
+            prev_changed = False
+            while i < n:
+                dl = lines[i]
+                if dl.kind == " ":
+                    rows.append((PAIR, h.index, dl, dl))
+                    prev_changed = False
+                    i += 1
+                    continue
+                if not prev_changed:
+                    blocks.append(len(rows))
+                j = i
+                while j < n and lines[j].kind != " ":
+                    j += 1
+                removed = [x for x in lines[i:j] if x.kind == "-"]
+                added = [x for x in lines[i:j] if x.kind == "+"]
+                for a in range(max(len(removed), len(added))):
+                    rows.append((PAIR, h.index, removed[a] if a < len(removed) else None,
+                                 added[a] if a < len(added) else None))
+                i = j
+                prev_changed = True
+        self._split, self._blocks_split = rows, blocks
 
 
 def _size(n: int | None) -> str:
@@ -73,70 +151,34 @@ def describe(d: StepDiff) -> list[str]:
 
 
 def prepare(diff: StepDiff | None, message: str | None = None) -> Prepared:
-    """Rows for both layouts. Pure and thread-safe: runs in a worker."""
-    unified: list[tuple] = []
-    split: list[tuple] = []
-    bu: list[int] = []
-    bs: list[int] = []
-    bh: list[int] = []
+    """What the view needs of a diff: one pass over its lines for the change blocks and the
+    widest line. Pure and thread-safe: runs in a worker."""
+    heads: list[str] = []
+    blocks: list[int] = []
+    block_hunk: list[int] = []
     width = 0
     maxno = 1
-    lexer_name = None
     if diff is not None:
-        lexer_name = diff.path
-        for line in describe(diff):
-            unified.append((HEAD, line, -1))
-            split.append((HEAD, line, -1))
-        if not diff.hunks and not diff.binary and not describe(diff):
-            unified.append((HEAD, "no change to the file's content", -1))
-            split.append((HEAD, "no change to the file's content", -1))
+        heads = describe(diff)
+        if not diff.hunks and not diff.binary and not heads:
+            heads.append("no change to the file's content")
+        row = len(heads)
         for h in diff.hunks:
-            head = f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@"
-            unified.append((HEAD, head, h.index))
-            split.append((HEAD, head, h.index))
-            lines = h.lines
-            n = len(lines)
-            i = 0
-            prev_changed = False
-            while i < n:
-                dl = lines[i]
+            row += 1                       # the @@ line
+            prev = " "
+            for dl in h.lines:
                 k = dl.kind
-                if k == " ":
-                    unified.append((LINE, h.index, dl))
-                    split.append((PAIR, h.index, dl, dl))
-                    prev_changed = False
-                    i += 1
-                    if len(dl.text) > width:
-                        width = len(dl.text)
-                    continue
-                # a change block: removed lines then added lines (in any interleaving)
-                if not prev_changed:
-                    bu.append(len(unified))
-                    bs.append(len(split))
-                    bh.append(h.index)
-                j = i
-                while j < n and lines[j].kind != " ":
-                    j += 1
-                removed = [x for x in lines[i:j] if x.kind == "-"]
-                added = [x for x in lines[i:j] if x.kind == "+"]
-                for x in lines[i:j]:
-                    unified.append((LINE, h.index, x))
-                    if len(x.text) > width:
-                        width = len(x.text)
-                for a in range(max(len(removed), len(added))):
-                    split.append((PAIR, h.index,
-                                  removed[a] if a < len(removed) else None,
-                                  added[a] if a < len(added) else None))
-                i = j
-                prev_changed = True
-            last = lines[-1] if lines else None
-            if last is not None:
-                maxno = max(maxno, last.old_no or 0, last.new_no or 0,
-                            h.old_start + h.old_len, h.new_start + h.new_len)
+                if k != " " and prev == " ":
+                    blocks.append(row)
+                    block_hunk.append(h.index)
+                prev = k
+                row += 1
+            if h.lines:
+                width = max(width, max(len(dl.text) for dl in h.lines))
+            maxno = max(maxno, h.old_start + h.old_len, h.new_start + h.new_len)
     elif message:
-        unified.append((HEAD, message, -1))
-        split.append((HEAD, message, -1))
-    return Prepared(diff, unified, split, bu, bs, bh, width, len(str(maxno)), message, lexer_name)
+        heads = [message]
+    return Prepared(diff, heads, blocks, block_hunk, width, len(str(maxno)), message)
 
 
 _EMPTY = prepare(None, "no step selected")
@@ -186,7 +228,12 @@ class DiffView(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("down,j", "scroll_down", "Down", show=False),
         Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("pagedown", "page_lines(1)", "Page down", show=False),
+        Binding("pageup", "page_lines(-1)", "Page up", show=False),
     ]
+
+    def action_page_lines(self, direction: int) -> None:
+        self.page(direction, 1.0)
 
     split: reactive[bool] = reactive(False)
     change: reactive[int] = reactive(-1)   # index of the current change block, -1 none
@@ -354,22 +401,41 @@ class DiffView(ScrollView, can_focus=True):
         return spans
 
     def _code(self, dl: DiffLine, width: int, line_style: Style, span_style: Style) -> list[Segment]:
-        text = Text(no_wrap=True, end="")
+        """The line's code as segments: syntax colours over the line's background, changed
+        spans stronger. Built directly (no rich Text): this runs for every drawn line."""
+        segs: list[Segment] = []
+        spans = dl.spans
+        pos = 0
+        si = 0
         for value, st in self._syntax(dl.text):
-            text.append(value, st)
-        for a, b in dl.spans:
-            text.stylize(span_style, a, b)
-        if "\t" in dl.text:
-            text.expand_tabs(4)
-        segs = []
-        for seg in text.render(self.app.console):
+            style = line_style + st if st else line_style
+            end = pos + len(value)
+            if not spans:
+                segs.append(Segment(value, style))
+            else:
+                cut = pos
+                while cut < end:
+                    while si < len(spans) and spans[si][1] <= cut:
+                        si += 1
+                    if si < len(spans) and spans[si][0] <= cut:
+                        stop = min(end, spans[si][1])
+                        segs.append(Segment(value[cut - pos:stop - pos], style + span_style))
+                    else:
+                        stop = min(end, spans[si][0]) if si < len(spans) else end
+                        segs.append(Segment(value[cut - pos:stop - pos], style))
+                    cut = stop
+            pos = end
+        out = []
+        for seg in segs:
             t = seg.text
             if not t:
                 continue
+            if "\t" in t:
+                t = t.replace("\t", "    ")
             if not t.isprintable():
                 t = "".join(c if c.isprintable() else "\ufffd" for c in t)
-            segs.append(Segment(t, line_style + seg.style if seg.style else line_style))
-        return segs
+            out.append(Segment(t, seg.style))
+        return out
 
     def _half(self, dl: DiffLine | None, side: str, width: int, nw: int, styles: dict,
               cursor: bool, off: bool) -> Strip:
