@@ -263,6 +263,10 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
                        bytes=stats.bytes, ops=stats.ops, durations=stats.durations,
                        fsyncs=stats.fsyncs, changes=out.changes, steps=ordered)
         _record(ws, res, started)
+        try:
+            txn.prune(ws)
+        except OSError:
+            pass
         if review is not None:
             review.applied.append(tx)
             try:

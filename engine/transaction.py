@@ -663,3 +663,28 @@ def mark_undone(ws: Workspace, tx: str) -> None:
     if src.exists():
         fsio.rename(src, manifest_path(ws, tx, UNDONE))
         fsio.fsync_dir(journal_dir(ws))
+
+
+KEEP = 200  # committed transactions whose originals are kept for undo
+
+
+def prune(ws: Workspace, keep: int | None = None) -> list[str]:
+    """Drop the journals of all but the newest `keep` finished transactions (their undo is no
+    longer possible). The manifest goes first, so an interrupted prune leaves only a stray
+    backup directory, which recovery removes. Returns the dropped tx ids."""
+    keep = KEEP if keep is None else keep
+    done = [tx for tx, state in list_transactions(ws) if state in (COMMITTED, UNDONE)]
+    old = done[:-keep] if keep > 0 else done
+    jd = journal_dir(ws)
+    for tx in old:
+        for state in (COMMITTED, UNDONE):
+            try:
+                os.unlink(manifest_path(ws, tx, state))
+            except FileNotFoundError:
+                pass
+        b = backup_dir(ws, tx)
+        if b.is_dir():
+            for name in os.listdir(b):
+                os.unlink(b / name)
+            os.rmdir(b)
+    return old

@@ -169,3 +169,21 @@ def test_apply_then_undo_gives_the_original_tree(case):
         snap = snapshot(root)
         assert snap == original, diff_snap(original, snap)
         assert not [p for p in (root / ".wopt" / "journal").iterdir() if p.name.endswith(".pending")]
+
+
+def test_old_journals_are_pruned_and_their_undo_refused(tmp_path, monkeypatch):
+    from wopt.engine import transaction as txn
+    monkeypatch.setattr(txn, "KEEP", 2)
+    root = tmp_path / "ws"
+    w(root, "a.txt", "0\n")
+    ws = Workspace(root)
+    txs = []
+    for i in range(1, 5):
+        plan = ingest(ws, decode_plan(json.dumps({"version": 1, "id": f"p{i}", "steps": [
+            {"kind": "write", "id": "s", "path": "a.txt", "content": f"{i}\n"}]})))
+        txs.append(apply_plan(ws, plan, mode="rename").tx)
+    left = sorted(p.name for p in (root / ".wopt" / "journal").iterdir())
+    assert left == sorted([f"{txs[2]}.committed", txs[2], f"{txs[3]}.committed", txs[3]])
+    with pytest.raises(NotFound):
+        undo(ws, txs[0])
+    assert undo(ws).undoes == txs[3] and (root / "a.txt").read_text() == "3\n"
