@@ -351,7 +351,7 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
                     # the commit rename is not known durable (its directory fsync failed):
                     # take it back, then roll back like any unfinished transaction
                     fsio.rename(manifest_path(ws, tx, COMMITTED), mpath)
-                rollback(ws, tx)
+                restored = rollback(ws, tx)
         except BaseException as rb:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
@@ -362,6 +362,8 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
             raise err from None
         ph.stop()
         stats.fsyncs = fsio.fsync_count() - fs0
+        for i, p in enumerate(restored):
+            emit(Event(ev.ROLLBACK, i + 1, len(restored), path=p, batch=_batch(p), tx=tx))
         emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back"))
         if isinstance(exc, KeyboardInterrupt):
             raise
