@@ -190,6 +190,7 @@ async def test_io_error_mid_commit_rolls_back_and_says_so(tmp_path):
             assert "Input/output error" in detail
             assert "Input/output error while moving files into place at src/shop/cart.py." in detail
             assert "Rollback" in detail
+            assert "restored src/shop/discount.py" in detail     # the rollback, file by file
             assert screen.progress.rolling_back
             assert not screen.query_one("#result-undo", Button).display
             await pilot.press("u")                       # nothing to undo: no effect

@@ -40,7 +40,7 @@ from textual.worker import Worker, WorkerState
 from wopt.engine import events as ev
 
 CONFIRM, RUNNING, RESULT = "confirm", "running", "result"
-RENDER_INTERVAL = 1 / 15      # seconds between two repaints of the progress panel
+RENDER_INTERVAL = 1 / 8       # seconds between two repaints of the progress panel
 
 # share of the overall bar each phase stands for (the phases that do not occur in a mode are
 # left out and the rest rescaled)
@@ -302,6 +302,8 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         self._pending = False
         self._pending_lock = threading.Lock()
         self._last_render = 0.0
+        self._shown: dict[str, tuple] = {}
+        self._heights: dict[str, int] = {}
         self._action = "apply"          # or "undo"
 
     # ------------------------------------------------------------------ layout
@@ -604,16 +606,16 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             head = [("Rolling back: ", "bold $text-error"),
                     (f"restoring the tree as it was ({st.rollback_done}/{st.rollback_total})", "$text-error"),
                     ("\n", ""), *chips]
-        self.query_one("#progress-phase", Static).update(Content.assemble(*head))
+        self._set("#progress-phase", Content.assemble(*head))
         pb = self.query_one("#progress-overall", ProgressBar)
         pb.update(total=1000, progress=int(st.overall() * 1000))
         pb.set_class(st.rolling_back, "-rollback")
         cur: list = []
         if st.path:
             cur = [("Step ", "$text-muted"), (st.step or "?", "bold"), ("  ", ""), (st.path, "")]
-        self.query_one("#progress-current", Static).update(Content.assemble(*cur))
+        self._set("#progress-current", Content.assemble(*cur))
         rate = st.files_per_second()
-        self.query_one("#progress-rate", Static).update(Content.assemble(
+        self._set("#progress-rate", Content.assemble(
             (f"{st.files_done}/{st.files or '?'} files", "bold"),
             (f"  {human_bytes(st.bytes_done)} of {human_bytes(st.bytes_total)}", ""),
             (f"  {rate:,.0f} files/s" if rate else "  – files/s", "$text-accent"),
@@ -632,9 +634,20 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
                       (f" {b.done}/{b.total}\n", "$text-muted")]
         if len(shown) > 200:
             lines.append((f"… and {len(shown) - 200} more directories\n", "$text-muted"))
-        self.query_one("#progress-batches", Static).update(Content.assemble(*lines))
-        self.query_one("#progress-log", Static).update(
-            Content.assemble(*[(line + "\n", style) for style, line in st.log[-8:]]))
+        self._set("#progress-batches", Content.assemble(*lines))
+        self._set("#progress-log", Content.assemble(*[(line + "\n", style) for style, line in st.log[-8:]]))
+
+    def _set(self, selector: str, content: Content) -> None:
+        """Update a panel line without a layout pass unless its height changes (a layout of
+        the whole screen per repaint would take the GIL from the apply's thread)."""
+        lines = content.plain.count("\n") + 1
+        key = (content.plain, tuple(content.spans))
+        if self._shown.get(selector) == key:
+            return
+        previous = self._heights.get(selector)
+        self._shown[selector] = key
+        self._heights[selector] = lines
+        self.query_one(selector, Static).update(content, layout=previous != lines)
 
     # ------------------------------------------------------------------ stage 3: result
     def _show_result(self) -> None:
