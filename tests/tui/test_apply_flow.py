@@ -358,3 +358,18 @@ async def test_m_switches_to_journal_mode_which_keeps_inodes(tmp_path):
         assert app.screen.result.mode == "journal"
     assert tree(tmp_path) == AFTER
     assert (tmp_path / "src/shop/tax.py").stat().st_ino == inode
+
+
+@run
+async def test_enter_on_the_result_closes_and_never_undoes(tmp_path):
+    ws, plan, review = make_workspace(tmp_path)
+    app = Host(ws, plan, review, clock=fake_clock())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        result = app.screen.result
+        await pilot.press("enter")
+        await settle(pilot, app)
+    assert app.results == [result] and result.outcome == "committed"
+    assert tree(tmp_path) == AFTER

@@ -713,7 +713,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
                 lines.append(("\nPress u to undo this transaction, enter to close.", "$text-muted"))
             detail.update(Content.assemble(*lines))
             undo_btn.display = self._can_undo()
-        (undo_btn if undo_btn.display else self.query_one("#result-close", Button)).focus()
+        self.query_one("#result-close", Button).focus()   # enter closes; undo is its own key
         self.refresh_bindings()
 
 
