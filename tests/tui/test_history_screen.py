@@ -77,7 +77,11 @@ async def test_undo_selected_transaction_restores_bytes(tmp_path):
     app = Host(ws)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
-        await pilot.press("u")                        # the newest: r2
+        await pilot.press("u")                        # the newest: r2; first press asks
+        await settle(pilot)
+        assert "Press u again" in str(app.screen.query_one("#history-status", Static).render())
+        assert (tmp_path / "src/a.py").read_bytes() == b"A = 3\n"
+        await pilot.press("u")
         await settle(pilot)
         assert (tmp_path / "src/a.py").read_bytes() == b"A = 2\n"
         assert not (tmp_path / "src/new1.py").exists()
@@ -86,11 +90,22 @@ async def test_undo_selected_transaction_restores_bytes(tmp_path):
         assert table.row_count == 3                   # the undo is a transaction of its own
         states = {table.get_row_at(i)[1]: str(table.get_row_at(i)[8]) for i in range(3)}
         assert states[r2.tx] == "undone" and states[r1.tx] == "undoable"
+        assert list(states.values())[0] == "redoable"
         assert "Undone: 2 files" in str(app.screen.query_one("#history-status", Static).render())
-        # the undo row itself cannot be undone; u there does nothing
-        await pilot.press("g", "u")
+        # the cursor stayed on the undone apply: it cannot be undone again
+        assert app.screen._selected_tx() == r2.tx
+        await pilot.press("u", "u")
         await settle(pilot)
         assert table.row_count == 3
+        # undoing the undo redoes the apply; a move between the presses cancels
+        await pilot.press("g", "u", "j", "k", "u")
+        await settle(pilot)
+        assert table.row_count == 3 and (tmp_path / "src/a.py").read_bytes() == b"A = 2\n"
+        await pilot.press("u")
+        await settle(pilot)
+        assert table.row_count == 4
+        assert (tmp_path / "src/a.py").read_bytes() == b"A = 3\n"
+        assert (tmp_path / "src/new1.py").read_bytes() == b"N = 1\n"
         await pilot.press("escape")
         await pilot.pause()
     assert app.closed == 1
@@ -103,7 +118,7 @@ async def test_refused_undo_names_the_changed_file_and_touches_nothing(tmp_path)
     app = Host(ws)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
-        await pilot.press("u")
+        await pilot.press("u", "u")
         await settle(pilot)
         status = str(app.screen.query_one("#history-status", Static).render())
         assert status.startswith("Undo refused") and "src/a.py" in status

@@ -4,8 +4,9 @@
 `wopt.engine.analysis.stats.stats(records)` in a thread worker, shows the transactions
 newest first in a DataTable (one row each; the table draws only what is visible), the
 figures, and sparklines of apply time, files per second and rollbacks over time. `u` (or the
-button) undoes the selected transaction with `wopt.engine.apply.undo`, in a worker; a refusal
-is shown in plain words. The screen writes nothing itself.
+button) undoes the selected transaction with `wopt.engine.apply.undo`, in a worker, once
+confirmed by a second press (undoing an undo redoes the apply); a refusal is shown in plain
+words. The screen writes nothing itself.
 """
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ class HistoryScreen(Screen[None]):
         self.records: list[dict] = []
         self.stats: dict = {}
         self._busy = False
+        self._armed: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("History: transactions applied in this workspace", id="history-title")
@@ -194,6 +196,8 @@ class HistoryScreen(Screen[None]):
                 state = Content.styled("undone", "italic $foreground 60%")
             elif kind == "apply" and outcome == "committed":
                 state = Content.styled("undoable", "$text-accent")
+            elif kind == "undo" and outcome == "committed":
+                state = Content.styled("redoable", "$text-primary")
             rows.append((tx, [
                 _when(rec.get("started")), tx, rec.get("plan") or "", kind,
                 Content.styled(OUTCOME_WORD.get(outcome, outcome), OUTCOME_STYLE.get(outcome, "")),
@@ -256,26 +260,37 @@ class HistoryScreen(Screen[None]):
     def _record(self, tx: str | None) -> dict | None:
         return next((r for r in self.records if r.get("tx") == tx and tx), None)
 
+    def _undoable(self, rec: dict | None) -> bool:
+        """A committed apply, or a committed undo (undoing it redoes the apply), that nothing
+        has undone yet."""
+        return bool(rec and rec.get("kind") in ("apply", "undo") and rec.get("outcome") == "committed"
+                    and rec.get("tx") and not rec.get("undone_by"))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
-            rec = self._record(self._selected_tx())
-            return bool(rec and rec.get("kind") == "apply" and rec.get("outcome") == "committed"
-                        and not rec.get("undone_by") and not self._busy)
+            return self._undoable(self._record(self._selected_tx())) and not self._busy
         return True
 
     def action_undo(self) -> None:
+        """First press: say what will happen; second press on the same row: do it."""
         tx = self._selected_tx()
         rec = self._record(tx)
-        if rec is None:
+        if rec is None or self._busy:
             return
-        if rec.get("kind") != "apply" or rec.get("outcome") != "committed":
-            self._status("Only a committed apply can be undone.", error=True)
+        if not self._undoable(rec):
+            why = (f"{tx} was already undone by {rec['undone_by']}." if rec.get("undone_by")
+                   else "Only a committed transaction can be undone.")
+            self._status(why, error=True)
             return
-        if rec.get("undone_by"):
-            self._status(f"{tx} was already undone by {rec['undone_by']}.", error=True)
+        if self._armed != tx:
+            self._armed = tx
+            what = "redo the apply it undid" if rec.get("kind") == "undo" else "put back"
+            n = rec.get("files", 0)
+            self._status(f"Undo {tx}: {what} {n} file{'s' if n != 1 else ''} as before it"
+                         f"{' (plan ' + rec['plan'] + ')' if rec.get('plan') else ''}. "
+                         "Press u again to confirm; any move cancels.")
             return
-        if self._busy:
-            return
+        self._armed = None
         self._busy = True
         self._status(f"Undoing {tx}…")
         self._undo(tx)
@@ -303,6 +318,9 @@ class HistoryScreen(Screen[None]):
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, _event) -> None:
+        if self._armed is not None and self._armed != self._selected_tx():
+            self._armed = None
+            self._status("")
         self.refresh_bindings()
         btn = self.query_one("#history-undo", Button)
         btn.disabled = not self.check_action("undo", ())
