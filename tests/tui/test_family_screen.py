@@ -150,3 +150,18 @@ def test_slots_are_highlighted_in_the_template():
 def test_snapshot_family(snap_compare, tmp_path):
     model, fam = family_model(tmp_path)
     assert snap_compare(Host(model, fam.id), terminal_size=(120, 36))
+
+
+def test_jinja_escapes_are_shown_as_the_text_they_render():
+    from wopt.tui.screens.family import display_parts
+    tpl = ('{% raw %}{\n  "name": "{% endraw %}{{ string }}",\n  "port": {{ number }}{% raw %},\n'
+           '  "tags": {"env": "prod"}\n}\n{% endraw %}')
+    parts = display_parts(tpl)
+    assert "".join(t for t, _ in parts) == ('{\n  "name": "{{ string }}",\n  "port": {{ number }},\n'
+                                            '  "tags": {"env": "prod"}\n}\n')
+    assert [t for t, k in parts if k == "slot"] == ["{{ string }}", "{{ number }}"]
+    assert display_parts("a {{ '{' }} b {% if x %}c{% endif %} {{ v | upper }}") == [
+        ("a ", "text"), ("{", "text"), (" b ", "text"), ("{% if x %}", "tag"), ("c", "text"),
+        ("{% endif %}", "tag"), (" ", "text"), ("{{ v | upper }}", "slot")]
+    content = template_content(tpl, "conf/api.json")
+    assert "{% raw %}" not in content.plain and '1 {\n2   "name": "{{ string }}",' in content.plain

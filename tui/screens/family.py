@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Static
 
 SLOT_RE = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 SLOT_STYLE = "bold underline $text-warning on $warning-muted"
+TAG_STYLE = "italic $text-secondary"
 MAX_CELL = 32
 MAX_TEMPLATE_CHARS = 200_000
 
@@ -30,18 +31,56 @@ def _cell(value: str, width: int = MAX_CELL) -> str:
     return v if len(v) <= width else v[: width - 1] + "…"
 
 
+# the Jinja2 the analysis writes: raw blocks around constant text holding braces, an escaped
+# brace, slots `{{ name }}` (possibly with filters), and any other tag or expression
+_JINJA_RE = re.compile(
+    r"\{%-?\s*raw\s*-?%\}(?P<raw>.*?)\{%-?\s*endraw\s*-?%\}"
+    r"|\{\{-?\s*(?P<q>'[{}]'|\"[{}]\")\s*-?\}\}"
+    r"|(?P<slot>\{\{-?\s*[A-Za-z_][\w.]*\s*(?:\|[^}]*)?-?\}\})"
+    r"|(?P<tag>\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\})", re.S)
+
+
+def display_parts(template: str) -> list[tuple[str, str]]:
+    """The template as a person reads it: (text, kind) with kind "text", "slot" or "tag";
+    raw blocks and escaped braces shown as the literal text they render to."""
+    parts: list[tuple[str, str]] = []
+    pos = 0
+    for m in _JINJA_RE.finditer(template):
+        if m.start() > pos:
+            parts.append((template[pos:m.start()], "text"))
+        if m.group("raw") is not None:
+            parts.append((m.group("raw"), "text"))
+        elif m.group("q") is not None:
+            parts.append((m.group("q")[1:-1], "text"))
+        elif m.group("slot") is not None:
+            parts.append((m.group("slot"), "slot"))
+        else:
+            parts.append((m.group("tag"), "tag"))
+        pos = m.end()
+    if pos < len(template):
+        parts.append((template[pos:], "text"))
+    return parts
+
+
 def template_content(template: str, path: str | None = None) -> Content:
-    """The template syntax-highlighted as its members' language, slots standing out, with
-    line numbers."""
+    """The template syntax-highlighted as its members' language, slots standing out, Jinja
+    escapes resolved, with line numbers."""
     from textual.highlight import highlight
 
-    text = template if len(template) <= MAX_TEMPLATE_CHARS else template[:MAX_TEMPLATE_CHARS]
+    cut = template if len(template) <= MAX_TEMPLATE_CHARS else template[:MAX_TEMPLATE_CHARS]
+    parts = display_parts(cut)
+    text = "".join(t for t, _k in parts)
     try:
         content = highlight(text, path=path) if path else Content(text)
     except Exception:
         content = Content(text)
-    for m in SLOT_RE.finditer(text):
-        content = content.stylize(SLOT_STYLE, m.start(), m.end())
+    pos = 0
+    for t, kind in parts:
+        if kind == "slot":
+            content = content.stylize(SLOT_STYLE, pos, pos + len(t))
+        elif kind == "tag":
+            content = content.stylize(TAG_STYLE, pos, pos + len(t))
+        pos += len(t)
     lines = content.split("\n", allow_blank=True)
     if lines and not lines[-1].plain and text.endswith("\n"):
         lines = lines[:-1]
