@@ -91,8 +91,12 @@ class Host(App):
 
 
 async def settle(pilot, app):
+    from textual.worker import WorkerFailed
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerFailed:
+            pass            # the screen shows the failure; the test checks what it shows
         await pilot.pause()
 
 
@@ -373,3 +377,22 @@ async def test_enter_on_the_result_closes_and_never_undoes(tmp_path):
         await settle(pilot, app)
     assert app.results == [result] and result.outcome == "committed"
     assert tree(tmp_path) == AFTER
+
+
+@run
+async def test_busy_workspace_lock_is_explained_and_nothing_is_written(tmp_path):
+    from wopt.engine.lock import file_lock
+    ws, plan, review = make_workspace(tmp_path)
+    app = Host(ws, plan, review, clock=fake_clock(), lock_timeout=0.3)
+    with file_lock(ws.spool / "lock", what="wopt apply other-plan (test)"):
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot, app)
+            await pilot.press("enter")
+            await settle(pilot, app)
+            screen = app.screen
+            assert screen.stage == "result"
+            detail = text_of(screen, "#result-detail")
+            assert "Another apply is using this workspace" in detail
+            assert "other-plan" in detail                     # the holder is named
+            assert "Nothing was written" in text_of(screen, "#result-summary")
+    assert tree(tmp_path) == ORIGINAL

@@ -280,7 +280,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
     stage: reactive[str] = reactive(CONFIRM, bindings=True)
 
     def __init__(self, ws, plan, review=None, *, step_ids: list[str] | None = None,
-                 mode: str = "rename", allow_invalid: bool = False,
+                 mode: str = "rename", allow_invalid: bool = False, lock_timeout: float = 10.0,
                  clock: Callable[[], float] = time.monotonic,
                  name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
@@ -290,6 +290,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         self.step_ids = step_ids
         self.mode = mode
         self.allow_invalid = allow_invalid
+        self.lock_timeout = lock_timeout
         self.clock = clock
         self.preview_result: Any = None
         self._findings: list = []
@@ -549,12 +550,14 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
     def _run_apply(self):
         from wopt.engine.apply import apply_plan
         return apply_plan(self.ws, self.plan, self._approved_ids(), mode=self.mode,
-                          on_event=self._on_event, allow_invalid=self.allow_invalid, review=self.review)
+                          on_event=self._on_event, allow_invalid=self.allow_invalid, review=self.review,
+                          lock_timeout=self.lock_timeout)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
     def _run_undo(self):
         from wopt.engine.apply import undo
-        return undo(self.ws, _get(self.result, "tx", "tx_id"), on_event=self._on_event)
+        return undo(self.ws, _get(self.result, "tx", "tx_id"), on_event=self._on_event,
+                    lock_timeout=self.lock_timeout)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
