@@ -8,6 +8,7 @@ import ast
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable
 
 PY_ROOTS = ("", "src/", "lib/", "python/")
@@ -26,7 +27,15 @@ class PyImport:
 
 def py_imports(source: bytes | str) -> list[PyImport] | None:
     """The imports of Python source (None if it does not parse). Imports nested in functions
-    and `if TYPE_CHECKING:` blocks count too: they still name a dependency."""
+    and `if TYPE_CHECKING:` blocks count too: they still name a dependency. Cached by content:
+    the order and the import check read the same files."""
+    return _py_imports(source)
+
+
+@lru_cache(maxsize=16384)
+def _py_imports(source: bytes | str) -> list[PyImport] | None:
+    if (b"import" if isinstance(source, bytes) else "import") not in source:
+        return []
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):

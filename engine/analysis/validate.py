@@ -13,6 +13,7 @@ import json
 import posixpath
 import re
 import warnings
+from functools import lru_cache
 from typing import Iterable, Mapping
 
 from . import imports as imp
@@ -154,6 +155,7 @@ def _notebook_problems(nb) -> list[str]:
 
 # --------------------------------------------------------------------------- imports after the apply
 
+@lru_cache(maxsize=4096)
 def _defined_names(source: bytes) -> set[str] | None:
     """Top-level names a module defines, or None when it may define more than we can see
     (star imports, module __getattr__, exec, globals())."""
