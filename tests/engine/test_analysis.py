@@ -145,3 +145,35 @@ def test_stats_summarise_history_records():
     assert s["series"]["files_per_second"][0] == 20.0 and s["series"]["files_per_second"][1] == 0.0
     assert s["series"]["apply_seconds"][2] == 0.5
     assert stats([])["median_apply_seconds"] is None
+
+
+def test_large_file_flag_and_a_reorder_warning(tmp_path, monkeypatch):
+    from wopt.engine.analysis import flags as F
+    monkeypatch.setattr(F, "LARGE", 1000)
+    plan = decode_plan(json.dumps({"version": 1, "id": "big", "steps": [
+        {"kind": "write", "id": "big", "path": "data/big.csv", "content": "x,y\n" * 300},
+        {"kind": "write", "id": "mod", "path": "data/mod.py", "content": "import data.helper\n"},
+        {"kind": "write", "id": "helper", "path": "data/helper.py", "content": "H = 1\n"}]}))
+    m = analyze(Workspace(tmp_path), plan, review=Review(plan_id="big", order=["mod", "helper", "big"]))
+    [large] = [f for f in m.flags if f.code == "large"]
+    assert large.step == "big" and "1,200 bytes" in large.message and "300 lines" in large.message
+    assert m.order.index("helper") < m.order.index("mod")
+    assert m.warnings == ["data/mod.py (mod) now commits before data/helper.py (helper), which it needs "
+                          "(imports data/helper.py)"]
+
+
+def test_saving_the_families_a_review_approved(tmp_path):
+    from wopt.engine.analysis.templates import save_approved_families
+    from wopt.engine.review import APPROVED
+    steps = [{"kind": "write", "id": f"m{i}", "path": f"models/m{i}.py",
+              "content": f"class M{i}:\n    table = 't{i}'\n    size = {i}\n    kind = 'model'\n"} for i in range(3)]
+    plan = decode_plan(json.dumps({"version": 1, "id": "r", "steps": steps}))
+    ws = Workspace(tmp_path)
+    m = analyze(ws, plan)
+    review = Review(plan_id="r")
+    review.set("m0", APPROVED)
+    review.set("m1", APPROVED)
+    assert save_approved_families(ws, m, review) == []          # not every member approved
+    review.set("m2", APPROVED)
+    assert save_approved_families(ws, m, review) == ["models-py"]
+    assert analyze(ws, plan).families[0].saved_as == "models-py"
