@@ -28,6 +28,7 @@ SERIES = (
     ("spark-rollbacks", "rollbacks", ("rollbacks", "rolled_back", "rollback")),
 )
 
+
 def _series(stats: dict, names: tuple[str, ...]) -> list[float]:
     """A per-transaction series from the stats, wherever it is kept (`series` or top level)."""
     pools = [stats.get("series"), stats]
@@ -40,6 +41,7 @@ def _series(stats: dict, names: tuple[str, ...]) -> list[float]:
                 return [float(x or 0) for x in v]
     return []
 
+
 def _seconds(rec: dict) -> float:
     d = rec.get("durations") or {}
     try:
@@ -47,15 +49,18 @@ def _seconds(rec: dict) -> float:
     except Exception:
         return 0.0
 
+
 def _when(started: str | None) -> str:
     """An ISO time as `YYYY-MM-DD HH:MM` (UTC, as recorded)."""
     if not started:
         return "?"
     return started.replace("T", " ").rstrip("Z")[:16]
 
+
 OUTCOME_STYLE = {"committed": "$text-success", "rolled_back": "$text-error", "refused": "$text-warning",
                  "noop": "$foreground 60%"}
 OUTCOME_WORD = {"committed": "committed", "rolled_back": "rolled back", "refused": "refused", "noop": "no change"}
+
 
 class HistoryScreen(Screen[None]):
     """Every transaction of this workspace, newest first, with undo and statistics."""
