@@ -136,25 +136,8 @@ def build_graph(plan: Plan, contents: Mapping[str, bytes | None] | None = None) 
     final_of = {s.id: _final_path(s) for s in steps}
     exists = provider.__contains__
 
-    # a package's __init__.py before its submodules
-    init_dirs: dict[str, str] = {}
-    for p, sid in provider.items():
-        if p.endswith("/__init__.py"):
-            init_dirs[p[: -len("/__init__.py")]] = sid
-    if init_dirs:
-        for p, sid in provider.items():
-            if not p.endswith(".py"):
-                continue
-            d = posixpath.dirname(p)
-            if p.endswith("/__init__.py"):
-                d = posixpath.dirname(d)
-            while d:
-                if d in init_dirs:
-                    add(init_dirs[d], sid, f"package {d}/__init__.py before its submodules")
-                    break
-                d = posixpath.dirname(d)
-
     # imports
+    imported_by: dict[str, set[str]] = {}   # step -> steps it imports
     for s in steps:
         sid = s.id
         data = contents.get(sid)
@@ -168,12 +151,34 @@ def build_graph(plan: Plan, contents: Mapping[str, bytes | None] | None = None) 
                     hit = imp.first_existing(cands, exists)
                     if hit and provider[hit] != sid:
                         add(provider[hit], sid, f"imports {hit}")
+                        imported_by.setdefault(sid, set()).add(provider[hit])
         elif imp.is_js(path):
             text = data.decode("utf-8", "replace")
             for spec, _line in imp.js_imports(text):
                 hit = imp.js_resolve(spec, path, exists)
                 if hit and provider[hit] != sid:
                     add(provider[hit], sid, f"imports {hit}")
+
+    # a package's __init__.py before its submodules, except those the __init__ itself imports
+    # (directly or through them): `from .stripe import Stripe` in an __init__ wants stripe.py first
+    init_dirs: dict[str, str] = {}
+    for p, sid in provider.items():
+        if p.endswith("/__init__.py"):
+            init_dirs[p[: -len("/__init__.py")]] = sid
+    needs_cache: dict[str, set[str]] = {}
+    if init_dirs:
+        for p, sid in provider.items():
+            if not p.endswith(".py"):
+                continue
+            d = posixpath.dirname(p)
+            if p.endswith("/__init__.py"):
+                d = posixpath.dirname(d)
+            while d:
+                if d in init_dirs:
+                    if sid not in _needs(init_dirs[d], imported_by, needs_cache):
+                        add(init_dirs[d], sid, f"package {d}/__init__.py before its submodules")
+                    break
+                d = posixpath.dirname(d)
 
     # config before the code beside and below it
     configs = [(sid, p) for p, sid in provider.items() if is_config(p)]
@@ -205,6 +210,21 @@ def build_graph(plan: Plan, contents: Mapping[str, bytes | None] | None = None) 
         if len(cands) == 1:
             add(cands[0][0], sid, f"test after what it tests ({cands[0][1]})")
     return list(edges.values())
+
+
+def _needs(sid: str, imported_by: Mapping[str, set[str]], cache: dict[str, set[str]]) -> set[str]:
+    """Every step `sid` imports, directly or transitively."""
+    got = cache.get(sid)
+    if got is None:
+        got = set()
+        stack = list(imported_by.get(sid, ()))
+        while stack:
+            x = stack.pop()
+            if x not in got:
+                got.add(x)
+                stack.extend(imported_by.get(x, ()))
+        cache[sid] = got
+    return got
 
 
 def _sccs(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:

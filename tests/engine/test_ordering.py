@@ -170,7 +170,21 @@ def test_check_order_names_the_broken_edge_and_ignores_cycles(tmp_path):
     assert check_order(model, ["init", "b", "a"]) == []
     warn = check_order(model, ["a", "init", "b"])
     assert warn == ["pkg/a.py (a) now commits before pkg/__init__.py (init), which it needs "
-                    "(package pkg/__init__.py before its submodules)"]
+                    "(imports pkg/__init__.py)"]
+
+
+def test_an_init_that_imports_its_submodules_commits_after_them():
+    plan = mkplan(
+        W("shop/payments/__init__.py", "from .stripe import Stripe\nfrom .paypal import PayPal\n", id="init"),
+        W("shop/payments/stripe.py", "from .base import Provider\n", id="stripe"),
+        W("shop/payments/paypal.py", "from .base import Provider\n", id="paypal"),
+        W("shop/payments/base.py", "class Provider: pass\n", id="base"),
+        W("shop/payments/extra.py", "X = 1\n", id="extra"),
+    )
+    o = plan_order(plan, contents(plan))
+    assert o.groups == []                                  # no cycle: the imports win
+    assert o.order == ["base", "stripe", "paypal", "init", "extra"]
+    assert reasons(o.edges)[("init", "extra")] == "package shop/payments/__init__.py before its submodules"
 
 
 def test_graph_has_no_edges_for_unknown_or_external_imports():
