@@ -29,7 +29,7 @@ class Key:
 KEYS: list[Key] = [
     # app-wide
     Key("app.help", "question_mark", "help", "Help", "app", group="General"),
-    Key("app.palette", "ctrl+p", "command_palette", "Commands", "app", show=False, group="General"),
+    Key("app.palette", "ctrl+p", "command_palette", "Commands", "app", group="General"),
     Key("app.history", "h", "history", "History", "app", show=False, group="General"),
     Key("app.quit", "q", "quit", "Quit", "app", group="General"),
     # queue

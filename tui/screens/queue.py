@@ -14,12 +14,13 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from wopt.engine import spool
 from wopt.engine.errors import WoptError
 
 from .. import keymap
+from ..widgets.key_bar import KeyBar
 from ..messages import OpenPlan, PlansUpdated
 
 SOURCE_NAMES = {
@@ -154,7 +155,7 @@ class QueueScreen(Screen):
         table = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="queue-empty")
-        yield Footer()
+        yield KeyBar(("queue", "app"))
 
     def on_mount(self) -> None:
         t = self.query_one(DataTable)

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from wopt.engine import spool
 from wopt.engine.analysis.model import ReviewModel
@@ -19,6 +19,7 @@ from wopt.engine.errors import WoptError
 from wopt.engine.review import APPROVED, PENDING, REJECTED, Review
 
 from .. import keymap
+from ..widgets.key_bar import KeyBar
 from ..messages import ReviewChanged
 from ..widgets.details import Details, describe_step
 from ..widgets.diff_view import DiffView, prepare
@@ -73,20 +74,19 @@ class ReviewScreen(Screen):
         self._diff_for: str | None = None
         self._split = False
         self._outliers: dict[str, str] = {}
+        self._ids: set[str] = set()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Static("", id="plan-bar")
         with Horizontal(id="panes"):
             with Vertical(id="left"):
-                yield Input(placeholder="filter: path, kind, status…", id="filter")
                 yield StepList(id="steps")
             yield DiffView(id="diff")
             yield Details(id="details")
-        yield Footer()
+        yield KeyBar(("review", "app"))
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
         self.query_one(DiffView).set_message("analysing the plan…")
         self._update_bar()
         if self.model is not None:
@@ -163,23 +163,28 @@ class ReviewScreen(Screen):
         return list(self.model.order)
 
     def _row(self, sid: str) -> StepRow:
-        m = self.model
-        info = m.steps[sid]
-        st = info.status
-        if st == "ok":
-            if sid in self.review.edited:
-                st = "edited"
-            elif sid in self.review.hunks:
-                st = "partial"
-        label = info.path
-        b = info.batch.rstrip("/")
-        if b not in ("", ".") and label.startswith(b + "/"):
+        info = self.model.steps[sid]
+        if info.stale:
+            st = "stale"
+        elif info.error or (info.findings and info.status == "invalid"):
+            st = "invalid"
+        elif sid in self.review.edited:
+            st = "edited"
+        elif sid in self.review.hunks:
+            st = "partial"
+        else:
+            st = "ok"
+        path = info.path
+        label = path
+        b = info.batch
+        if b != "." and b and label.startswith(b) and label[len(b):len(b) + 1] == "/":
             label = label[len(b) + 1:]          # the batch header shows the directory
-        label += f" -> {info.to}" if info.to else ""
+        if info.to:
+            label += f" -> {info.to}"
         fam = info.family
         if fam is None and sid in self._outliers:
             fam = "~" + self._outliers[sid]
-        return StepRow(sid, info.batch, info.kind, label, self.review.decision(sid), st, fam, info.path)
+        return StepRow(sid, b, info.kind, label, self.review.decisions.get(sid, PENDING), st, fam, path)
 
     def family_of(self, sid: str) -> str | None:
         """The family a step belongs to, or is an outlier of."""
@@ -203,8 +208,15 @@ class ReviewScreen(Screen):
     def _update_bar(self) -> None:
         p = self.plan
         n = len(p.steps)
-        a = sum(1 for s in p.steps if self.review.decision(s.id) == APPROVED)
-        r = sum(1 for s in p.steps if self.review.decision(s.id) == REJECTED)
+        ids = self._ids if len(self._ids) == n else {s.id for s in p.steps}
+        self._ids = ids
+        a = r = 0
+        for k, v in self.review.decisions.items():
+            if k in ids:
+                if v == APPROVED:
+                    a += 1
+                elif v == REJECTED:
+                    r += 1
         t = Text()
         t.append(f" {p.title or p.id}", style="bold")
         t.append(f"  ·  {n} steps: ")
@@ -567,8 +579,15 @@ class ReviewScreen(Screen):
         d = self.query_one(Details)
         d.display = not d.display
 
+    def _filter_input(self) -> Input | None:
+        found = self.query("#filter")
+        return found.first(Input) if found else None
+
     def action_filter(self) -> None:
-        f = self.query_one("#filter", Input)
+        f = self._filter_input()
+        if f is None:      # mounted on first use: one widget less on the first paint
+            f = Input(placeholder="filter: path, kind, status…", id="filter")
+            self.query_one("#left").mount(f, before=0)
         f.display = True
         f.focus()
 
@@ -585,8 +604,8 @@ class ReviewScreen(Screen):
             event.input.display = False
 
     def action_back(self) -> None:
-        f = self.query_one("#filter", Input)
-        if f.has_focus:
+        f = self._filter_input()
+        if f is not None and f.has_focus:
             f.value = ""
             f.display = False
             self.query_one(StepList).focus()

@@ -23,7 +23,7 @@ DECISION_MARK = {"pending": "·", "approved": "✓", "rejected": "✗"}
 STATE_MARK = {"edited": "✎", "partial": "½", "stale": "!", "invalid": "⚠", "ok": " "}
 
 
-@dataclass
+@dataclass(slots=True)
 class StepRow:
     step: str
     batch: str
@@ -35,7 +35,7 @@ class StepRow:
     path: str = ""        # the full workspace path (the label may be relative to the batch)
 
 
-@dataclass
+@dataclass(slots=True)
 class BatchRow:
     dir: str
     steps: list[str]
