@@ -101,3 +101,25 @@ def test_review_and_apply_from_the_keyboard(pane):
         "# Payments\n\nProviders: Stripe, PayPal, Adyen, Mollie, Klarna.\nFees are in `src/shop/payments/`.\n")
     assert (ws.root / "tests/test_payments.py").exists()
     assert not (ws.root / "src/shop/payments/stripe.py").exists()   # not approved, not written
+
+
+def test_demo_opens_and_q_quits(tmp_path):
+    name = f"wopt-demo-{os.getpid()}-{time.monotonic_ns() % 100000}"
+    out = tmp_path / "exit"
+    env = f"HOME={tmp_path} XDG_CONFIG_HOME={tmp_path}/config TMPDIR={tmp_path} TERM=xterm-256color"
+    cmd = f"cd {tmp_path} && env -u COLUMNS -u LINES {env} {WOPT_TUI} --demo; echo $? > {out}; sleep 5"
+    tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", cmd)
+    tmux("resize-window", "-t", name, "-x", "120", "-y", "36", check=False)
+    p = Pane(name)
+    try:
+        screen = p.wait_for("Add payment providers")
+        assert "demo-session" in screen
+        p.keys("Enter")
+        p.wait_for("13 steps")
+        p.keys("Escape", "q")
+        assert wait_until(lambda: out.exists() and out.read_text().strip() != "")
+        assert out.read_text().strip() == "0"
+        demos = list(tmp_path.glob("wopt-demo-*"))
+        assert demos and (demos[0] / ".wopt" / "plans" / "demo-payments.json").exists()
+    finally:
+        tmux("kill-session", "-t", name, check=False)

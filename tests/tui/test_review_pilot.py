@@ -264,3 +264,24 @@ def test_resume_where_the_review_stopped(tmp_path):
             assert rv.decision("pyproject-deps") == "approved"
 
     run(body())
+
+
+def test_mouse_click_selects_a_step_and_a_second_plan_opens(tmp_path):
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            sl = screen.query_one(StepList)
+            row = next(i for i, r in enumerate(sl.rows) if getattr(r, "step", None) == "docs-payments")
+            await pilot.click(StepList, offset=(6, row))
+            await settle(pilot)
+            assert screen.current == "docs-payments"
+            assert screen.query_one(DiffView).prepared.diff.path == "docs/payments.md"
+            await pilot.press("escape")
+            await settle(pilot)
+            from wopt.tui.screens.queue import QueueScreen
+            assert isinstance(app.screen, QueueScreen)
+
+    run(body())
