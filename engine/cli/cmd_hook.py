@@ -16,9 +16,25 @@ def fast_main(argv: list[str]) -> int:
     import argparse
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", metavar="DIR", default=argparse.SUPPRESS)
-    p = argparse.ArgumentParser(prog="wopt", parents=[common])
-    register_hook(p.add_subparsers(dest="command"), common)
-    args = p.parse_args(argv)
+    class _Bad(Exception):
+        pass
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message):  # a bad hook command line still answers Claude Code with a deny
+            raise _Bad(message)
+
+    p = _Parser(prog="wopt", parents=[common])
+    register_hook(p.add_subparsers(dest="command", parser_class=_Parser), common)
+    try:
+        args = p.parse_args(argv)
+    except _Bad as e:
+        import json
+        import sys
+        sys.stderr.write(f"wopt: error: {e} (see `wopt hook --help`)\n")
+        reason = f"wopt's hook is misconfigured ({e}); the write was not made. Fix the hook command in .claude/settings.json."
+        sys.stdout.write(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
+                                                            "permissionDecisionReason": reason}}) + "\n")
+        return 0
     return args.func(args)
 
 

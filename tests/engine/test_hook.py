@@ -220,3 +220,12 @@ def test_gate_timeout_denies(root):
                            "--mode", "gate", "--timeout", "0.3"))
     assert d == "deny" and "no decision" in why and time.monotonic() - t0 < 20
     assert not spool.plan_file(Workspace(root), "claude-sess-A-gate").exists()
+
+
+def test_bad_hook_command_line_still_answers_deny(root):
+    p = call(root, "Write", {"file_path": str(root / "a.txt"), "content": "x"})
+    r = subprocess.run([*WOPT, "hook", "claude", "--mode", "bogus"], input=json.dumps(p).encode(),
+                       capture_output=True, cwd=str(root))
+    assert r.returncode == 0
+    d, why = decision(json.loads(r.stdout))
+    assert d == "deny" and "misconfigured" in why and "bogus" in why
