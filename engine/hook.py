@@ -94,7 +94,6 @@ def session_plan_id(ws, key: str) -> str:
 
 def _load(ws, pid: str):
     from . import spool
-    from .plan import Plan
     f = spool.plan_file(ws, pid)
     if f.exists():
         return spool.load_plan(ws, pid)

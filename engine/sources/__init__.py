@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..errors import PathError, PlanError, StepError, UsageError, WoptError
+from ..errors import PlanError, UsageError
 from ..plan import Plan, decode_plan
 
 FORMATS = ("auto", "native", "claude-hook", "claude-transcript", "claude-trace", "diff", "codex", "aider")
@@ -79,10 +79,6 @@ def read(data: bytes, fmt: str = "auto", ws=None, *, name: str | None = None) ->
     mod = _module(fmt)
     try:
         plan = mod.read(data, ws, name=name)
-    except (PathError, StepError, PlanError, UsageError):
-        raise
-    except WoptError:
-        raise
     except RecursionError:
         raise PlanError("the input is nested too deeply", file=name) from None
     if not plan.source or plan.source == "native":

@@ -105,8 +105,8 @@ def tool_call(ws, tool: str, inp, *, call_id: str | None = None, base: str | Non
             edits = [_edit(e, label, f"edits[{j}]") for j, e in enumerate(raw)]
         call = Call(tool, "edit", rel, call_id=call_id, at=at, seen=seen,
                     edits=[(o, n, a) for o, n, a, _c in edits])
-        call.summary = (f"{len(edits)} edits" if len(edits) > 1 else "edit") + \
-            f" ({sum(1 for e in edits if e[2])} replace_all)" * any(e[2] for e in edits)
+        every = sum(1 for e in edits if e[2])
+        call.summary = (f"{len(edits)} edits" if len(edits) > 1 else "edit") + (f" ({every} replace_all)" if every else "")
         if any(c and c > 1 for *_x, c in edits):
             call.op, call.transform = "transform", _counted_edits(edits, label, rel, call)
         return call

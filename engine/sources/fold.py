@@ -242,7 +242,6 @@ class Folder:
                 raise StepError(f"{call.label}: there is no file to change the mode of", path=rel)
             after = before
             g.mode = call.mode
-            g.edits = None if g.edits is None else g.edits
         else:  # pragma: no cover - readers only make the ops above
             raise StepError(f"{call.label}: unknown operation {call.op!r}", path=rel)
         if call.op in ("write", "transform") and call.mode is not None:

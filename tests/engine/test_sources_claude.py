@@ -2,7 +2,6 @@
 (the shared samples, the real capture, and edge cases of our own)."""
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import os
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wopt.engine.effects import compute
-from wopt.engine.errors import PathError, PlanError, StepError, UsageError, WoptError
+from wopt.engine.errors import PathError, StepError, UsageError, WoptError
 from wopt.engine.plan import ABSENT, EditStep, WriteStep, decode_plan, encode_plan, sha256
 from wopt.engine.sources import FORMATS, detect, read
 from wopt.engine.workspace import Workspace

@@ -1,17 +1,15 @@
 """Readers of patch formats: git/unified diffs, Codex apply_patch, Aider (samples + edge cases)."""
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
-import zlib
 from pathlib import Path
 
 import pytest
 
 from wopt.engine.effects import compute
-from wopt.engine.errors import PathError, PlanError, StepError, WoptError
-from wopt.engine.plan import ABSENT, ChmodStep, DeleteStep, MoveStep, WriteStep, sha256
+from wopt.engine.errors import PathError, PlanError, StepError
+from wopt.engine.plan import ABSENT, MoveStep, WriteStep, sha256
 from wopt.engine.sources import read
 from wopt.engine.workspace import Workspace
 
