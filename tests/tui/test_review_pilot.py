@@ -274,7 +274,7 @@ def test_mouse_click_selects_a_step_and_a_second_plan_opens(tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_review(pilot, "demo-payments")
             sl = screen.query_one(StepList)
-            row = next(i for i, r in enumerate(sl.rows) if getattr(r, "step", None) == "docs-payments")
+            row = sl.rows.index("docs-payments")
             await pilot.click(StepList, offset=(6, row))
             await settle(pilot)
             assert screen.current == "docs-payments"

@@ -92,7 +92,8 @@ class ReviewScreen(Screen):
         if self.model is not None:
             self._set_model(self.model)
         else:
-            self.analyze()
+            # after the first frame: the analysis is Python work that shares the GIL
+            self.call_after_refresh(self.analyze)
         self.query_one(StepList).focus()
         self.set_interval(self.WATCH_SECONDS, self.watch_plan)
 
@@ -199,10 +200,12 @@ class ReviewScreen(Screen):
         order = self._order()
         pos = {s: i for i, s in enumerate(order)}
         batches = []
-        for b in sorted(self.model.batches, key=lambda b: min((pos.get(s, 1 << 30) for s in b.steps), default=0)):
-            steps = sorted((s for s in b.steps if s in pos), key=pos.__getitem__)
-            batches.append((b.dir, [self._row(s) for s in steps]))
-        self.query_one(StepList).set_rows(batches, keep=keep)
+        far = 1 << 30
+        for b in sorted(self.model.batches, key=lambda b: min((pos.get(s, far) for s in b.steps), default=0)):
+            batches.append((b.dir, sorted((s for s in b.steps if s in pos), key=pos.__getitem__)))
+        dec = self.review.decisions
+        self.query_one(StepList).set_rows(batches, self._row, keep=keep,
+                                          decision_of=lambda sid: dec.get(sid, PENDING))
         self._update_bar()
 
     def _update_bar(self) -> None:
@@ -328,11 +331,7 @@ class ReviewScreen(Screen):
 
     def _after_change(self, sids, *, order: bool = False) -> None:
         self._save(sids, order=order)
-        sl = self.query_one(StepList)
         if self.model is not None:
-            for s in sids:
-                if s in self.model.steps:
-                    sl.update_row(self._row(s))
             self._rebuild(keep=self.current)
         self._update_bar()
         if self._shown:

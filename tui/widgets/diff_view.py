@@ -176,6 +176,7 @@ def prepare(diff: StepDiff | None, message: str | None = None) -> Prepared:
             if h.lines:
                 width = max(width, max(len(dl.text) for dl in h.lines))
             maxno = max(maxno, h.old_start + h.old_len, h.new_start + h.new_len)
+        _lexer_for(diff.path)              # find the lexer here, in the worker, not while drawing
     elif message:
         heads = [message]
     return Prepared(diff, heads, blocks, block_hunk, width, len(str(maxno)), message)

@@ -34,6 +34,10 @@ class StepRow:
     family: str | None = None
     path: str = ""        # the full workspace path (the label may be relative to the batch)
 
+    def haystack(self) -> str:
+        """What the filter matches against."""
+        return f"{self.path} {self.label} {self.kind} {self.decision} {self.state} {self.step} {self.family or ''}".lower()
+
 
 @dataclass(slots=True)
 class BatchRow:
@@ -77,33 +81,43 @@ class StepList(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.rows: list[StepRow | BatchRow] = []
+        self.rows: list[str | BatchRow] = []     # a step's id, or its batch's header
         self.step_rows: list[int] = []          # row index of each visible step, in order
         self._row_of: dict[str, int] = {}
+        self._made: dict[str, StepRow] = {}     # display rows made so far (on demand)
+        self._factory = None
         self._styles: dict | None = None
         self.filter_text = ""
 
     # ------------------------------------------------------------------ content
-    def set_rows(self, batches: list[tuple[str, list[StepRow]]], *, keep: str | None = None) -> None:
-        """Replace the rows; `batches` are (dir, steps in order). Keeps the cursor on `keep`
-        (or on the step it was on) when that step is still shown."""
+    def set_rows(self, batches: list[tuple[str, list[str]]], factory, *, keep: str | None = None,
+                 decision_of=None) -> None:
+        """Replace the rows. `batches` are (dir, step ids in order); `factory(step id)` makes a
+        step's display row when it is first drawn (so 10,000 steps cost 10,000 list entries,
+        not 10,000 rows of text); `decision_of` counts decisions for the batch headers. Keeps
+        the cursor on `keep` (or on the step it was on) when that step is still shown."""
         current = keep if keep is not None else self.current_step
-        rows: list[StepRow | BatchRow] = []
+        self._factory = factory
+        self._made = {}
+        decision_of = decision_of or (lambda sid: self.row(sid).decision)
+        rows: list[str | BatchRow] = []
         f = self.filter_text.lower()
+        width = 1
         for d, steps in batches:
             if f:
-                steps = [s for s in steps if f in f"{s.path} {s.label} {s.kind} {s.decision} {s.state} {s.step} {s.family or ''}".lower()]
+                steps = [sid for sid in steps if f in self.row(sid).haystack()]
                 if not steps:
                     continue
             counts: dict[str, int] = {}
-            for s in steps:
-                counts[s.decision] = counts.get(s.decision, 0) + 1
-            rows.append(BatchRow(d, [s.step for s in steps], counts))
+            for sid in steps:
+                dec = decision_of(sid)
+                counts[dec] = counts.get(dec, 0) + 1
+            rows.append(BatchRow(d, list(steps), counts))
             rows.extend(steps)
+            width = max(width, len(d) + 40)
         self.rows = rows
-        self.step_rows = [i for i, r in enumerate(rows) if isinstance(r, StepRow)]
-        self._row_of = {rows[i].step: i for i in self.step_rows}
-        width = max((len(r.label) + 6 if isinstance(r, StepRow) else len(r.dir) + 30) for r in rows) if rows else 1
+        self.step_rows = [i for i, r in enumerate(rows) if type(r) is str]
+        self._row_of = {rows[i]: i for i in self.step_rows}
         self.virtual_size = Size(width, len(rows))
         if current in self._row_of:
             self.cursor = self.step_rows.index(self._row_of[current])
@@ -111,22 +125,30 @@ class StepList(ScrollView, can_focus=True):
             self.cursor = min(self.cursor, max(len(self.step_rows) - 1, 0))
         self.refresh()
 
+    def row(self, sid: str) -> StepRow:
+        r = self._made.get(sid)
+        if r is None:
+            r = self._made[sid] = self._factory(sid)
+        return r
+
     def update_row(self, row: StepRow) -> None:
-        i = self._row_of.get(row.step)
-        if i is None:
-            return
-        self.rows[i] = row
+        if row.step in self._row_of:
+            self._made[row.step] = row
+            self.refresh()
+
+    def forget_rows(self) -> None:
+        """Decisions or states changed: remake rows as they are drawn."""
+        self._made.clear()
         self.refresh()
 
     @property
     def current_step(self) -> str | None:
         if not self.step_rows or not 0 <= self.cursor < len(self.step_rows):
             return None
-        r = self.rows[self.step_rows[self.cursor]]
-        return r.step  # type: ignore[union-attr]
+        return self.rows[self.step_rows[self.cursor]]  # type: ignore[return-value]
 
     def visible_steps(self) -> list[str]:
-        return [self.rows[i].step for i in self.step_rows]  # type: ignore[union-attr]
+        return [self.rows[i] for i in self.step_rows]  # type: ignore[misc]
 
     def select(self, step: str) -> bool:
         i = self._row_of.get(step)
@@ -167,7 +189,7 @@ class StepList(ScrollView, can_focus=True):
                 if r.steps:
                     self.select(r.steps[0])
             else:
-                self.select(r.step)
+                self.select(r)
         self.focus()
 
     # ------------------------------------------------------------------ drawing
@@ -200,6 +222,7 @@ class StepList(ScrollView, can_focus=True):
                 f"▾ ./ ({n} step{'s' if n != 1 else ''}{extra})"
             segs = [Segment(text, base + st["batch"])]
             return Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base).crop(scroll_x, scroll_x + width)
+        r = self.row(r)
         is_cursor = self.step_rows and self.step_rows[self.cursor] == idx if 0 <= self.cursor < len(self.step_rows) else False
         dstyle = st.get(r.decision, st["pending"])
         warn = r.state in ("stale", "invalid")
