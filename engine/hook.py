@@ -164,10 +164,16 @@ def gate(ws, payload: dict, call, timeout: float) -> dict:
     step_id = new[-1].id if new else ""
     try:
         decision, why = wait_decision(ws, pid, step_id, timeout) if new else (APPROVED, None)
+        edited = spool.load_review(ws, pid).edited.get(step_id) if decision == APPROVED and new else None
     finally:
         _forget(ws, pid, [s.id for s in new])
     if decision == APPROVED:
-        return response("allow", f"approved in wopt review (plan {pid}, step {step_id})")
+        out = response("allow", f"approved in wopt review (plan {pid}, step {step_id})")
+        if edited is not None and call.tool == "Write":
+            # the person edited the content: Claude Code writes theirs instead
+            out["hookSpecificOutput"]["updatedInput"] = {**payload["tool_input"], "content": edited}
+            out["hookSpecificOutput"]["permissionDecisionReason"] += " with the reviewer's edit"
+        return out
     if decision == "rejected":
         return deny(f"Rejected in wopt review: {why}" if why else
                     f"Rejected in wopt review (plan {pid}, step {step_id}); do not retry it as it was")

@@ -229,3 +229,20 @@ def test_bad_hook_command_line_still_answers_deny(root):
     assert r.returncode == 0
     d, why = decision(json.loads(r.stdout))
     assert d == "deny" and "misconfigured" in why and "bogus" in why
+
+
+def test_gate_approve_with_reviewer_edit_passes_updated_input(root):
+    ws = Workspace(root)
+    t, box = _gate_async(root, call(root, "Write", {"file_path": str(root / "g.txt"), "content": "agent\n"}),
+                         "--timeout", "30")
+    plan = _wait_pending(ws, "claude-sess-A-gate")
+    sid = plan.steps[0].id
+    with spool.review_lock(ws, plan.id):
+        review = spool.load_review(ws, plan.id)
+        review.edited[sid] = "person\n"
+        review.set(sid, "approved")
+        spool.save_review(ws, review)
+    t.join(30)
+    h = box["out"]["hookSpecificOutput"]
+    assert h["permissionDecision"] == "allow" and "edit" in h["permissionDecisionReason"]
+    assert h["updatedInput"] == {"file_path": str(root / "g.txt"), "content": "person\n"}
