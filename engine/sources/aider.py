@@ -11,6 +11,7 @@ without line numbers, each located by its content anywhere in the file.
 """
 from __future__ import annotations
 
+import os
 import re
 
 from ..errors import PlanError, StepError
@@ -208,5 +209,5 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     if not n:
         raise PlanError("holds no SEARCH/REPLACE block and no diff", file=name,
                         hint="expected Aider's edit format")
-    return Plan(title="Aider edits" + (f" ({name})" if name and name != "<stdin>" else ""), source="aider",
+    return Plan(title="Aider edits" + (f" ({os.path.basename(name)})" if name and name != "<stdin>" else ""), source="aider",
                 agent="aider", steps=folder.steps())

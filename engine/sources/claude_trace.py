@@ -12,6 +12,7 @@ absolute paths onto the workspace when the log is replayed elsewhere.
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ..errors import PlanError
@@ -129,5 +130,5 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
         call = tool_call(ws, c["name"], c["input"], call_id=cid, base=base, at=c["at"], replay=True)
         if call is not None:
             folder.add(call)
-    return Plan(title="claude-trace log" + (f" ({name})" if name and name != "<stdin>" else ""),
+    return Plan(title="claude-trace log" + (f" ({os.path.basename(name)})" if name and name != "<stdin>" else ""),
                 source="claude-trace", agent="claude-code", steps=folder.steps())

@@ -11,6 +11,8 @@ newline. Paths are relative to the workspace.
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 
 from ..errors import PlanError, StepError
@@ -207,5 +209,5 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
                 folder.add(call)
             if dst and dst != path:
                 folder.add(Call("apply_patch", "move", path, to=dst, call_id=cid, summary=f"move to {dst}"))
-    return Plan(title="Codex apply_patch" + (f" ({name})" if name and name != "<stdin>" else ""),
+    return Plan(title="Codex apply_patch" + (f" ({os.path.basename(name)})" if name and name != "<stdin>" else ""),
                 source="codex", agent="codex", steps=folder.steps())

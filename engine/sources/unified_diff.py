@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import re
 import zlib
 
@@ -55,13 +56,13 @@ def _unquote(s: str) -> str:
     return out.decode("utf-8", "surrogateescape")
 
 
-def _sections(text: str) -> list[str]:
-    """A git diff split per file (unidiff loses files that follow a binary patch)."""
+def _sections(text: str) -> list[tuple[int, str]]:
+    """A git diff split per file, with the line each part starts on (unidiff loses files that
+    follow a binary patch)."""
     starts = [m.start() for m in _GIT_HEADER.finditer(text)]
     if not starts:
-        return [text]
-    out = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
-    return out
+        return [(1, text)]
+    return [(text.count("\n", 0, a) + 1, text[a:b]) for a, b in zip(starts, starts[1:] + [len(text)])]
 
 
 def _mode(m) -> int | None:
@@ -236,7 +237,7 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     text = data.decode("utf-8", "surrogateescape")
     folder = Folder(ws)
     n_files = 0
-    for section in _sections(text):
+    for first_line, section in _sections(text):
         git = section.startswith("diff --git ")
         try:
             ps = unidiff.PatchSet(io.StringIO(section, newline=""))
@@ -246,14 +247,16 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
             raise PlanError(f"not a diff unidiff can read ({type(e).__name__}: {e})", file=name) from None
         for pf in ps:
             n_files += 1
-            _file(ws, folder, pf, section, git)
+            at = section.find(f"\n+++ {pf.target_file}") if not git else -1
+            line = first_line + (section.count("\n", 0, at) if at >= 0 else 0)
+            _file(ws, folder, pf, section, git, line)
     if n_files == 0:
         raise PlanError("holds no file diff", file=name, hint="expected `diff --git` or `---`/`+++` headers")
-    return Plan(title="diff" + (f" {name}" if name and name != "<stdin>" else ""), source="diff",
+    return Plan(title="diff" + (f" {os.path.basename(name)}" if name and name != "<stdin>" else ""), source="diff",
                 steps=folder.steps())
 
 
-def _file(ws, folder: Folder, pf, section: str, git: bool) -> None:
+def _file(ws, folder: Folder, pf, section: str, git: bool, line: int) -> None:
     added, removed = pf.is_added_file, pf.is_removed_file
     src_raw = pf.source_file or ""
     dst_raw = pf.target_file or ""
@@ -266,7 +269,8 @@ def _file(ws, folder: Folder, pf, section: str, git: bool) -> None:
     shown = dst or src or "?"
     src = agent_path(ws, src, what="source path") if src else None
     dst = agent_path(ws, dst, what="target path") if dst else None
-    label = f"diff of {shown}"
+    cid = f"line {line}"
+    label = f"diff at line {line}"
     path = dst or src
     if path is None:
         raise PlanError(f"{shown}: the diff names neither a source nor a target file",
@@ -278,9 +282,9 @@ def _file(ws, folder: Folder, pf, section: str, git: bool) -> None:
                             hint="regenerate it with `git diff --binary`; nothing was stored")
         kind, payload, old_id = b
         if src and dst and src != dst:
-            folder.add(Call("diff", "move", src, to=dst, call_id=shown, summary=f"rename to {dst}"))
+            folder.add(Call("diff", "move", src, to=dst, call_id=cid, summary=f"rename to {dst}"))
         if removed:
-            folder.add(Call("diff", "delete", src or path, call_id=shown, summary="delete (binary)"))
+            folder.add(Call("diff", "delete", src or path, call_id=cid, summary="delete (binary)"))
             return
 
         def run(before: bytes | None, kind=kind, payload=payload, old_id=old_id) -> bytes:
@@ -296,28 +300,28 @@ def _file(ws, folder: Folder, pf, section: str, git: bool) -> None:
             except (ValueError, IndexError):
                 raise StepError(f"{label}: the binary delta does not apply to the file", path=path,
                                 hint="the file changed since the diff was made") from None
-        folder.add(Call("diff", "transform", path, call_id=shown, transform=run,
+        folder.add(Call("diff", "transform", path, call_id=cid, transform=run,
                         mode=_mode(pf.target_mode) if added else None, summary=f"binary {kind}"))
         if not added and _mode(pf.source_mode) != _mode(pf.target_mode) and _mode(pf.target_mode):
-            folder.add(Call("diff", "chmod", path, call_id=shown, mode=_mode(pf.target_mode)))
+            folder.add(Call("diff", "chmod", path, call_id=cid, mode=_mode(pf.target_mode)))
         return
     hunks = _hunks(pf)
     if added:
-        folder.add(Call("diff", "transform", path, call_id=shown, summary="new file",
+        folder.add(Call("diff", "transform", path, call_id=cid, summary="new file",
                         transform=_patch_transform(hunks, path, label, new=True),
                         mode=_mode(pf.target_mode) if _mode(pf.target_mode) not in (None, 0o644) else None))
         return
     if removed:
-        folder.add(Call("diff", "transform", path, call_id=shown, summary="delete",
+        folder.add(Call("diff", "transform", path, call_id=cid, summary="delete",
                         transform=_patch_transform(hunks, path, label, delete=True)))
         return
     if src and dst and src != dst:
-        folder.add(Call("diff", "move", src, to=dst, call_id=shown, summary=f"rename {src} -> {dst}"))
+        folder.add(Call("diff", "move", src, to=dst, call_id=cid, summary=f"rename {src} -> {dst}"))
     if hunks:
-        folder.add(Call("diff", "transform", path, call_id=shown,
+        folder.add(Call("diff", "transform", path, call_id=cid,
                         summary=f"{len(hunks)} hunk{'s' * (len(hunks) != 1)}",
                         transform=_patch_transform(hunks, path, label)))
     old_m, new_m = _mode(pf.source_mode), _mode(pf.target_mode)
     if new_m is not None and old_m is not None and old_m != new_m:
-        folder.add(Call("diff", "chmod", path, call_id=shown, mode=new_m,
+        folder.add(Call("diff", "chmod", path, call_id=cid, mode=new_m,
                         summary=f"mode {old_m:03o} -> {new_m:03o}"))
