@@ -112,8 +112,8 @@ def tokens(path: str, text: str) -> list[tuple[str | None, str]]:
                     continue
                 _push(out, None if piece.isspace() else "text", piece)
             continue
-        if kind is not None and val.isspace():
-            kind = None
+        if kind is not None and kind != "string" and val.isspace():
+            kind = None   # (whitespace inside a string literal stays part of its value)
         if kind == "string" and val in _QUOTES:
             kind = None
         elif kind == "string":
@@ -179,6 +179,20 @@ def _signature(c: _Cand) -> tuple:
     return (c.lexer,) + tuple(k if k is not None else v for k, v in c.toks)
 
 
+_KEY = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*[:=]\s*[\"'`]?$")
+
+
+def _key_before(toks, i: int) -> str | None:
+    """The key a slot value is assigned to (`port = 8001`, `"port": 8001`, `port: 8001`), as a
+    variable name, or None."""
+    before = "".join(v for _, v in toks[max(0, i - 4):i])[-60:]
+    m = _KEY.search(before)
+    if not m:
+        return None
+    name = re.sub(r"\W", "_", m.group(1)).lower()
+    return name if name.isidentifier() else None
+
+
 def build_template(members: list[_Cand]) -> tuple[str, list[str], list[dict[str, str]], int] | None:
     """(template, slots, per-member values, varying positions) for members of one signature."""
     toks0 = members[0].toks
@@ -192,7 +206,7 @@ def build_template(members: list[_Cand]) -> tuple[str, list[str], list[dict[str,
         vec = tuple(m.toks[i][1] for m in members)
         name = vectors.get(vec)
         if name is None:
-            base = toks0[i][0] or "slot"
+            base = _key_before(toks0, i) or toks0[i][0] or "slot"
             used[base] = used.get(base, 0) + 1
             name = base if used[base] == 1 else f"{base}_{used[base]}"
             if name in _JINJA_WORDS:
