@@ -102,7 +102,6 @@ def _load(ws, pid: str):
 
 def queue(ws, payload: dict, call) -> dict:
     from . import spool
-    from .effects import compute
     from .plan import Plan
     from .review import REJECTED
     from .sources.fold import Folder
@@ -113,6 +112,7 @@ def queue(ws, payload: dict, call) -> dict:
         plan = _load(ws, pid)
         folder = Folder(ws)
         if plan is not None and plan.steps:
+            from .effects import compute
             review = spool.load_review(ws, pid)
             decided = {s.id for s in plan.steps if review.decision(s.id) != "pending"}
             live = [s.id for s in plan.steps if review.decision(s.id) != REJECTED]

@@ -11,8 +11,44 @@ def register(sub, common) -> None:
     register_others(sub, common)
 
 
+def _quick_args(argv: list[str]):
+    """`hook claude [--mode M] [--timeout S] [--root DIR]` parsed without argparse (which costs
+    a few ms of imports on every agent write); None for anything else (argparse handles it)."""
+    if argv[:2] != ["hook", "claude"]:
+        return None
+    opts = {"mode": "queue", "timeout": 570.0, "root": None}
+    rest = argv[2:]
+    i = 0
+    while i < len(rest):
+        key, _, val = rest[i].partition("=")
+        if key not in ("--mode", "--timeout", "--root"):
+            return None
+        if not _:
+            if i + 1 >= len(rest):
+                return None
+            val = rest[i + 1]
+            i += 1
+        i += 1
+        if key == "--mode":
+            if val not in ("queue", "gate"):
+                return None
+            opts["mode"] = val
+        elif key == "--timeout":
+            try:
+                opts["timeout"] = float(val)
+            except ValueError:
+                return None
+        else:
+            opts["root"] = val
+    return opts
+
+
 def fast_main(argv: list[str]) -> int:
     """`wopt hook ...` without discovering every command module: it runs on every agent write."""
+    quick = _quick_args(argv)
+    if quick is not None:
+        from ..hook import main
+        return main(mode=quick["mode"], timeout=quick["timeout"], root=quick["root"])
     import argparse
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", metavar="DIR", default=argparse.SUPPRESS)

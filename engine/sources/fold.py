@@ -25,7 +25,6 @@ from typing import Callable
 from ..errors import PathError, StepError
 from ..plan import (ABSENT, ChmodStep, DeleteStep, Edit, EditStep, MoveStep, Origin, Plan, Step,
                     WriteStep, check_relpath, format_mode, normalize_relpath, parse_mode, sha256)
-from ..textops import apply_edits
 
 MISSING = object()   # "the call says nothing about what the agent saw"
 
@@ -222,6 +221,7 @@ class Folder:
                 raise StepError(f"{call.label}: the file does not exist, so old_string {_snip(old)} "
                                 "cannot match", path=rel,
                                 hint="the agent edited a file it had not created; nothing was stored")
+            from ..textops import apply_edits
             text = apply_edits(_text(before, call), call.edits, path=rel, call=call.label)
             after = to_bytes(text, what="new_string", call=call)
             if g.edits is not None and g.base is not None:

@@ -120,6 +120,9 @@ def test_new_user_install_feed_recorded_payloads_list_and_apply(proj, home):
     r = wopt("list", "--json", cwd=proj, home=home)
     [row] = json.loads(r.stdout)
     assert row["steps"] == 2 and row["source"] == "claude-hook"
+    plan = json.loads((proj / ".wopt" / "plans" / f"{row['id']}.json").read_text())
+    totals = next(s for s in plan["steps"] if s["path"] == "src/cart/totals.py")
+    assert [o["tool"] for o in totals["origin"]] == ["Edit", "MultiEdit", "Write"]  # three calls, one step
     r = wopt("apply", row["id"], "--yes", cwd=proj, home=home)
     assert r.returncode == 0, r.stderr.decode()
     # Edit, then MultiEdit on its result, then a Write that replaces it all: the last Write wins
