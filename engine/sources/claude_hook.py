@@ -79,8 +79,10 @@ def _counted_edits(edits, label: str, path: str, call: Call):
 
 
 def tool_call(ws, tool: str, inp, *, call_id: str | None = None, base: str | None = None,
-              at: str | None = None, seen=MISSING, replay: bool = False) -> Call | None:
-    """One Claude Code tool call as a fold Call (None for tools that write nothing)."""
+              at: str | None = None, seen=MISSING, replay: bool = False, cwd: str | None = None) -> Call | None:
+    """One Claude Code tool call as a fold Call (None for tools that write nothing). A relative
+    path is taken from `cwd` (default `base`); `base` also maps a replayed log's absolute paths
+    onto the workspace (see fold.agent_path), which the live hook never does."""
     if tool not in WRITE_TOOLS:
         return None
     label = f"{tool} {call_id}" if call_id else tool
@@ -88,6 +90,9 @@ def tool_call(ws, tool: str, inp, *, call_id: str | None = None, base: str | Non
         raise PlanError(f"{label}: tool_input is not an object")
     key = "notebook_path" if tool == "NotebookEdit" else "file_path"
     raw_path = _str(inp, key, label)
+    cwd = cwd or base
+    if cwd and raw_path and not raw_path.startswith("/") and cwd.startswith("/"):
+        raw_path = cwd.rstrip("/") + "/" + raw_path  # relative to where the agent ran
     rel = agent_path(ws, raw_path, base=base, what=key, replay=replay)
     if tool == "Write":
         content = _str(inp, "content", label)
@@ -220,8 +225,9 @@ def payload_call(ws, obj, *, base: str | None = None) -> Call | None:
     if not isinstance(tool, str):
         raise PlanError("the hook payload has no tool_name")
     cid = obj.get("tool_use_id")
+    cwd = obj.get("cwd")
     return tool_call(ws, tool, obj.get("tool_input"), call_id=cid if isinstance(cid, str) else None,
-                     base=base)
+                     base=base, cwd=cwd if isinstance(cwd, str) else None)
 
 
 def read(data: bytes, ws, *, name: str | None = None) -> Plan:

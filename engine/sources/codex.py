@@ -181,11 +181,8 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
             call = Call("apply_patch", "transform", path, call_id=cid, summary="add file")
             content = to_bytes("".join(x + "\n" for x in body), what="content", call=call)
 
-            def add(before, content=content, path=path, cid=cid):
-                if before is not None:
-                    raise StepError(f"apply_patch {cid}: Add File, but the file exists", path=path,
-                                    hint="use *** Update File to change it")
-                return content
+            def add(before, content=content):
+                return content  # like Codex, Add File of an existing file replaces it
             call.transform = add
             folder.add(call)
         elif op == "delete":

@@ -246,3 +246,19 @@ def test_gate_approve_with_reviewer_edit_passes_updated_input(root):
     h = box["out"]["hookSpecificOutput"]
     assert h["permissionDecision"] == "allow" and "edit" in h["permissionDecisionReason"]
     assert h["updatedInput"] == {"file_path": str(root / "g.txt"), "content": "person\n"}
+
+
+def test_relative_path_is_taken_from_cwd_and_no_rebasing_outside(root, tmp_path):
+    (root / "sub").mkdir()
+    p = call(root, "Write", {"file_path": "rel.txt", "content": "r\n"})
+    p["cwd"] = str(root / "sub")
+    assert decision(hook(root, p, "--root", str(root)))[0] == "deny"
+    [s] = spool.load_plan(Workspace(root), "claude-sess-A").steps
+    assert s.path == "sub/rel.txt"
+    # Claude Code running elsewhere: its paths are outside this workspace, never mapped into it
+    other = tmp_path / "other"
+    other.mkdir()
+    p = call(other, "Write", {"file_path": str(other / "x.txt"), "content": "x"}, session="S2")
+    d, why = decision(hook(root, p, "--root", str(root)))
+    assert d == "deny" and "outside the workspace" in why
+    assert not spool.plan_file(Workspace(root), "claude-S2").exists()

@@ -237,3 +237,11 @@ def test_aider_search_missing_and_first_match_only(tmp_path):
         read(bad, "aider", ws)
     with pytest.raises(PlanError, match="not closed"):
         read(b"f.txt\n<<<<<<< SEARCH\na\n=======\n", "aider", ws)
+
+
+def test_codex_add_file_over_an_existing_file_replaces_it_with_precondition(tmp_path):
+    ws = ws_with(tmp_path, {"f.txt": "old\n"})
+    plan, _ = read(b"*** Begin Patch\n*** Add File: f.txt\n+new\n*** End Patch\n", "codex", ws)
+    [s] = plan.steps
+    assert isinstance(s, WriteStep) and s.precondition == sha256(b"old\n")
+    assert changes(ws, plan)["f.txt"][0] == b"new\n"
