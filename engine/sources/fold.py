@@ -187,6 +187,9 @@ class Folder:
                            step_id=s.id, locked=True, seeded_step=s)
                 self.groups.append(g)
                 if r is not None:
+                    moved = self.open.pop(s.path, None)
+                    if moved is not None:
+                        moved.locked = True
                     self.tree[s.path] = (None, None)
                     self.tree[s.to] = (r.after, r.after_mode)  # type: ignore[union-attr]
                     g.cur, g.mode = r.after, r.after_mode
