@@ -19,6 +19,7 @@ class WoptCommands(Provider):
             cmds += [
                 ("step: approve", partial(a, "approve"), "approve the selected step"),
                 ("step: reject", partial(a, "reject"), "reject the selected step"),
+                ("step: reject, saying why", partial(a, "reject_with_reason"), "the agent is told the reason"),
                 ("step: reset to pending", partial(a, "pending"), "undecide the selected step"),
                 ("step: edit", partial(a, "edit"), "edit the proposed content in the built-in editor"),
                 ("step: edit in $EDITOR", partial(a, "edit_external"), "edit in your own editor"),

@@ -40,6 +40,7 @@ KEYS: list[Key] = [
     # review: decisions
     Key("review.approve", "a", "approve", "Approve", "review", group="Decide"),
     Key("review.reject", "r", "reject", "Reject", "review", group="Decide"),
+    Key("review.reject_reason", "ctrl+r", "reject_with_reason", "Reject, saying why", "review", show=False, group="Decide"),
     Key("review.approve_batch", "A", "approve_batch", "Approve batch", "review", show=False, group="Decide"),
     Key("review.reject_batch", "R", "reject_batch", "Reject batch", "review", show=False, group="Decide"),
     Key("review.approve_all", "ctrl+a", "approve_all", "Approve all", "review", show=False, group="Decide"),

@@ -41,7 +41,7 @@ def test_gate_call_stands_out_and_gets_the_decision(tmp_path):
             t1 = call_hook("one", "one.txt")
             assert await wait_for(pilot, lambda: any(r[1].endswith("-gate") for r in cells(app)))
             row = next(r for r in cells(app) if r[1].endswith("-gate"))
-            assert row[0] == "⏸" and "agent waiting" in row[2]
+            assert row[0] == "◉" and "waiting" in row[8]
             await pilot.press("enter")
             await settle(pilot)
             screen = app.screen

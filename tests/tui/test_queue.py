@@ -42,7 +42,7 @@ def test_queue_lists_plans_and_updates_live(tmp_path):
             assert [r[1] for r in rows] == ["demo-payments", "demo-session"]
             pay = rows[0]
             assert pay[2] == "Add payment providers" and pay[5] == "13" and pay[4] == "5d"
-            assert pay[8] == "not started"
+            assert pay[8] == "0/13"
             # an agent adds a plan: it shows up without a key press
             spool.save_plan(ws, Plan(id="zz-new", title="Late arrival", created="2026-11-25T09:59:00Z",
                                      steps=[WriteStep(id="n1", path="new.txt", content="new\n")]))
@@ -66,7 +66,7 @@ def test_a_bad_plan_file_shows_its_error_and_the_app_keeps_working(tmp_path):
             await settle(pilot)
             rows = cells(app)
             bad = next(r for r in rows if r[1] == "broken")
-            assert bad[0] == "⚠" and "cannot be read" in bad[2] and "steps[0]" in bad[2]
+            assert bad[0] == "⚠" and "unreadable" in bad[2] and "steps[0]" in bad[2]
             assert any("broken.json" in n.message for n in app._notifications)
             # opening it says why and stays on the queue
             t = app.screen.query_one(DataTable)

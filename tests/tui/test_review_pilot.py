@@ -285,3 +285,29 @@ def test_mouse_click_selects_a_step_and_a_second_plan_opens(tmp_path):
             assert isinstance(app.screen, QueueScreen)
 
     run(body())
+
+
+def test_reject_with_a_reason_and_half_page_keys(tmp_path):
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            sl = screen.query_one(StepList)
+            sl.select("docs-payments")
+            await pilot.press("ctrl+r")
+            await settle(pilot, 1)
+            await pilot.press(*"too vague", "enter")
+            await settle(pilot, 1)
+            rv = review_on_disk(ws, "demo-payments")
+            assert rv.decision("docs-payments") == "rejected" and rv.reasons["docs-payments"] == "too vague"
+            # ctrl+d / ctrl+u move half a page through the steps
+            await pilot.press("g")
+            await pilot.press("ctrl+d")
+            moved = sl.cursor
+            assert moved > 1
+            await pilot.press("ctrl+u")
+            assert sl.cursor == 0
+
+    run(body())

@@ -73,7 +73,7 @@ def age(created: str | None, now: datetime) -> str:
 
 def source_name(plan) -> str:
     name = SOURCE_NAMES.get(plan.source, plan.source)
-    if plan.agent and plan.agent.lower() not in name.lower():
+    if plan.agent and plan.agent.lower().replace("-", " ") not in name.lower():
         name = f"{name} ({plan.agent})"
     return name
 
@@ -178,13 +178,17 @@ class QueueScreen(Screen):
     def on_plans_updated(self, msg: PlansUpdated) -> None:
         new_errors = set(msg.errors) - self._known_errors
         for pid in sorted(new_errors):
-            self.notify(f".wopt/plans/{pid}.json: {msg.errors[pid]}", title="A plan file cannot be read",
+            err = msg.errors[pid]
+            self.notify(err if f"{pid}.json" in err else f".wopt/plans/{pid}.json: {err}",
+                        title="A plan file cannot be read",
                         severity="error", timeout=8)
         self._known_errors = set(msg.errors)
-        if msg.rows == self.rows and msg.waiting == self.waiting and self._loaded:
+        if sorted(msg.rows, key=lambda r: r.id not in msg.waiting) == self.rows \
+                and msg.waiting == self.waiting and self._loaded:
             return
         self._loaded = True
-        self.rows = msg.rows
+        # a plan an agent is waiting on goes first
+        self.rows = sorted(msg.rows, key=lambda r: r.id not in msg.waiting)
         self.waiting = msg.waiting
         self._fill()
 
@@ -200,21 +204,26 @@ class QueueScreen(Screen):
         now = self.app.now()
         for r in self.rows:
             if r.error:
-                t.add_row(Text("⚠", style="bold red"), r.id, Text(f"cannot be read: {r.error}", style="italic"),
+                short = r.error.split(": ", 1)[1] if r.error.startswith(".wopt/plans/") and ": " in r.error else r.error
+                short = short if len(short) <= 18 else short[:17] + "…"
+                t.add_row(Text("⚠", style="bold red"), r.id, Text(f"unreadable: {short}", style="italic"),
                           "", "", "", "", "", "", key=r.id)
                 continue
             wait = r.id in self.waiting
-            mark = Text("⏸", style="bold") if wait else Text("")
+            mark = Text("◉", style="bold") if wait else Text("")
             decided = r.approved + r.rejected
             if r.steps and decided == r.steps:
-                prog = f"done {r.approved}✓ {r.rejected}✗"
+                prog = f"done ✓{r.approved} ✗{r.rejected}"
             elif decided:
-                prog = f"{decided}/{r.steps} ({r.approved}✓ {r.rejected}✗)"
+                prog = f"{decided}/{r.steps} ✓{r.approved} ✗{r.rejected}"
             else:
-                prog = "not started"
-            title = Text(r.title + ("  · agent waiting" if wait else ""), style="bold" if wait else "")
+                prog = f"0/{r.steps}"
+            if wait:
+                prog = "waiting " + prog
+            title = r.title if len(r.title) <= 30 else r.title[:29] + "…"
+            title = Text(title, style="bold" if wait else "")
             t.add_row(mark, r.id, title, r.source, age(r.created, now), str(r.steps), str(r.files),
-                      _size(r.size), prog, key=r.id)
+                      _size(r.size), Text(prog, style="bold" if wait else ""), key=r.id)
         empty = self.query_one("#queue-empty", Static)
         if not self.rows:
             empty.update("No pending plans in .wopt/plans/. Agents add them through `wopt ingest` "

@@ -60,6 +60,29 @@ class ConfirmScreen(ModalScreen[str | None]):
         self.dismiss(key)
 
 
+class ReasonScreen(ModalScreen[str | None]):
+    """Why a step is rejected: saved with the decision, and told to the agent (a gate-mode
+    hook call answers with it)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(f"Reject {self.path}: why? (the agent is told)", id="confirm-question")
+            yield Input(placeholder="e.g. needs a test first", id="reason")
+            yield Static(Text("enter rejects · esc cancels", style="dim"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class ReviewScreen(Screen):
     BINDINGS = keymap.bindings("review")
 
@@ -385,6 +408,19 @@ class ReviewScreen(Screen):
 
         self.app.push_screen(ConfirmScreen(q, [("y", f"reject all {len(deps) + 1}"),
                                                ("n", "reject only this step")]), answered)
+
+    def action_reject_with_reason(self) -> None:
+        s = self.current
+        if not s or self.model is None:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason is None:
+                return
+            self.decide([s], REJECTED, label="reject", reason=reason or None)
+            self.query_one(StepList).move(1)
+
+        self.app.push_screen(ReasonScreen(self.model.steps[s].path), done)
 
     def action_pending(self) -> None:
         s = self.current
