@@ -247,11 +247,51 @@ def test_snapshot_apply_blocked(snap_compare, tmp_path):
     assert snap_compare(_host(tmp_path, stale=True), run_before=_wait, terminal_size=SIZE)
 
 
+PATHS = ["src/shop/discount.py", "src/shop/cart.py", "src/shop/tax.py", "docs/old.md",
+         "tests/test_discount.py"]
+
+
+def _events(upto_commit: int, *, fail: bool = False) -> list[Event]:
+    """The events a rename-mode transaction of the five files sends (fixed here, so the
+    snapshots show this screen's drawing, not the engine's current event details)."""
+    evs = [Event("lock", 0, 1), Event("lock", 1, 1), Event("check", 5, 5), Event("journal", 0, 1),
+           Event("journal", 1, 1)]
+    evs += [Event("prepare", i + 1, 5, 33 * (i + 1), 164, path=p, step=f"s{i + 1}", batch=p.rsplit("/", 1)[0])
+            for i, p in enumerate(PATHS)]
+    evs += [Event("commit", i + 1, 5, 33 * (i + 1), 164, path=p, step=f"s{i + 1}", batch=p.rsplit("/", 1)[0])
+            for i, p in enumerate(PATHS[:upto_commit])]
+    if fail:
+        evs += [Event("rollback", 0, 5, message="rolling back: Input/output error"),
+                Event("rollback", 1, 5, path=PATHS[0], message=None),
+                Event("rollback", 5, 5, message="rolled back")]
+    else:
+        evs += [Event("sync", 3, 3), Event("finalize", 1, 1), Event("done", 5, 5, 164, 164)]
+    return evs
+
+
+def _drive(screen, events, *, result=None, error=None) -> None:
+    from textual.widgets import ContentSwitcher
+    screen._action = "apply"
+    screen.stage = "running"
+    screen.query_one(ContentSwitcher).current = "apply-progress"
+    screen.progress = ProgressState(fake_clock(0.01), "rename")
+    screen.progress.plan_batches(PATHS)
+    for e in events:
+        screen.progress.feed(e)
+    screen.progress.finish()
+    screen.result, screen.error = result, error
+    screen._show_result()
+
+
 def test_snapshot_apply_result(snap_compare, tmp_path):
+    from wopt.engine.apply import TxResult
+
     async def before(pilot):
         await _wait(pilot)
-        await pilot.press("enter")
-        await _wait(pilot)
+        _drive(pilot.app.screen, _events(5), result=TxResult(
+            tx="tx-fixed", plan="20260101-shop", mode="rename", outcome="committed", files=5, bytes=164,
+            ops={"create": 2, "replace": 2, "delete": 1, "chmod": 0, "move": 0}, fsyncs=8))
+        await pilot.pause()
     assert snap_compare(_host(tmp_path), run_before=before, terminal_size=SIZE)
 
 
@@ -280,21 +320,16 @@ def test_snapshot_apply_progress_panel(snap_compare, tmp_path):
     assert snap_compare(_host(tmp_path), run_before=before, terminal_size=SIZE)
 
 
-def test_snapshot_apply_failed(snap_compare, tmp_path, monkeypatch):
-    from wopt.engine import transaction
-    monkeypatch.setattr(transaction, "new_tx_id", lambda: "tx-fixed")   # the message names it
-    host = _host(tmp_path)
-    k = _first_commit_op(*host.args, tmp_path / "ws")
+def test_snapshot_apply_failed(snap_compare, tmp_path):
+    from wopt.engine.errors import ApplyError
 
     async def before(pilot):
         await _wait(pilot)
-        fsio.configure(f"eio:{k}")
-        try:
-            await pilot.press("enter")
-            await _wait(pilot)
-        finally:
-            fsio.configure("")
-    assert snap_compare(host, run_before=before, terminal_size=SIZE)
+        err = ApplyError("apply failed: Input/output error on src/shop/cart.py (at phase commit, "
+                         "operation 24)", hint="the transaction was rolled back; the tree is as before")
+        _drive(pilot.app.screen, _events(1, fail=True), error=err)
+        await pilot.pause()
+    assert snap_compare(_host(tmp_path), run_before=before, terminal_size=SIZE)
 
 
 @run

@@ -737,7 +737,7 @@ def headline(err: BaseException | None, st: ProgressState) -> str:
         cause = cause.__cause__ or cause.__context__
     reason = (cause.strerror if isinstance(cause, OSError) and cause.strerror else None)
     if reason is None:
-        m = re.search(r"failed: ([^(;]+?)\s*(?:\(|;|$)", str(err or ""))
+        m = re.search(r"failed: ([^(;]+?)(?: on \S+)?\s*(?:\(|;|$)", str(err or ""))
         reason = m.group(1) if m else None
     if reason:
         reason = re.sub(r"\s*\(injected at [^)]*\)", "", reason)   # the test fault's own note
