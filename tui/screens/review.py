@@ -284,7 +284,13 @@ class ReviewScreen(Screen):
         model = self.model
         try:
             d = model.diff(sid)
-            prepared = prepare(d)
+            info = model.steps.get(sid)
+            why = info and (info.stale or info.error)
+            if why and not d.hunks and not d.binary and not (d.created or d.deleted):
+                kind = "is stale" if info.stale else "cannot apply"
+                prepared = prepare(None, f"no diff to show: this step {kind} (the details say why)")
+            else:
+                prepared = prepare(d)
         except WoptError as e:
             prepared = prepare(None, str(e))
         except Exception as e:

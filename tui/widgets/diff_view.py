@@ -179,6 +179,8 @@ def prepare(diff: StepDiff | None, message: str | None = None) -> Prepared:
         _lexer_for(diff.path)              # find the lexer here, in the worker, not while drawing
     elif message:
         heads = [message]
+    if heads:
+        width = max(width, max(len(h) for h in heads))
     return Prepared(diff, heads, blocks, block_hunk, width, len(str(maxno)), message)
 
 
