@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable
 
 from textual.app import App
-from textual.binding import Binding
 
 from wopt.engine import spool
 from wopt.engine.errors import WoptError
@@ -17,7 +16,7 @@ from wopt.engine.workspace import Workspace
 from . import keymap
 from .commands import WoptCommands
 from .messages import OpenPlan, ReviewChanged
-from .themes import DEFAULT_THEME, load_themes, resolve
+from .themes import load_themes, resolve
 
 
 class WoptApp(App):
