@@ -311,3 +311,31 @@ def test_reject_with_a_reason_and_half_page_keys(tmp_path):
             assert sl.cursor == 0
 
     run(body())
+
+
+def test_tab_moves_between_panes_and_keys_follow_the_focus(tmp_path):
+    ws, plan, before, after = two_hunk_ws(tmp_path / "ws")
+
+    async def body():
+        from wopt.tui.widgets.details import Details
+        app = make_app(ws)
+        async with app.run_test(size=(120, 12)) as pilot:
+            screen = await open_review(pilot, plan.id)
+            screen.query_one(StepList).select("notes")
+            await settle(pilot)
+            assert isinstance(screen.focused, StepList)
+            await pilot.press("tab")
+            assert isinstance(screen.focused, DiffView)
+            view = screen.query_one(DiffView)
+            await pilot.press("j", "j", "j")            # scrolls the diff, the step stays
+            assert view.scroll_y == 3 and screen.current == "notes"
+            await pilot.press("G")
+            assert view.scroll_y == view.max_scroll_y > 3
+            await pilot.press("g")
+            assert view.scroll_y == 0
+            await pilot.press("tab")
+            assert isinstance(screen.focused, Details)
+            await pilot.press("shift+tab", "shift+tab")
+            assert isinstance(screen.focused, StepList)
+
+    run(body())
