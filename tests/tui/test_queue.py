@@ -85,3 +85,28 @@ def test_a_bad_plan_file_shows_its_error_and_the_app_keeps_working(tmp_path):
             assert isinstance(app.screen, QueueScreen)
 
     run(body())
+
+
+def test_a_plan_named_on_the_command_line_opens_directly_and_a_wrong_one_says_so(tmp_path):
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws, targets=["demo-sess"])          # a unique prefix is enough
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, ReviewScreen) and app.screen.plan.id == "demo-session"
+        app = make_app(ws, targets=["nope"])
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, QueueScreen)
+            assert any("no plan 'nope'" in n.message for n in app._notifications)
+
+    run(body())
+
+
+def test_run_reports_a_bad_root_without_a_traceback(tmp_path, capsys):
+    import argparse
+    from wopt.tui.app import run
+    code = run(argparse.Namespace(targets=[], root=str(tmp_path / "missing"), theme=None, demo=False))
+    err = capsys.readouterr().err
+    assert code != 0 and "wopt-tui:" in err and "Traceback" not in err
