@@ -98,6 +98,8 @@ class ReviewScreen(Screen):
         self._split = False
         self._outliers: dict[str, str] = {}
         self._ids: set[str] = set()
+        self._gone = False
+        self._seen = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -126,11 +128,20 @@ class ReviewScreen(Screen):
     def watch_plan(self) -> None:
         """Pick up a plan that grew (hook calls extend a session's plan) or shrank (a gate
         call answered and left), without blocking the screen."""
+        from wopt.engine.errors import NotFound
         from wopt.engine.plan import encode_plan
         try:
             plan = spool.load_plan(self.ws, self.plan.id)
+        except NotFound:
+            if self._seen and not self._gone:     # it was in the spool, and now it is not
+                self._gone = True
+                self.app.call_from_thread(self.notify, "this plan has left the queue (applied, answered "
+                                          "or removed); what you see is how it was", timeout=6)
+            return
         except WoptError:
             return
+        self._gone = False
+        self._seen = True
         if encode_plan(plan) != encode_plan(self.plan):
             self.app.call_from_thread(self._plan_changed, plan)
 
