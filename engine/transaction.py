@@ -148,12 +148,6 @@ class _Phases:
 
 # ---------------------------------------------------------------------------- check phase
 
-def _nearest_existing(p: Path) -> Path:
-    while not p.exists():
-        p = p.parent
-    return p
-
-
 def _dirs_to_create(ws: Workspace, changes: Sequence[Change]) -> list[str]:
     need: list[str] = []
     seen: set[str] = set()
@@ -181,17 +175,21 @@ def check_writable(ws: Workspace, changes: Sequence[Change], mode: str) -> None:
     jd = journal_dir(ws)
     if not os.access(jd, os.W_OK | os.X_OK):
         bad.append(f".wopt/journal (wopt's journal) is not writable")
-    dirs_checked: dict[Path, bool] = {}
+    dirs_checked: dict[str, tuple[str, bool]] = {}
     uid = os.geteuid() if hasattr(os, "geteuid") else None
+    root = str(ws.root)
     for c in changes:
-        target = ws.root / c.path
-        parent = _nearest_existing(target.parent)
-        ok = dirs_checked.get(parent)
-        if ok is None:
-            ok = os.access(parent, os.W_OK | os.X_OK)
-            dirs_checked[parent] = ok
-        if not ok:
-            bad.append(f"{c.path}: its directory {_rel(ws, parent)} is not writable")
+        target = os.path.join(root, c.path)
+        d = os.path.dirname(target)
+        got = dirs_checked.get(d)
+        if got is None:
+            parent = d
+            while not os.path.exists(parent):
+                parent = os.path.dirname(parent)
+            got = (parent, os.access(parent, os.W_OK | os.X_OK))
+            dirs_checked[d] = got
+        if not got[1]:
+            bad.append(f"{c.path}: its directory {_rel(ws, Path(got[0]))} is not writable")
             continue
         if c.before is not None:
             try:
@@ -278,8 +276,7 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
 
     ph.start(ev.CHECK)
     ensure_spool(ws)
-    for c in changes:  # every path again, right before writing
-        ws.resolve(c.path)
+    # every path was resolved (escape checks) by effects.compute under this same lock
     new_dirs = _dirs_to_create(ws, changes)
     check_writable(ws, changes, mode)
     emit(Event(ev.CHECK, n, n, 0, total_bytes, tx=tx, message="preconditions hold"))

@@ -6,6 +6,7 @@ import pytest
 
 
 def pytest_collect_file(file_path, parent):
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
+    if file_path.suffix == ".py" and file_path.name.startswith("bench_") \
+            and not parent.session.isinitpath(file_path):  # a file named on the command line is collected anyway
         return pytest.Module.from_parent(parent, path=file_path)
     return None
