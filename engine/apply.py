@@ -108,7 +108,8 @@ def _selection(plan: Plan, step_ids, edited, hunks, review):
     return list(step_ids), edited, hunks
 
 
-def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None) -> list[str]:
+def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None,
+                contents: Mapping[str, bytes | None] | None = None) -> list[str]:
     """The selected steps in commit order: a person's order override first, else the
     analysis' dependency order when that module is present, else plan order."""
     wanted = list(dict.fromkeys(step_ids))
@@ -123,7 +124,8 @@ def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None)
             commit_order = None
         if commit_order is not None:
             try:
-                base = list(commit_order(plan, ws))
+                base = list(commit_order(plan, ws, contents=contents) if contents is not None
+                            else commit_order(plan, ws))
             except WoptError:
                 raise
             except Exception:
@@ -134,6 +136,27 @@ def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None)
     seen = set(out)
     out += [s for s in wanted if s not in seen]
     return out
+
+
+def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, hunks):
+    """(commit order, outcome in that order), reading and computing the files once: the
+    steps run in plan order give the contents the ordering needs; when the commit order keeps
+    each file's steps in the same relative order, the net changes are the same and are only
+    re-sorted; otherwise they are computed again in commit order."""
+    pos = {s.id: i for i, s in enumerate(plan.steps)}
+    plan_ids = sorted(dict.fromkeys(ids), key=lambda s: pos.get(s, len(pos)))
+    out = compute(ws, plan, plan_ids, edited=edited, hunks=hunks)
+    contents = {sid: r.after for sid, r in out.results.items()}
+    ordered = order_steps(ws, plan, plan_ids, review, contents=contents)
+    if ordered == plan_ids:
+        return ordered, out
+    rank = {s: i for i, s in enumerate(ordered)}
+    for c in out.changes:
+        ranks = [rank.get(s, -1) for s in c.steps]
+        if ranks != sorted(ranks) or -1 in ranks:
+            return ordered, compute(ws, plan, ordered, edited=edited, hunks=hunks)
+    out.changes.sort(key=lambda c: min(rank[s] for s in c.steps) if c.steps else -1)
+    return ordered, out
 
 
 def _validate(changes: list[Change], allow_invalid: bool) -> list:
@@ -217,8 +240,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
         for line in recovered:
             emit(Event(ev.RECOVER, 1, 1, message=line))
         t1 = time.perf_counter()
-        ordered = order_steps(ws, plan, ids, review)
-        out = compute(ws, plan, ordered, edited=edited, hunks=hunks)
+        ordered, out = _ordered_outcome(ws, plan, ids, review, edited, hunks)
         durations[ev.CHECK] = round(time.perf_counter() - t1, 6)
         base = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="refused", steps=ordered,
                         changes=out.changes, durations=durations)
@@ -393,8 +415,7 @@ def preview(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
             hunks: Mapping[str, Sequence[int]] | None = None, *, review=None) -> Preview:
     """What an apply would do now (no lock, no writes): for a confirmation prompt."""
     ids, edited, hunks = _selection(plan, step_ids, edited, hunks, review)
-    ordered = order_steps(ws, plan, ids, review)
-    out = compute(ws, plan, ordered, edited=edited, hunks=hunks)
+    ordered, out = _ordered_outcome(ws, plan, ids, review, edited, hunks)
     ch = out.changes
     return Preview(plan=plan.id, steps=ordered, files=len(ch),
                    bytes=sum(len(c.after) for c in ch if c.after is not None),

