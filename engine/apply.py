@@ -204,6 +204,20 @@ def _record(ws: Workspace, res: TxResult, started: str, extra: dict | None = Non
         pass  # history is a record, not part of the transaction
 
 
+def _model_extra(model) -> dict | None:
+    rate = getattr(model, "optimization_rate", None)
+    return {"optimization_rate": round(rate, 4)} if rate is not None else None
+
+
+def _save_families(ws: Workspace, model, review) -> None:
+    """Learn the families a person approved whole; a failure here never fails the apply."""
+    try:
+        from .analysis.templates import save_approved_families
+        save_approved_families(ws, model, review)
+    except (OSError, WoptError, ImportError):
+        pass
+
+
 def _errors_message(errors: list[WoptError]) -> str:
     return "; ".join(str(e) for e in errors[:20]) + (f" and {len(errors) - 20} more" if len(errors) > 20 else "")
 
@@ -214,8 +228,12 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
                edited: Mapping[str, bytes | str] | None = None,
                hunks: Mapping[str, Sequence[int]] | None = None,
                on_event: Listener | None = None, lock_timeout: float = 10.0,
-               allow_invalid: bool = False, review=None) -> TxResult:
-    """Apply the selected steps of `plan` as one atomic transaction."""
+               allow_invalid: bool = False, review=None, model=None) -> TxResult:
+    """Apply the selected steps of `plan` as one atomic transaction.
+
+    `model` is the plan's review model (`analysis.analyze`) when the caller has one: its
+    optimization rate goes into the history record, and the template families the review
+    approved whole are saved to `.wopt/templates/` once the transaction commits."""
     from . import spool
     from .lock import file_lock
     from .recovery import recover
@@ -284,7 +302,9 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
         res = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="committed", files=stats.files,
                        bytes=stats.bytes, ops=stats.ops, durations=stats.durations,
                        fsyncs=stats.fsyncs, changes=out.changes, steps=ordered)
-        _record(ws, res, started)
+        _record(ws, res, started, _model_extra(model))
+        if model is not None and review is not None:
+            _save_families(ws, model, review)
         try:
             txn.prune(ws)
         except OSError:

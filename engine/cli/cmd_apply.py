@@ -122,10 +122,12 @@ def cmd_apply(args) -> int:
                 sys.stderr.write("wopt: not applied\n")
                 return 1
 
+    model = _model(ws, plan, review)
     listener, ctx = _progress(not args.json)
     with ctx:
         res = apply_plan(ws, plan, step_ids, mode=args.mode, on_event=listener,
-                         lock_timeout=args.lock_timeout, allow_invalid=args.allow_invalid, review=review)
+                         lock_timeout=args.lock_timeout, allow_invalid=args.allow_invalid, review=review,
+                         model=model)
     if args.json:
         print_json(res.to_json())
         return 0
@@ -213,3 +215,13 @@ def cmd_history(args) -> int:
                   _human_bytes(int(r.get("bytes") or 0)), escape(", ".join(x for x in note if x)))
     console().print(t)
     return 0
+
+
+def _model(ws, plan, review):
+    """The plan's review model, for the history's optimization rate and learned templates;
+    None when the analysis cannot run (the apply itself reports what is wrong)."""
+    try:
+        from ..analysis import analyze
+        return analyze(ws, plan, review)
+    except Exception:  # the figures are a nicety: never block an apply on them
+        return None

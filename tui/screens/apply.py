@@ -279,7 +279,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
 
     stage: reactive[str] = reactive(CONFIRM, bindings=True)
 
-    def __init__(self, ws, plan, review=None, *, step_ids: list[str] | None = None,
+    def __init__(self, ws, plan, review=None, *, model=None, step_ids: list[str] | None = None,
                  mode: str = "rename", allow_invalid: bool = False, lock_timeout: float = 10.0,
                  clock: Callable[[], float] = time.monotonic,
                  name: str | None = None, id: str | None = None) -> None:
@@ -287,6 +287,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         self.ws = ws
         self.plan = plan
         self.review = review
+        self.model = model
         self.step_ids = step_ids
         self.mode = mode
         self.allow_invalid = allow_invalid
@@ -551,7 +552,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         from wopt.engine.apply import apply_plan
         return apply_plan(self.ws, self.plan, self._approved_ids(), mode=self.mode,
                           on_event=self._on_event, allow_invalid=self.allow_invalid, review=self.review,
-                          lock_timeout=self.lock_timeout)
+                          lock_timeout=self.lock_timeout, model=self.model)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
     def _run_undo(self):

@@ -790,4 +790,4 @@ class ReviewScreen(Screen):
             self.app.post_message(ReviewChanged(self.plan.id))
             self.analyze(self.current)
 
-        self.app.push_screen(ApplyFlowScreen(self.ws, self.plan, self.review), done)
+        self.app.push_screen(ApplyFlowScreen(self.ws, self.plan, self.review, model=self.model), done)
