@@ -336,7 +336,6 @@ def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = No
     transaction of its own. Refused, naming the files, when its targets changed since."""
     from .lock import file_lock
     from .recovery import recover
-    from . import spool
 
     emit = on_event or ev.null_listener
     txn.ensure_spool(ws)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .errors import PathError, StepError, WoptError
 from .plan import (ABSENT, ChmodStep, DeleteStep, EditStep, MoveStep, PatchStep, Plan, RenderStep,

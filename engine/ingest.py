@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from .effects import compute
-from .errors import WoptError
 from .plan import ABSENT, Plan, sha256
 from .workspace import Workspace
 

@@ -54,13 +54,34 @@ class Hunk:
     old: list[str] = field(default_factory=list)   # context and removed lines, with endings
     new: list[str] = field(default_factory=list)   # context and added lines, with endings
     header: str = ""
+    _last: str | None = field(default=None, repr=False, compare=False)  # where the last line went
+
+    def feed(self, tag: str, body: str) -> None:
+        """Add one hunk line: " " context, "-" removed, "+" added, or "\\" for "No newline at
+        end of file", which takes the line ending off the line before."""
+        if tag == " ":
+            self.old.append(body)
+            self.new.append(body)
+            self._last = "both"
+        elif tag == "-":
+            self.old.append(body)
+            self._last = "old"
+        elif tag == "+":
+            self.new.append(body)
+            self._last = "new"
+        elif tag == "\\":
+            if self._last in ("old", "both") and self.old:
+                self.old[-1] = _chomp(self.old[-1])
+            if self._last in ("new", "both") and self.new:
+                self.new[-1] = _chomp(self.new[-1])
+        else:
+            raise ValueError(tag)
 
 
 def parse_hunks(diff: str) -> list[Hunk]:
     """The hunks of a unified diff for one file (headers before the first @@ are skipped)."""
     hunks: list[Hunk] = []
     cur: Hunk | None = None
-    last: str | None = None  # which list the previous line went to: "old", "new", "both"
     for raw in split_lines(diff):
         line = raw
         if line.startswith("@@"):
@@ -68,28 +89,15 @@ def parse_hunks(diff: str) -> list[Hunk]:
             start = int(m.group(1)) if m and m.group(1) is not None else None
             cur = Hunk(old_start=start, header=line.rstrip("\r\n"))
             hunks.append(cur)
-            last = None
             continue
         if cur is None:
             continue  # file headers: diff --git, index, ---, +++
         if line.startswith("\\"):
-            # "\ No newline at end of file": the previous line has no newline
-            if last in ("old", "both") and cur.old:
-                cur.old[-1] = _chomp(cur.old[-1])
-            if last in ("new", "both") and cur.new:
-                cur.new[-1] = _chomp(cur.new[-1])
+            cur.feed("\\", "")
             continue
         tag, body = (line[0], line[1:]) if line not in ("\n", "\r\n") else (" ", line)
-        if tag == " ":
-            cur.old.append(body)
-            cur.new.append(body)
-            last = "both"
-        elif tag == "-":
-            cur.old.append(body)
-            last = "old"
-        elif tag == "+":
-            cur.new.append(body)
-            last = "new"
+        if tag in " -+":
+            cur.feed(tag, body)
         elif line.startswith(("diff ", "--- ", "+++ ", "index ")):
             cur = None  # next file's headers: stop this file
         else:

@@ -174,7 +174,7 @@ def check_writable(ws: Workspace, changes: Sequence[Change], mode: str) -> None:
     bad: list[str] = []
     jd = journal_dir(ws)
     if not os.access(jd, os.W_OK | os.X_OK):
-        bad.append(f".wopt/journal (wopt's journal) is not writable")
+        bad.append(".wopt/journal (wopt's journal) is not writable")
     dirs_checked: dict[str, tuple[str, bool]] = {}
     uid = os.geteuid() if hasattr(os, "geteuid") else None
     root = str(ws.root)
@@ -674,7 +674,6 @@ def prune(ws: Workspace, keep: int | None = None) -> list[str]:
     keep = KEEP if keep is None else keep
     done = [tx for tx, state in list_transactions(ws) if state in (COMMITTED, UNDONE)]
     old = done[:-keep] if keep > 0 else done
-    jd = journal_dir(ws)
     for tx in old:
         for state in (COMMITTED, UNDONE):
             try:

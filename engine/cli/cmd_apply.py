@@ -1,7 +1,6 @@
 """wopt apply, wopt undo, wopt recover, wopt history."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 ORDER = 30
@@ -79,7 +78,7 @@ def _progress(enabled: bool):
 def cmd_apply(args) -> int:
     from .. import spool
     from ..apply import apply_plan, preview
-    from ..errors import UsageError, WoptError
+    from ..errors import UsageError
     from .common import print_json, workspace
 
     ws = workspace(args)

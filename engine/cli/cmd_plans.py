@@ -1,7 +1,6 @@
 """wopt ingest, wopt list, wopt schema."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 ORDER = 10

@@ -44,7 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="wopt", description="Review, shape and apply coding agents' file writes "
                 "as one atomic, undoable transaction.", epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
-    from wopt import engine  # noqa: F401  (version lookup below stays cheap)
     p.add_argument("--version", action="version", version=f"wopt {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for mod in command_modules():

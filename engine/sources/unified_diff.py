@@ -177,30 +177,11 @@ def _hunks(pf) -> list[Hunk]:
     for h in pf:
         hk = Hunk(old_start=h.source_start, header=f"@@ -{h.source_start},{h.source_length} "
                   f"+{h.target_start},{h.target_length} @@")
-        last = None
         for ln in h:
-            t, v = ln.line_type, ln.value
-            if t == " ":
-                hk.old.append(v)
-                hk.new.append(v)
-                last = "both"
-            elif t == "-":
-                hk.old.append(v)
-                last = "old"
-            elif t == "+":
-                hk.new.append(v)
-                last = "new"
-            elif t == "\\":
-                if last in ("old", "both") and hk.old:
-                    hk.old[-1] = _chomp(hk.old[-1])
-                if last in ("new", "both") and hk.new:
-                    hk.new[-1] = _chomp(hk.new[-1])
+            if ln.line_type in (" ", "-", "+", "\\"):
+                hk.feed(ln.line_type, ln.value)
         out.append(hk)
     return out
-
-
-def _chomp(s: str) -> str:
-    return s[:-2] if s.endswith("\r\n") else s[:-1] if s.endswith("\n") else s
 
 
 def _enc(s: str) -> bytes:
