@@ -431,3 +431,49 @@ async def test_busy_workspace_lock_is_explained_and_nothing_is_written(tmp_path)
             assert "other-plan" in detail                     # the holder is named
             assert "Nothing was written" in text_of(screen, "#result-summary")
     assert tree(tmp_path) == ORIGINAL
+
+
+def test_confirmation_names_stale_and_invalid_steps_together(tmp_path):
+    """A person sees every blocker at once, not one kind per attempt."""
+    import asyncio
+
+    from textual.app import App
+    from textual.widgets import Static
+
+    from wopt.engine import spool
+    from wopt.engine.demo import make_demo
+    from wopt.engine.review import APPROVED
+    from wopt.engine.workspace import Workspace
+    from wopt.tui.screens.apply import ApplyFlowScreen
+
+    ws = Workspace(make_demo(tmp_path / "demo"))
+    plan = spool.load_plan(ws, "demo-payments")
+    review = spool.load_review(ws, plan.id)
+    for s in plan.steps:
+        review.set(s.id, APPROVED)
+    before = {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file() and ".wopt" not in p.parts}
+
+    class Host(App):
+        def compose(self):
+            yield Static("host")
+
+    async def run():
+        app = Host()
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = ApplyFlowScreen(ws, plan, review)
+            app.push_screen(screen)
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if screen.preview_result is not None:
+                    break
+            await pilot.pause(0.1)
+            text = "\n".join(str(w.render()) for w in screen.query(Static))
+            assert screen.blocked
+            assert "README.md (step readme-usage)" in text
+            assert "config/providers.json:3 (step providers-config)" in text
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+
+    asyncio.run(run())
+    after = {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file() and ".wopt" not in p.parts}
+    assert after == before

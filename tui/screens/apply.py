@@ -425,14 +425,15 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         from wopt.engine.apply import preview
         pv = preview(self.ws, self.plan, self._approved_ids(), review=self.review)
         findings: list = []
-        if not pv.stale and not pv.errors:
-            try:  # the same check apply_plan makes, so the confirmation names what would refuse
-                from wopt.engine.analysis.validate import validate_changes
-            except ImportError:
-                validate_changes = None
-            if validate_changes is not None:
-                findings = [f for f in (validate_changes(pv.changes) or [])
-                            if getattr(f, "severity", "error") == "error"]
+        # the same check apply_plan makes, on every change that could be written, so the
+        # confirmation names every blocker at once (stale, failing and invalid steps together)
+        try:
+            from wopt.engine.analysis.validate import validate_changes
+        except ImportError:
+            validate_changes = None
+        if validate_changes is not None:
+            findings = [f for f in (validate_changes(pv.changes) or [])
+                        if getattr(f, "severity", "error") == "error"]
         return pv, findings
 
     def _show_preview(self, pv: Any, findings: list | None = None) -> None:
