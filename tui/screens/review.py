@@ -557,30 +557,10 @@ class ReviewScreen(Screen):
         self._rebuild(keep=s)
 
     def _order_problem(self, order: list[str]) -> str | None:
-        """Why `order` breaks a dependency, through the engine's check when it has one."""
-        try:
-            from wopt.engine.analysis.ordering import check_order
-        except ImportError:
-            check_order = None
-        if check_order is not None:
-            try:
-                res = check_order(self.model, order)
-            except TypeError:
-                res = None
-            except WoptError as e:
-                return str(e)
-            if res:
-                if isinstance(res, (list, tuple)):
-                    return "; ".join(str(x) for x in res[:3])
-                return str(res)
-            if res is not None:
-                return None
-        pos = {s: i for i, s in enumerate(order)}
-        for e in self.model.edges:
-            if e.before in pos and e.after in pos and pos[e.before] > pos[e.after]:
-                a, b = self.model.steps[e.after].path, self.model.steps[e.before].path
-                return f"{a} must come after {b} ({e.reason})"
-        return None
+        """Why `order` breaks a dependency (the engine's check names the edges), or None."""
+        from wopt.engine.analysis.ordering import check_order
+        warnings = check_order(self.model, order)
+        return "; ".join(warnings[:3]) if warnings else None
 
     # ------------------------------------------------------------------ moving around
     def _focused_diff(self) -> bool:
@@ -673,11 +653,7 @@ class ReviewScreen(Screen):
         if not fam:
             self.notify("this step is not part of a template family", timeout=2)
             return
-        try:
-            from .family import FamilyScreen
-        except ImportError:
-            self.notify("the family screen is not in this build", severity="warning")
-            return
+        from .family import FamilyScreen
 
         def done(result) -> None:
             if not result:
@@ -724,42 +700,32 @@ class ReviewScreen(Screen):
         self.notify("edited: re-validating and re-diffing", timeout=2)
         self.analyze(sid)
 
-    def _editable(self) -> str | None:
+    def _edit_target(self) -> tuple[str, str] | None:
+        """(step id, its current text) of the step to edit, or None (and say why)."""
         s = self.current
         if not s or self.model is None:
             return None
         if self.model.steps[s].kind in ("delete", "chmod", "move"):
             self.notify(f"a {self.model.steps[s].kind} step has no content to edit", timeout=3)
             return None
-        return s
+        text = self._current_text(s)
+        return None if text is None else (s, text)
 
     def action_edit(self) -> None:
-        s = self._editable()
-        if s is None:
+        from .editor import EditorScreen
+        target = self._edit_target()
+        if target is None:
             return
-        text = self._current_text(s)
-        if text is None:
-            return
-        try:
-            from .editor import EditorScreen
-        except ImportError:
-            self.notify("the editor is not in this build", severity="warning")
-            return
+        s, text = target
         self.app.push_screen(EditorScreen(self.model.steps[s].path, text, None),
                              lambda new: self._edited(s, text, new))
 
     def action_edit_external(self) -> None:
-        s = self._editable()
-        if s is None:
+        from .editor import edit_external
+        target = self._edit_target()
+        if target is None:
             return
-        text = self._current_text(s)
-        if text is None:
-            return
-        try:
-            from .editor import edit_external
-        except ImportError:
-            self.notify("external editing is not in this build", severity="warning")
-            return
+        s, text = target
         try:
             new = edit_external(self.app, self.model.steps[s].path, text)
         except WoptError as e:
@@ -773,11 +739,7 @@ class ReviewScreen(Screen):
         if not self.review.approved(self._order()):
             self.notify("approve at least one step first (a approves a step, ctrl+a all)", severity="warning")
             return
-        try:
-            from .apply import ApplyFlowScreen
-        except ImportError:
-            self.notify("the apply screen is not in this build; run `wopt apply`", severity="warning")
-            return
+        from .apply import ApplyFlowScreen
 
         def done(result) -> None:
             if result is None:
