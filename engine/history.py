@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 
+from .jsonl import iter_objects
 from .workspace import Workspace
 
 
@@ -40,16 +41,7 @@ def read_history(ws: Workspace) -> list[dict]:
         data = history_file(ws).read_bytes()
     except FileNotFoundError:
         return []
-    out: list[dict] = []
-    for line in data.splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
+    out = [rec for _, rec in iter_objects(data) if rec is not None]
     by_tx = {r.get("tx"): r for r in out if r.get("outcome") == "committed"}
     for r in out:
         if r.get("kind") == "undo" and r.get("outcome") == "committed" and r.get("undoes") in by_tx:

@@ -16,6 +16,7 @@ import os
 import re
 
 from ..errors import PlanError
+from ..jsonl import iter_objects
 from ..plan import Plan
 from .claude_hook import WRITE_TOOLS, tool_call
 from .fold import Folder
@@ -87,14 +88,8 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
             calls[b["id"]] = {"name": b["name"], "input": b["input"], "at": at}
             order.append(b["id"])
 
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(rec, dict):
+    for line, rec in iter_objects(text):
+        if rec is None:
             continue
         lines += 1
         if base is None:

@@ -9,9 +9,8 @@ that are not JSON (a session cut off mid-line) are skipped.
 """
 from __future__ import annotations
 
-import json
-
 from ..errors import PlanError
+from ..jsonl import iter_objects
 from ..plan import Plan
 from .claude_hook import WRITE_TOOLS, tool_call
 from .fold import MISSING, Folder
@@ -20,15 +19,10 @@ from .fold import MISSING, Folder
 def _records(data: bytes, name: str | None) -> list[dict]:
     text = data.decode("utf-8", "replace")
     out, bad = [], 0
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
+    for _, obj in iter_objects(text):
+        if obj is None:
             bad += 1
-            continue
-        if isinstance(obj, dict):
+        else:
             out.append(obj)
     if not out and (bad or text.strip()):
         raise PlanError("no JSON record in the transcript", file=name,
