@@ -61,29 +61,28 @@ def decide(ws: Workspace, plan_ref: str, decisions: dict[str, str], *,
     return review
 
 
-def approve(ws: Workspace, plan_id: str, step_ids: list[str] | None = None) -> list[str]:
-    """Approve steps (default: all); returns the step ids approved."""
+def _set_all(ws: Workspace, plan_id: str, step_ids: list[str] | None, decision: str,
+             reason: str | None = None) -> list[str]:
     plan = _plan(ws, plan_id)
     ids = resolve_steps(plan, step_ids)
-    decide(ws, plan.id, {s: APPROVED for s in ids})
+    decide(ws, plan.id, {s: decision for s in ids}, reasons={s: reason for s in ids} if reason else None)
     return ids
+
+
+def approve(ws: Workspace, plan_id: str, step_ids: list[str] | None = None) -> list[str]:
+    """Approve steps (default: all); returns the step ids approved."""
+    return _set_all(ws, plan_id, step_ids, APPROVED)
 
 
 def reject(ws: Workspace, plan_id: str, step_ids: list[str] | None = None,
            reason: str | None = None) -> list[str]:
     """Reject steps (default: all) with an optional reason the agent is told."""
-    plan = _plan(ws, plan_id)
-    ids = resolve_steps(plan, step_ids)
-    decide(ws, plan.id, {s: REJECTED for s in ids}, reasons={s: reason for s in ids if reason})
-    return ids
+    return _set_all(ws, plan_id, step_ids, REJECTED, reason)
 
 
 def reset(ws: Workspace, plan_id: str, step_ids: list[str] | None = None) -> list[str]:
     """Back to pending (undo of a decision)."""
-    plan = _plan(ws, plan_id)
-    ids = resolve_steps(plan, step_ids)
-    decide(ws, plan.id, {s: PENDING for s in ids})
-    return ids
+    return _set_all(ws, plan_id, step_ids, PENDING)
 
 
 def current(ws: Workspace, plan_id: str, step_id: str) -> tuple[str, str | None]:
