@@ -24,9 +24,21 @@ import json
 import os
 import re
 import sys
+from typing import NamedTuple
 
 QUEUE, GATE = "queue", "gate"
 DEFAULT_GATE_TIMEOUT = 570.0   # under Claude Code's 600 s default hook timeout
+
+
+class Agent(NamedTuple):
+    """Whose hook this is: plan ids `<prefix>-<session>`, titles, the plan's source and agent."""
+    prefix: str
+    name: str
+    source: str
+    agent: str
+
+
+CLAUDE = Agent("claude", "Claude Code", "claude-hook", "claude-code")
 
 
 def response(decision: str, reason: str) -> dict:
@@ -80,13 +92,13 @@ def _applied(ws, plan_id: str) -> bool:
     return False
 
 
-def session_plan_id(ws, key: str) -> str:
+def session_plan_id(ws, key: str, prefix: str = "claude") -> str:
     """The session's pending plan: `claude-<session>`, or the next generation once a plan of
     the session has been applied."""
     from . import spool
     n = 1
     while True:
-        pid = f"claude-{key}" if n == 1 else f"claude-{key}-{n}"
+        pid = f"{prefix}-{key}" if n == 1 else f"{prefix}-{key}-{n}"
         if not spool.plan_file(ws, pid).exists() or not _applied(ws, pid):
             return pid
         n += 1
@@ -101,14 +113,27 @@ def _load(ws, pid: str):
 
 
 def queue(ws, payload: dict, call) -> dict:
+    pid, steps, [group] = queue_calls(ws, payload, lambda folder: [call])
+    n = next((i for i, s in enumerate(steps, 1) if s.id == group.step_id), len(steps))
+    verb = "folded into" if len(group.origins) > 1 else "queued as"
+    return deny(f"wopt: this {call.tool} of {call.path} is {verb} step {n} ({group.step_id}) of plan "
+                f"{pid}, queued for human review in wopt; it has not been written yet. Carry on as if "
+                f"the write were done: later edits of {call.path} apply to the queued content. The "
+                f"person reviews and applies the plan with `wopt-tui` or `wopt apply {pid}`.")
+
+
+def queue_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
+    """Fold calls into the session's pending plan under its lock: (plan id, its steps, the
+    fold group of each call). `make_calls(folder)` gives the calls once the folder holds the
+    queued content (`folder._state(rel)` reads a path as the plan leaves it)."""
     from . import spool
     from .plan import Plan
     from .review import REJECTED
     from .sources.fold import Folder
 
     key = _session_key(payload)
-    with spool.plan_lock(ws, f"claude-{key}"):
-        pid = session_plan_id(ws, key)
+    with spool.plan_lock(ws, f"{who.prefix}-{key}"):
+        pid = session_plan_id(ws, key, who.prefix)
         plan = _load(ws, pid)
         folder = Folder(ws)
         if plan is not None and plan.steps:
@@ -118,49 +143,23 @@ def queue(ws, payload: dict, call) -> dict:
             live = [s.id for s in plan.steps if review.decision(s.id) != REJECTED]
             out = compute(ws, plan, live, check_preconditions=False)
             folder.seed(plan, out.results, decided)
-        group = folder.add(call)
+        groups = [folder.add(c) for c in make_calls(folder)]
         steps = folder.steps()
         if plan is None:
             sid = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
-            plan = Plan(id=pid, title=f"Claude Code session {key[:8]}", source="claude-hook",
-                        agent="claude-code", session_id=sid)
+            plan = Plan(id=pid, title=f"{who.name} session {key[:8]}", source=who.source,
+                        agent=who.agent, session_id=sid)
         plan.steps = steps
         spool.save_plan(ws, plan)
-    n = next((i for i, s in enumerate(steps, 1) if s.id == group.step_id), len(steps))
-    verb = "folded into" if len(group.origins) > 1 else "queued as"
-    return deny(f"wopt: this {call.tool} of {call.path} is {verb} step {n} ({group.step_id}) of plan "
-                f"{pid}, queued for human review in wopt; it has not been written yet. Carry on as if "
-                f"the write were done: later edits of {call.path} apply to the queued content. The "
-                f"person reviews and applies the plan with `wopt-tui` or `wopt apply {pid}`.")
+    return pid, steps, groups
 
 
 def gate(ws, payload: dict, call, timeout: float) -> dict:
     from . import spool
     from .decide import wait_decision
-    from .plan import Plan
     from .review import APPROVED
-    from .sources.fold import Folder
 
-    key = _session_key(payload)
-    pid = f"claude-{key}-gate"
-    with spool.plan_lock(ws, pid):
-        plan = _load(ws, pid)
-        if plan is None:
-            sid = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
-            plan = Plan(id=pid, title=f"Claude Code session {key[:8]} (waiting calls)", source="claude-hook",
-                        agent="claude-code", session_id=sid)
-        folder = Folder(ws)
-        folder.add(call)
-        new = folder.steps()
-        used = {s.id for s in plan.steps}
-        n = 1 + max((int(s.id[1:]) for s in plan.steps if s.id[1:].isdigit()), default=0)
-        for s in new:
-            while f"g{n}" in used:
-                n += 1
-            s.id = f"g{n}"
-            used.add(s.id)
-        plan.steps.extend(new)
-        spool.save_plan(ws, plan)
+    pid, new = gate_calls(ws, payload, lambda folder: [call])
     step_id = new[-1].id if new else ""
     try:
         decision, why = wait_decision(ws, pid, step_id, timeout) if new else (APPROVED, None)
@@ -179,6 +178,37 @@ def gate(ws, payload: dict, call, timeout: float) -> dict:
                     f"Rejected in wopt review (plan {pid}, step {step_id}); do not retry it as it was")
     return deny(f"wopt: no decision on this {call.tool} of {call.path} within {timeout:g} s "
                 f"(plan {pid}, step {step_id}); it was not written. Ask the person to review it in wopt.")
+
+
+def gate_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
+    """Add calls as steps of the session's gate plan (`<prefix>-<session>-gate`, which holds
+    only calls still waiting): (plan id, the new steps)."""
+    from . import spool
+    from .plan import Plan
+    from .sources.fold import Folder
+
+    key = _session_key(payload)
+    pid = f"{who.prefix}-{key}-gate"
+    with spool.plan_lock(ws, pid):
+        plan = _load(ws, pid)
+        if plan is None:
+            sid = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
+            plan = Plan(id=pid, title=f"{who.name} session {key[:8]} (waiting calls)", source=who.source,
+                        agent=who.agent, session_id=sid)
+        folder = Folder(ws)
+        for c in make_calls(folder):
+            folder.add(c)
+        new = folder.steps()
+        used = {s.id for s in plan.steps}
+        n = 1 + max((int(s.id[1:]) for s in plan.steps if s.id[1:].isdigit()), default=0)
+        for s in new:
+            while f"g{n}" in used:
+                n += 1
+            s.id = f"g{n}"
+            used.add(s.id)
+        plan.steps.extend(new)
+        spool.save_plan(ws, plan)
+    return pid, new
 
 
 def _forget(ws, pid: str, step_ids: list[str]) -> None:
