@@ -26,8 +26,9 @@ from ..messages import OpenPlan, PlansUpdated
 SOURCE_NAMES = {
     "native": "plan file", "claude-hook": "Claude Code hook", "claude-session": "Claude Code session",
     "claude-trace": "claude-trace log", "git-diff": "git diff", "diff": "unified diff",
-    "codex": "Codex patch", "aider": "Aider edits",
+    "codex": "Codex patch", "aider": "Aider edits", "codex-hook": "Codex hook", "gemini-hook": "Gemini hook",
 }
+HOOK_SOURCES = ("claude-hook", "codex-hook", "gemini-hook")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ def age(created: str | None, now: datetime) -> str:
 
 
 def source_name(plan) -> str:
+    if plan.source == "mcp":  # `wopt mcp`: the agent is the MCP client's own name
+        return f"{plan.agent or 'MCP client'} via MCP"
     name = SOURCE_NAMES.get(plan.source, plan.source)
     if plan.agent and plan.agent.lower().replace("-", " ") not in name.lower():
         name = f"{name} ({plan.agent})"
@@ -114,9 +117,9 @@ def scan(ws) -> tuple[list[QueueRow], dict[str, str], set[str]]:
         rows.append(QueueRow(p.id, p.title or "(untitled)", source_name(p), p.created, len(p.steps),
                              len(paths), size, approved, rejected))
     waiting = waiting_plans(ws)
-    # the Claude Code hook in gate mode keeps the calls it is waiting on in `<session>-gate`
+    # an agent's hook in gate mode keeps the calls it is waiting on in `<session>-gate`
     for e in entries:
-        if e.plan is not None and e.plan.steps and e.plan.source == "claude-hook" and e.id.endswith("-gate"):
+        if e.plan is not None and e.plan.steps and e.plan.source in HOOK_SOURCES and e.id.endswith("-gate"):
             waiting.add(e.id)
     return rows, errors, waiting
 
