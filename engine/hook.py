@@ -11,7 +11,12 @@ sends the call as JSON on stdin. The hook answers with one JSON object on stdout
 - gate: the call becomes a step of the session's gate plan and the hook waits while the person
   decides (`wopt approve/reject`, or the review app): approve -> `allow` (Claude Code writes),
   reject -> `deny` with the person's reason, no decision in time -> `deny`. A decided gate step
-  leaves the gate plan (it holds only calls still waiting).
+  leaves the gate plan (it holds only calls still waiting). Approved with the person's edits:
+  a Write is allowed with their content (`updatedInput`); any other call is applied by wopt
+  in its edited version and denied with a reason saying so.
+
+`queue_calls` and `gate_calls` are the agent-neutral core that the Codex and Gemini CLI hooks
+(`engine/agents/`) share.
 
 Fails closed: any internal error, a malformed payload or a path outside the workspace gives a
 `deny` that says why; never a traceback, never exit 1 (which Claude Code ignores).
@@ -155,29 +160,38 @@ def queue_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
 
 
 def gate(ws, payload: dict, call, timeout: float) -> dict:
-    from . import spool
-    from .decide import wait_decision
-    from .review import APPROVED
+    from .agents import common
+    from .review import APPROVED, REJECTED
 
-    pid, new = gate_calls(ws, payload, lambda folder: [call])
-    step_id = new[-1].id if new else ""
-    try:
-        decision, why = wait_decision(ws, pid, step_id, timeout) if new else (APPROVED, None)
-        edited = spool.load_review(ws, pid).edited.get(step_id) if decision == APPROVED and new else None
-    finally:
-        _forget(ws, pid, [s.id for s in new])
-    if decision == APPROVED:
-        out = response("allow", f"approved in wopt review (plan {pid}, step {step_id})")
-        if edited is not None and call.tool == "Write":
-            # the person edited the content: Claude Code writes theirs instead
-            out["hookSpecificOutput"]["updatedInput"] = {**payload["tool_input"], "content": edited}
-            out["hookSpecificOutput"]["permissionDecisionReason"] += " with the reviewer's edit"
-        return out
-    if decision == "rejected":
-        return deny(f"Rejected in wopt review: {why}" if why else
-                    f"Rejected in wopt review (plan {pid}, step {step_id}); do not retry it as it was")
+    def rewrites(out) -> bool:
+        # a Write carries the whole content: Claude Code writes the person's version
+        return call.tool == "Write" and len(out.content) == 1 and _utf8(next(iter(out.content.values())))
+
+    out = common.gate(ws, payload, lambda read: [call], CLAUDE, timeout, rewrites=rewrites)
+    pid, where = out.pid, ", ".join(out.step_ids)
+    if out.decision == APPROVED:
+        if out.applied:
+            return deny(common.applied_reason(out))
+        res = response("allow", f"approved in wopt review (plan {pid}, step {where})")
+        if out.content:
+            res["hookSpecificOutput"]["updatedInput"] = {
+                **payload["tool_input"], "content": next(iter(out.content.values())).decode("utf-8")}
+            res["hookSpecificOutput"]["permissionDecisionReason"] += " with the reviewer's edit"
+        return res
+    if out.decision == REJECTED:
+        return deny(common.rejected_reason(out))
     return deny(f"wopt: no decision on this {call.tool} of {call.path} within {timeout:g} s "
-                f"(plan {pid}, step {step_id}); it was not written. Ask the person to review it in wopt.")
+                f"(plan {pid}, step {where}); it was not written. Ask the person to review it in wopt.")
+
+
+def _utf8(data: bytes | None) -> bool:
+    if data is None:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def gate_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
