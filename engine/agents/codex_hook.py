@@ -105,6 +105,10 @@ def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_
         raise common.HookInputError("the hook input has no tool_name")
     if tool != "apply_patch":
         return ALLOW  # not a file write: no opinion, Codex's own rules decide
+    inp = payload.get("tool_input")
+    if not isinstance(inp, dict):
+        raise common.HookInputError("tool_input is not an object")
+    common.string(inp, "command", "tool_input", empty=False)
     ws = _workspace(payload, root)
 
     def make(read):
@@ -116,8 +120,8 @@ def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_
         if out.decision == "rejected":
             return deny(common.rejected_reason(out))
         return deny(common.timeout_reason("apply_patch", out, timeout))
-    pid, hits, calls = common.queue(ws, payload, make, CODEX)
-    return deny(common.queued_reason(CODEX, pid, hits, calls)
+    pid, hits, calls, folded = common.queue(ws, payload, make, CODEX)
+    return deny(common.queued_reason(pid, hits, calls, folded)
                 + " Do not re-send this patch: it is already queued.")
 
 

@@ -1,9 +1,10 @@
-"""What the Codex and Gemini hooks share: reading the payload, the session's queue and gate
-plans (`engine/hook.py`), waiting on every step of one call, and the fail-closed shell.
+"""What the Codex and Gemini CLI hooks share: reading the payload, the session's queue and
+gate plans (through `engine/hook.py`, as `wopt hook claude` does), waiting on every step of one
+call, the reasons told to the model, and the fail-closed shell.
 
-An agent module gives `run()` three functions: `calls(ws, payload, read)` turning the payload
-into fold Calls (None: not a write, no opinion), and `deny(reason)` / `allow(...)` in its wire
-format. `read(rel)` reads a path as the session's queued plan leaves it.
+An agent module turns its payload into fold Calls with `make_calls(read)`, where `read(rel)`
+gives a path as the session's queued plan leaves it (so a later edit of a queued file applies
+to the queued content), and answers in its own wire format; `main()` makes every error a deny.
 """
 from __future__ import annotations
 
@@ -71,36 +72,35 @@ def step_paths(steps) -> list[str]:
     return out
 
 
-def touched(steps, calls) -> list:
-    """The plan's steps that the calls went into (by path)."""
-    paths = set()
-    for c in calls:
-        paths.add(c.path)
-        if c.to:
-            paths.add(c.to)
-    return [(i, s) for i, s in enumerate(steps, 1) if s.path in paths or getattr(s, "to", None) in paths]
+def touched(steps, groups) -> list:
+    """[(position, step)] of the plan's steps that the calls' fold groups became."""
+    ids: list[str] = []
+    for g in groups:
+        sid = g.step_id or next((s.id for s in steps if getattr(s, "to", None) == g.path), None)
+        if sid and sid not in ids:
+            ids.append(sid)
+    return [(i, s) for i, s in enumerate(steps, 1) if s.id in ids]
 
 
 # ---------------------------------------------------------------------------- queue
 
-def queue(ws, payload: dict, make_calls, who) -> tuple[str, list, list]:
+def queue(ws, payload: dict, make_calls, who) -> tuple[str, list, list, bool]:
     """Fold the calls into the session's pending plan: (plan id, [(position, step)] they went
-    into, the calls)."""
+    into, the calls, whether they folded into a step queued before)."""
     from ..hook import queue_calls
     made: list = []
 
     def calls(folder):
         made.extend(make_calls(lambda rel: folder._state(rel)))
         return made
-    pid, steps, _groups = queue_calls(ws, payload, calls, who)
-    return pid, touched(steps, made), made
+    pid, steps, groups = queue_calls(ws, payload, calls, who)
+    folded = any(len(g.origins) > sum(1 for h in groups if h is g) for g in groups)
+    return pid, touched(steps, groups), made, folded
 
 
-def queued_reason(who, pid: str, hits: list, calls: list) -> str:
+def queued_reason(pid: str, hits: list, calls: list, folded: bool) -> str:
     paths = step_paths([s for _, s in hits]) or [c.path for c in calls]
     tool = calls[0].tool if calls else "write"
-    folded = any(len(s.origin) > len([c for c in calls if c.path in (s.path, getattr(s, "to", None))])
-                 for _, s in hits)
     where = ", ".join(f"{n} ({s.id})" for n, s in hits)
     return (f"wopt: this {tool} of {', '.join(paths)} is {'folded into' if folded else 'queued as'} "
             f"step{'s' * (len(hits) != 1)} {where} of plan {pid}, queued for human review in wopt; it "

@@ -90,6 +90,10 @@ def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_
         raise common.HookInputError("the hook input has no tool_name")
     if tool not in WRITE_TOOLS:
         return {}  # not a write: no opinion, Gemini's own policy decides
+    inp = payload.get("tool_input")
+    if not isinstance(inp, dict):
+        raise common.HookInputError("tool_input is not an object")
+    common.string(inp, "file_path", "tool_input", empty=False)
     ws = _workspace(payload, root)
 
     def make(read):
@@ -109,8 +113,8 @@ def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_
         if out.decision == "rejected":
             return deny(common.rejected_reason(out))
         return deny(common.timeout_reason(tool, out, timeout))
-    pid, hits, calls = common.queue(ws, payload, make, GEMINI)
-    return deny(common.queued_reason(GEMINI, pid, hits, calls))
+    pid, hits, calls, folded = common.queue(ws, payload, make, GEMINI)
+    return deny(common.queued_reason(pid, hits, calls, folded))
 
 
 def _text(data: bytes | None) -> str | None:

@@ -147,6 +147,7 @@ def test_symlink_escape_is_denied(root, tmp_path):
 def test_malformed_input_is_denied_with_a_reason(root, raw):
     why = denied(hook(root, None, raw=raw))
     assert "wopt" in why
+    assert not list(root.glob(".wopt/plans/*.json"))
 
 
 def test_other_tools_get_no_opinion(root):
