@@ -268,3 +268,15 @@ def test_gate_approved_with_the_persons_edit_is_applied_by_wopt(root):
     # an ordinary, undoable transaction
     _wopt(root, "undo")
     assert not (root / "notes.txt").exists()
+
+
+def test_concurrent_patches_of_one_session_lose_no_write(root):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> str:
+        return denied(hook(root, payload(root, f"*** Begin Patch\n*** Add File: f{i:02d}.txt\n+{i}\n*** End Patch\n",
+                                         f"c{i}")))
+    with ThreadPoolExecutor(6) as ex:
+        assert all("queued" in why for why in ex.map(one, range(12)))
+    plan = spool.load_plan(Workspace(root), f"codex-{SID}")
+    assert sorted(s.path for s in plan.steps) == [f"f{i:02d}.txt" for i in range(12)]
