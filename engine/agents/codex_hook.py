@@ -128,6 +128,3 @@ def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_
 def main(stdin=None, stdout=None, *, mode: str = common.QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
          root: str | None = None) -> int:
     return common.main(lambda p: handle(p, mode=mode, timeout=timeout, root=root), deny, stdin, stdout)
-
-
-

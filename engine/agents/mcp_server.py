@@ -1,7 +1,7 @@
 """`wopt mcp`: an MCP server over stdio for agents without write hooks.
 
-Built on the official `mcp` SDK (2.x, `mcp.server.mcpserver.MCPServer`), imported only here
-so no other command pays for it. Tools:
+Built on the official `mcp` SDK (2.x, `mcp.server.mcpserver.MCPServer`, in `mcp_app.py`),
+imported only when the server starts, so no other command pays for it. Tools:
 
 - `propose_plan`: a plan in wopt's own JSON (`wopt schema`), or files to write, edits
   (old_string -> new_string, exactly once unless replace_all) and deletes, applied in that
@@ -16,8 +16,6 @@ A person reviews and applies with `wopt-tui`, or `wopt approve/reject` and `wopt
 wopt error is a tool error that says what and where (`is_error`), never a crash of the server.
 """
 from __future__ import annotations
-
-import time
 
 MAX_WAIT = 600.0
 DEFAULT_WAIT = 50.0          # many MCP clients give up on a tool call after 60 s
