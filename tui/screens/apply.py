@@ -270,7 +270,8 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
 
     BINDINGS = [
         Binding("enter,y", "confirm", "Apply", id="apply.confirm"),
-        Binding("escape,n", "cancel", "Cancel", id="apply.cancel"),
+        # no bare "n": a word typed into the dialog (as into the palette) must not cancel it
+        Binding("escape", "cancel", "Cancel", id="apply.cancel"),
         Binding("m", "toggle_mode", "Mode", id="apply.mode"),
         Binding("u", "undo", "Undo", id="apply.undo"),
         Binding("enter,escape", "close", "Close", id="apply.close"),
@@ -332,7 +333,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
                     with Horizontal(classes="apply-buttons"):
                         yield Button("Undo (u)", id="result-undo", variant="warning")
                         yield Button("Close", id="result-close", variant="primary")
-            yield Footer()
+            yield Footer(show_command_palette=False)
 
     def _title(self) -> Content:
         title = self.plan.title or self.plan.id

@@ -148,7 +148,7 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
                 yield outliers
         yield Static("a approve the whole family  ·  enter open a file  ·  tab switch table  ·  "
                      "escape back", id="family-hint")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def _title(self) -> Content:
         fam = self.family

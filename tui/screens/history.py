@@ -120,7 +120,7 @@ class HistoryScreen(Screen[None]):
         with Horizontal(id="history-buttons"):
             yield Button("Undo selected (u)", id="history-undo", variant="warning")
             yield Button("Back", id="history-back")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -96,6 +96,7 @@ class ReviewScreen(Screen):
         self._shown: str | None = None
         self._diff_for: str | None = None
         self._split = False
+        self._details_wanted: bool | None = None   # None: by the terminal's width
         self._outliers: dict[str, str] = {}
         self._ids: set[str] = set()
         self._gone = False
@@ -120,6 +121,7 @@ class ReviewScreen(Screen):
             # after the first frame: the analysis is Python work that shares the GIL
             self.call_after_refresh(self.analyze)
         self.query_one(StepList).focus()
+        self._layout()
         self.set_interval(self.WATCH_SECONDS, self.watch_plan)
 
     WATCH_SECONDS = 1.0
@@ -601,15 +603,41 @@ class ReviewScreen(Screen):
         cur = next((i for i, p in enumerate(panes) if p is self.focused or p.has_focus_within), 0)
         panes[(cur + direction) % len(panes)].focus()
 
-    def action_split(self) -> None:
+    # below these widths the details pane steps aside (d brings it back) and split view
+    # shows unified (s again once the terminal is wide enough)
+    DETAILS_MIN_WIDTH = 120
+    SPLIT_MIN_WIDTH = 100
+
+    def _layout(self) -> None:
+        width = self.size.width
         v = self.query_one(DiffView)
-        v.split = not v.split
-        # side by side needs the width: the details pane steps aside (d brings it back)
-        self.query_one(Details).display = not v.split
+        split = self._split and width >= self.SPLIT_MIN_WIDTH
+        if v.split != split:
+            v.split = split
+        if self._details_wanted is not None:
+            show = self._details_wanted
+        else:
+            show = width >= self.DETAILS_MIN_WIDTH and not split
+        d = self.query_one(Details)
+        if d.display != show:
+            d.display = show
+
+    def on_resize(self, event) -> None:
+        self._layout()
+
+    def action_split(self) -> None:
+        self._split = not self._split
+        self._details_wanted = None   # side by side needs the width: details step aside
+        if self._split and self.size.width < self.SPLIT_MIN_WIDTH:
+            self.notify(f"split view needs {self.SPLIT_MIN_WIDTH} columns (this terminal has "
+                        f"{self.size.width}): showing the unified diff until it is wider",
+                        severity="warning")
+        self._layout()
 
     def action_toggle_details(self) -> None:
         d = self.query_one(Details)
-        d.display = not d.display
+        self._details_wanted = not d.display
+        self._layout()
 
     def _filter_input(self) -> Input | None:
         found = self.query("#filter")
