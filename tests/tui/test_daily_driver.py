@@ -210,3 +210,77 @@ def test_words_typed_into_the_apply_confirmation_stay_there(tmp_path):
     run(body())
     after = {p: p.read_bytes() for p in ws.root.rglob("*") if p.is_file() and ".wopt" not in p.parts}
     assert after == before
+
+
+# ---------------------------------------------------------------- one size, one rate
+
+def test_one_size_formatter_everywhere():
+    from wopt.engine.cli.cmd_apply import _human_bytes
+    from wopt.engine.sizes import format_size
+    from wopt.tui.screens.apply import human_bytes
+    from wopt.tui.screens.queue import _size as queue_size
+    from wopt.tui.widgets.diff_view import _size as diff_size
+    assert format_size(903_000) == "881.8 KiB"
+    for f in (_human_bytes, human_bytes, queue_size, diff_size):
+        assert f(903_000) == "881.8 KiB", f
+        assert f(512) == "512 B", f
+        assert f(3 * 1024 * 1024) == "3.0 MiB", f
+
+
+def test_live_panel_total_is_the_files_bytes_not_the_journals():
+    from wopt.engine import events as ev
+    from wopt.tui.screens.apply import ProgressState
+    st = ProgressState(clock=lambda: 0.0)
+    st.feed(ev.Event(ev.CHECK, 3, 3, 0, 903_000, tx="t"))
+    st.feed(ev.Event(ev.JOURNAL, 0, 1, 0, 1_017_734, path=".wopt/journal", tx="t"))
+    st.feed(ev.Event(ev.COMMIT, 1, 3, 300_000, 903_000, path="a.txt", tx="t"))
+    assert st.bytes_total == 903_000
+
+
+def test_history_with_one_transaction_draws_no_solid_blocks(tmp_path):
+    from textual.widgets import Sparkline
+    from wopt.engine.apply import apply_plan
+    from wopt.engine.ingest import ingest
+    from wopt.engine.plan import Plan, WriteStep
+    from wopt.engine.workspace import Workspace
+    from wopt.tui.screens.history import HistoryScreen
+    (tmp_path / "a.txt").write_bytes(b"1\n")
+    ws = Workspace(tmp_path)
+    plan = Plan(id="p", title="one", steps=[WriteStep(id="s1", path="a.txt", content="2\n")])
+    ingest(ws, plan)
+    apply_plan(ws, plan)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.push_screen(HistoryScreen(ws))
+            await settle(pilot)
+            for wid in ("spark-seconds", "spark-rate", "spark-rollbacks"):
+                spark = app.screen.query_one(f"#{wid}", Sparkline)
+                assert not spark.display, f"{wid} draws one point as a full-width block"
+            label = str(app.screen.query_one("#spark-rollbacks-label").render())
+            assert "total 0" in label
+    run(body())
+
+
+def test_queue_age_ticks_while_nothing_else_changes(tmp_path):
+    from datetime import timedelta
+    from textual.widgets import DataTable
+    from core_helpers import FIXED_NOW
+    ws = demo_ws(tmp_path)
+    now = [FIXED_NOW]
+
+    async def body():
+        app = make_app(ws, clock=lambda: now[0], poll_seconds=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            t = app.screen.query_one(DataTable)
+            before = str(t.get_row_at(0)[4])
+            now[0] = FIXED_NOW + timedelta(days=3)
+            for _ in range(40):
+                await pilot.pause(0.05)
+                if str(t.get_row_at(0)[4]) != before:
+                    break
+            assert str(t.get_row_at(0)[4]) != before, "the age column did not move on"
+    run(body())
