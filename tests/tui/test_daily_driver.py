@@ -272,10 +272,13 @@ def test_queue_age_ticks_while_nothing_else_changes(tmp_path):
     now = [FIXED_NOW]
 
     async def body():
-        app = make_app(ws, clock=lambda: now[0], poll_seconds=0.05)
+        app = make_app(ws, clock=lambda: now[0], poll_seconds=0.2)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            t = app.screen.query_one(DataTable)
+            for _ in range(40):     # (no settle: the exclusive poll worker restarts on a timer)
+                await pilot.pause(0.05)
+                t = app.screen.query_one(DataTable)
+                if t.row_count:
+                    break
             before = str(t.get_row_at(0)[4])
             now[0] = FIXED_NOW + timedelta(days=3)
             for _ in range(40):
@@ -284,3 +287,137 @@ def test_queue_age_ticks_while_nothing_else_changes(tmp_path):
                     break
             assert str(t.get_row_at(0)[4]) != before, "the age column did not move on"
     run(body())
+
+
+# ---------------------------------------------------------------- consequences as you decide
+
+def test_moved_step_shows_its_new_place_in_details_and_wopt_show(tmp_path, capsys):
+    from wopt.engine.cli.main import main as wopt_main
+    from wopt.tui.widgets.step_list import StepList
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            order = screen._order()
+            assert screen.query_one(StepList).select("provider-adyen")
+            before = order.index("provider-adyen")
+            await pilot.press("K")
+            await settle(pilot, 1)
+            new = screen._order()
+            assert new.index("provider-adyen") == before - 1
+            details = str(screen.query_one("#details-body").render())
+            assert f"#{before} in commit order" in details, details
+            return new
+    new = run(body())
+    capsys.readouterr()
+    assert wopt_main(["--root", str(ws.root), "show", "demo-payments", "--json", "--no-diff"]) == 0
+    import json
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["order"] == new
+
+
+def test_reject_with_a_reason_asks_about_dependents_too(tmp_path):
+    from wopt.engine import spool
+    from wopt.tui.screens.review import ConfirmScreen, ReasonScreen
+    from wopt.tui.widgets.step_list import StepList
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            assert screen.query_one(StepList).select("provider-klarna")
+            deps = screen.dependents("provider-klarna")
+            assert "payments-init" in deps
+            await pilot.press("ctrl+r")
+            await settle(pilot, 1)
+            assert isinstance(app.screen, ReasonScreen)
+            for ch in "later":
+                await pilot.press(ch)
+            await pilot.press("enter")
+            await settle(pilot, 1)
+            assert isinstance(app.screen, ConfirmScreen), "ctrl+r skipped the dependents question"
+            await pilot.press("y")
+            await settle(pilot, 1)
+            rv = spool.load_review(ws, "demo-payments")
+            assert rv.decision("provider-klarna") == "rejected" and rv.reasons["provider-klarna"] == "later"
+            assert rv.decision("payments-init") == "rejected"
+            assert "klarna.py" in rv.reasons["payments-init"]
+    run(body())
+
+
+def test_approving_a_stale_step_warns(tmp_path):
+    from wopt.tui.widgets.step_list import StepList
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            assert screen.model.steps["readme-usage"].stale
+            assert screen.query_one(StepList).select("readme-usage")
+            await pilot.press("a")
+            await settle(pilot, 1)
+            titles = [n.title for n in app._notifications]
+            assert "Approved a stale step" in titles, titles
+    run(body())
+
+
+# ---------------------------------------------------------------- small sharp edges
+
+def test_plan_bar_says_1_step(tmp_path):
+    from wopt.engine.ingest import ingest
+    from wopt.engine.plan import Plan, WriteStep
+    from wopt.engine.workspace import Workspace
+    ws = Workspace(tmp_path)
+    ingest(ws, Plan(id="one", title="One", steps=[WriteStep(id="s1", path="a.txt", content="a\n")]))
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, "one")
+            bar = str(screen.query_one("#plan-bar").render())
+            assert "1 step:" in bar and "1 steps" not in bar, bar
+    run(body())
+
+
+def test_every_hunk_off_is_not_marked_as_some(tmp_path):
+    from core_helpers import two_hunk_ws
+    from wopt.tui.widgets.step_list import STATE_MARK, StepList
+    ws, plan, _a, _b = two_hunk_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, plan.id)
+            sid = plan.steps[0].id
+            screen.review.hunks[sid] = []
+            assert screen._row(sid).state == "nohunks"
+            screen.review.hunks[sid] = [0]
+            assert screen._row(sid).state == "partial"
+    run(body())
+    assert STATE_MARK["nohunks"] != STATE_MARK["partial"]
+
+
+def test_cut_rows_end_in_an_ellipsis(tmp_path):
+    from wopt.tui.widgets.step_list import StepList
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SMALL) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            sl = screen.query_one(StepList)
+            lines = ["".join(seg.text for seg in sl.render_line(y)) for y in range(sl.size.height)]
+            cut = [ln for ln in lines if ln.rstrip().endswith("…")]
+            assert any("src/shop/payments/" in ln or ln.startswith("▾ src/shop/pay") for ln in cut), lines
+    run(body())
+
+
+def test_family_table_sorts_names_naturally_and_uses_the_width():
+    from wopt.tui.screens.family import _cell, natural_key
+    assert sorted(["m10.py", "m2.py", "m0.py"], key=natural_key) == ["m0.py", "m2.py", "m10.py"]
+    long = "x" * 60
+    assert _cell(long, 70) == long
