@@ -365,3 +365,35 @@ def test_recorder_follows_dir_fd_calls(tmp_path, monkeypatch):
     assert kinds == ["create", "write", "chmod", "fsync", "rename", "unlink", "mkdir", "fsync"]
     durable = rec.fs.tree(lambda _i: "d", lambda _i: "d")
     assert durable["d/c.txt"][2:] == (b"bee\n", 0o640) and "d/a.txt" not in durable and "d/sub" in durable
+
+
+
+CHMOD_PLAN = {"version": 1, "id": "ch", "title": "modes", "steps": [
+    {"kind": "chmod", "id": "c1", "path": "src/util.py", "mode": "600"},
+    {"kind": "write", "id": "c2", "path": "notes.txt", "content": "notes, third version\n", "mode": "600"},
+]}
+
+CHMOD_BUG = ("rename mode makes a chmod-only change durable by no fsync of the file: "
+             "_commit_rename chmods the target and fsyncs only its directory, which persists "
+             "entries, not the inode's mode; after the commit point a power cut can leave the "
+             "old mode beside the new contents of the other files")
+
+
+@pytest.mark.parametrize("mode,sync", [
+    pytest.param("rename", "auto", marks=pytest.mark.xfail(strict=True, reason=CHMOD_BUG)),
+    pytest.param("rename", "fsync", marks=pytest.mark.xfail(strict=True, reason=CHMOD_BUG)),
+    ("journal", "auto"), ("journal", "fsync")])
+def test_mode_only_change_survives_power_loss(mode, sync, template, tmp_path, scratch, monkeypatch):
+    """A step that changes only a file's mode, beside one that writes another file."""
+    monkeypatch.setenv("WOPT_SYNC", sync)
+    ws_dir = copy_tree(template, tmp_path / "rec")
+    ingest(Workspace(ws_dir), decode_plan(json.dumps(CHMOD_PLAN)))
+    before = snapshot(ws_dir)
+    rec, res = _record(monkeypatch, tmp_path,
+                       lambda ws: apply_plan(ws, spool.load_plan(ws, "ch"), mode=mode), ws_dir)
+    after = snapshot(ws_dir)
+    assert after["files"]["src/util.py"] == (b"X = 1\n", 0o600)
+    sc = Scenario(rec, before, after, _apply_judge(before, after, res.tx), scratch,
+                  f"mode-only change, --mode {mode}, WOPT_SYNC={sync}", monkeypatch)
+    _assert_consistent(sc)
+    _assert_load_bearing(sc)
