@@ -21,7 +21,10 @@ Persistence rules (POSIX, as ALICE and CrashMonkey model a crash; weaker than ex
 - `syncfs` makes everything durable;
 - a new inode whose data was never synced is empty after a power cut, with its creation mode;
 - unsynced directory operations persist in any prefix of their order within one directory,
-  independently of other directories; unsynced file data persists or not per file, or torn.
+  independently of other directories, each whole: a rename (across directories too) is one
+  atomic operation, as on every journaling filesystem; persisting one needs the operations
+  before it in the directories it touches, and an fsync of a directory persists them too;
+- unsynced file data persists or not per file, or torn.
 """
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ class Inode:
         self.d_mode = mode
         self.entries = dict(entries or {})    # volatile entries (dirs): name -> inode id
         self.d_entries = dict(entries or {})  # durable entries
-        self.pending: list[list[tuple[str, int | None]]] = []  # unsynced entry ops, in order
+        self.pending: list[int] = []          # ids of unsynced entry operations, in order
 
 
 @dataclass
@@ -79,6 +82,10 @@ class FS:
     def __init__(self):
         self.inodes: dict[int, Inode] = {}
         self.next = 0
+        # unsynced entry operations: id -> [(dir, name, inode or None)]; one operation (a
+        # rename across directories included) persists whole or not at all
+        self.entry_ops: dict[int, list[tuple[int, str, int | None]]] = {}
+        self.next_op = 0
 
     def new(self, inode: Inode) -> int:
         i = self.next
@@ -122,14 +129,61 @@ class FS:
 
     # ---------------------------------------------------------------- replay
 
-    def _entry(self, d: int, changes: list[tuple[str, int | None]]) -> None:
-        node = self.inodes[d]
-        for name, target in changes:
+    def _entry(self, changes: list[tuple[int, str, int | None]]) -> None:
+        oid = self.next_op
+        self.next_op += 1
+        self.entry_ops[oid] = changes
+        for d, name, target in changes:
+            node = self.inodes[d]
             if target is None:
                 node.entries.pop(name, None)
             else:
                 node.entries[name] = target
-        node.pending.append(changes)
+            if oid not in node.pending:
+                node.pending.append(oid)
+
+    def _op_dirs(self, oid: int) -> list[int]:
+        return list(dict.fromkeys(d for d, _, _ in self.entry_ops[oid]))
+
+    def closure(self, oids) -> set[int]:
+        """`oids` and every entry operation that precedes one of them in a directory they
+        touch: what must have persisted for them to persist (directories persist in order)."""
+        out: set[int] = set()
+        work = list(oids)
+        while work:
+            o = work.pop()
+            if o in out:
+                continue
+            out.add(o)
+            for d in self._op_dirs(o):
+                lst = self.inodes[d].pending
+                work.extend(lst[:lst.index(o)])
+        return out
+
+    def later(self, oids) -> set[int]:
+        """`oids` and every entry operation that follows one of them in a directory they touch."""
+        out: set[int] = set()
+        work = list(oids)
+        while work:
+            o = work.pop()
+            if o in out:
+                continue
+            out.add(o)
+            for d in self._op_dirs(o):
+                lst = self.inodes[d].pending
+                work.extend(lst[lst.index(o) + 1:])
+        return out
+
+    def _persist(self, oids: set[int]) -> None:
+        for o in sorted(oids):
+            for d, name, target in self.entry_ops.pop(o):
+                node = self.inodes[d]
+                if target is None:
+                    node.d_entries.pop(name, None)
+                else:
+                    node.d_entries[name] = target
+                if o in node.pending:
+                    node.pending.remove(o)
 
     def apply(self, op: Op, durable: bool = True) -> None:
         """Apply `op` to the volatile state; a sync op with `durable` False is treated as
@@ -139,17 +193,17 @@ class FS:
             d, name, ino, mode = a
             self.inodes[ino] = Inode("file", mode)
             self.next = max(self.next, ino + 1)
-            self._entry(d, [(name, ino)])
+            self._entry([(d, name, ino)])
         elif k == "mkdir":
             d, name, ino, mode = a
             self.inodes[ino] = Inode("dir", mode)
             self.next = max(self.next, ino + 1)
-            self._entry(d, [(name, ino)])
+            self._entry([(d, name, ino)])
         elif k == "symlink":
             d, name, ino, target = a
             self.inodes[ino] = Inode("symlink", 0o777, target)
             self.next = max(self.next, ino + 1)
-            self._entry(d, [(name, ino)])
+            self._entry([(d, name, ino)])
         elif k == "write":
             ino, off, data = a
             buf = self.inodes[ino].data
@@ -168,22 +222,22 @@ class FS:
             self.inodes[ino].mode = mode
         elif k == "rename":
             sd, sname, dd, dname, ino = a
-            if sd == dd:
-                self._entry(sd, [(dname, ino), (sname, None)])  # one atomic entry operation
-            else:
-                self._entry(dd, [(dname, ino)])
-                self._entry(sd, [(sname, None)])
+            self._entry([(dd, dname, ino), (sd, sname, None)])  # atomic, across directories too
         elif k == "link":
             ino, dd, dname = a
-            self._entry(dd, [(dname, ino)])
+            self._entry([(dd, dname, ino)])
         elif k in ("unlink", "rmdir"):
             d, name = a
-            self._entry(d, [(name, None)])
+            self._entry([(d, name, None)])
         elif k == "fsync":
             if durable:
-                self._make_durable(self.inodes[a[0]])
+                node = self.inodes[a[0]]
+                if node.kind == "dir":
+                    self._persist(self.closure(node.pending))
+                self._make_durable(node)
         elif k == "syncfs":
             if durable:
+                self._persist(set(self.entry_ops))
                 for node in self.inodes.values():
                     self._make_durable(node)
         else:
@@ -193,8 +247,7 @@ class FS:
     def _make_durable(node: Inode) -> None:
         node.d_mode = node.mode
         if node.kind == "dir":
-            node.d_entries = dict(node.entries)
-            node.pending = []
+            assert not node.pending and node.d_entries == node.entries
         else:
             node.d_data = bytes(node.data)
 
@@ -212,21 +265,22 @@ class FS:
             cur = nxt
         return cur
 
-    def entries_view(self, d: int, how) -> dict[str, int]:
-        """The entries of directory `d` after a power cut: "d" durable, "v" volatile, or an
-        int j: the durable entries plus the first j unsynced entry operations."""
+    def entries_view(self, d: int, persisted: set[int] | None) -> dict[str, int]:
+        """The entries of directory `d` after a power cut in which the unsynced entry
+        operations `persisted` (a closed set; None: all of them) made it to disk."""
         node = self.inodes[d]
-        if how == "d":
-            return node.d_entries
-        if how == "v":
-            return node.entries
+        if persisted is None or not node.pending:
+            return node.entries if persisted is None else node.d_entries
         out = dict(node.d_entries)
-        for changes in node.pending[:how]:
-            for name, target in changes:
-                if target is None:
-                    out.pop(name, None)
-                else:
-                    out[name] = target
+        for o in node.pending:
+            if o in persisted:
+                for dd, name, target in self.entry_ops[o]:
+                    if dd != d:
+                        continue
+                    if target is None:
+                        out.pop(name, None)
+                    else:
+                        out[name] = target
         return out
 
     def file_view(self, ino: int, how) -> tuple[bytes, int]:
@@ -240,21 +294,22 @@ class FS:
         half = bytes(node.data[: max(1, len(node.data) // 2)])
         return half + node.d_data[len(half):], node.d_mode
 
-    def tree(self, dir_how: Callable[[int], object], file_how: Callable[[int], str]) -> dict:
+    def tree(self, persisted: set[int] | None, file_how: Callable[[int], str]) -> dict:
         """{rel path: ("dir", mode) | ("file", ino, data, mode) | ("symlink", ino, target)} of
-        everything reachable from the root under the given choices."""
+        everything reachable from the root when the unsynced entry operations `persisted`
+        (None: all) and, per file, data as `file_how` says made it to disk."""
         out: dict[str, tuple] = {}
         seen = {0}
 
         def walk(d: int, prefix: str) -> None:
-            for name, ino in sorted(self.entries_view(d, dir_how(d)).items()):
+            for name, ino in sorted(self.entries_view(d, persisted).items()):
                 rel = f"{prefix}{name}"
                 node = self.inodes[ino]
                 if node.kind == "dir":
                     if ino in seen:
                         continue
                     seen.add(ino)
-                    out[rel] = ("dir", node.d_mode if dir_how(ino) == "d" else node.mode)
+                    out[rel] = ("dir", node.mode)
                     walk(ino, rel + "/")
                 elif node.kind == "symlink":
                     out[rel] = ("symlink", ino, bytes(node.data))
@@ -276,27 +331,31 @@ class FS:
 def crash_states(fs: FS) -> Iterator[tuple[str, dict]]:
     """The states a power cut now could leave: durable only; everything (a process crash);
     metadata without data and data without metadata; for each directory with unsynced entry
-    operations, every prefix of them (with the other directories durable, or all persisted);
-    for each file with unsynced data, that file alone persisted, that file alone lost, or torn."""
+    operations, every prefix of them (with what they need; the other directories durable, or
+    all persisted but this one's rest); for each file with unsynced data, that file alone
+    persisted, that file alone lost, or torn."""
     D = lambda _i: "d"  # noqa: E731
     V = lambda _i: "v"  # noqa: E731
-    yield "only the durable state", fs.tree(D, D)
-    yield "everything (as a process crash)", fs.tree(V, V)
-    yield "directory entries without file data", fs.tree(V, D)
-    yield "file data without directory entries", fs.tree(D, V)
+    none: set[int] = set()
+    yield "only the durable state", fs.tree(none, D)
+    yield "everything (as a process crash)", fs.tree(None, V)
+    yield "directory entries without file data", fs.tree(None, D)
+    yield "file data without directory entries", fs.tree(none, V)
+    every = set(fs.entry_ops)
     for x in fs.dirty_dirs():
-        n = len(fs.inodes[x].pending)
+        pend = fs.inodes[x].pending
+        n = len(pend)
         for j in range(1, n + 1):
-            how = lambda i, x=x, j=j: j if i == x else "d"  # noqa: E731
-            yield f"dir#{x}: {j} of {n} entry ops, other dirs durable, data durable", fs.tree(how, D)
-            yield f"dir#{x}: {j} of {n} entry ops, other dirs durable, data persisted", fs.tree(how, V)
+            p = fs.closure(pend[:j])
+            yield f"dir#{x}: {j} of {n} entry ops, other dirs durable, data durable", fs.tree(p, D)
+            yield f"dir#{x}: {j} of {n} entry ops, other dirs durable, data persisted", fs.tree(p, V)
         for j in range(0, n):
-            how = lambda i, x=x, j=j: j if i == x else "v"  # noqa: E731
-            yield f"dir#{x}: {j} of {n} entry ops, other dirs persisted", fs.tree(how, V)
+            p = every - fs.later(pend[j:])
+            yield f"dir#{x}: {j} of {n} entry ops, other dirs persisted", fs.tree(p, V)
     for f in fs.dirty_files():
-        yield f"file#{f}: only its data persisted", fs.tree(D, lambda i, f=f: "v" if i == f else "d")
-        yield f"file#{f}: only its data lost", fs.tree(V, lambda i, f=f: "d" if i == f else "v")
-        yield f"file#{f}: torn", fs.tree(V, lambda i, f=f: "t" if i == f else "v")
+        yield f"file#{f}: only its data persisted", fs.tree(none, lambda i, f=f: "v" if i == f else "d")
+        yield f"file#{f}: only its data lost", fs.tree(None, lambda i, f=f: "d" if i == f else "v")
+        yield f"file#{f}: torn", fs.tree(None, lambda i, f=f: "t" if i == f else "v")
 
 
 def state_key(tree: dict) -> tuple:
@@ -597,7 +656,7 @@ class Recorder:
         """A path of inode `ino` in the volatile tree (for labels)."""
         if ino == 0:
             return "."
-        for rel, e in self.fs.tree(lambda _i: "v", lambda _i: "v").items():
+        for rel, e in self.fs.tree(None, lambda _i: "v").items():
             if e[0] == "dir":
                 if self.fs.lookup(rel.split("/")) == ino:
                     return rel
@@ -640,7 +699,7 @@ class Recorder:
         """The model's volatile tree is the tree on disk (but for `ignore`, written outside
         fsio): no operation escaped the recorder."""
         want = {k: _strip(v) for k, v in disk_tree(Path(self.root)).items() if k not in ignore}
-        got = {k: _strip(v) for k, v in self.fs.tree(lambda _i: "v", lambda _i: "v").items()
+        got = {k: _strip(v) for k, v in self.fs.tree(None, lambda _i: "v").items()
                if k not in ignore}
         if want != got:
             diff = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
@@ -762,7 +821,7 @@ class Analysis:
                 if v.known and not (tolerate_known and k < n):
                     problems += v.known
                 if k == n and v.outcome != "after" and not problems:
-                    problems.append(f"the call returned, yet the power cut leaves the {v.outcome} tree")
+                    problems.append(f"the call returned, yet the power cut leaves the {v.outcome} state")
                 for p in problems:
                     out.append(Violation(k, last, label, p))
                 if out and first_only:
