@@ -2,23 +2,27 @@
 
 The crash matrix (test_crash_matrix.py) kills the process after every I/O operation; the page
 cache survives a SIGKILL, so it proves atomicity, not durability. Here an apply (both modes,
-both sync paths) and an undo run in-process with the `os` module that `engine/fsio.py` sees
-replaced by a recorder (powerloss_model.py): every write-side call is recorded as an operation
-on a model of the filesystem that knows, per inode and directory, what is volatile and what is
-durable under POSIX rules (ALICE / CrashMonkey): an fsync of a file makes its data and mode
-durable, an fsync of a directory its entries, syncfs everything; nothing else is durable.
+both sync paths: syncfs and fsync per file), an undo, and recovery itself run in-process with
+the `os` module that `engine/fsio.py` sees replaced by a recorder (powerloss_model.py): every
+write-side call, by path or relative to a directory fd, is recorded as an operation on a model
+of the filesystem that knows, per inode and directory, what is volatile and what is durable
+under POSIX rules (as ALICE and CrashMonkey model a crash): an fsync of a file makes its data
+and mode durable (not its name), an fsync of a directory its entries, syncfs everything;
+nothing else is durable. A rename is atomic (as on every journaling filesystem).
 
 At every crash point (after each operation) the states a power cut could leave (durable state
 only, every prefix of each directory's unsynced entry operations, file data persisted, lost
-or torn per file, and the process-crash state) are each written into a fresh workspace
-(`.wopt/` included); wopt's recovery runs there, and the tree must then be byte for byte the
-tree before or the tree after (files, modes, directories, no stray file), with `.wopt/`
-agreeing: an after tree is a committed transaction that `undo` restores, a before tree has
-no committed record. Once the call has returned, only the after tree is acceptable.
+or torn per file, metadata without data and the reverse, and the process-crash state) are
+each written into a fresh workspace (`.wopt/` included); wopt's recovery runs there, and the
+tree must then be byte for byte the tree before or the tree after (files, modes, directories,
+no stray file), with `.wopt/` agreeing: an after tree is a committed transaction that `undo`
+restores, a before tree has no committed record and no leftovers. Once the call has returned,
+only the after tree is acceptable (durability).
 
-Then every fsync, directory fsync and syncfs of the protocol is shown load-bearing: with that
-one operation treated as never done, some crash point breaks the rule. And the manifest's
-fsync and its directory's fsync, removed for real, are caught.
+Then every fsync, directory fsync and syncfs is shown load-bearing: with that one operation
+treated as never done, some crash point breaks the rule; the few the model shows redundant are
+named with the reason. And the manifest's fsync and its directory's fsync, removed for real,
+are caught.
 """
 from __future__ import annotations
 
@@ -302,7 +306,8 @@ def test_apply_survives_power_loss_at_every_operation(mode, sync, template, tmp_
     assert "journal: fsync_dir .wopt/journal (in commit)" in shown
 
 
-@pytest.mark.parametrize("mode,sync", [("rename", "fsync"), ("journal", "auto")])
+@pytest.mark.parametrize("sync", SYNCS)
+@pytest.mark.parametrize("mode", MODES)
 def test_undo_survives_power_loss_at_every_operation(mode, sync, template, tmp_path, scratch, monkeypatch):
     """The undo's files: all-applied or all-original at every crash point, and after it
     returned, its records too. (Its bookkeeping before it returned: next test.)"""
