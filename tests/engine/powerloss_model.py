@@ -437,7 +437,7 @@ class _OsProxy:
             ino = r.lookup(ap)
             if ino is None:
                 if not flags & os.O_CREAT:
-                    raise RecorderError(f"opened {ap}, which the model does not know")
+                    raise r.fail(f"opened {ap}, which the model does not know")
                 d, name = r.parent(ap)
                 ino = r.fs.next
                 r.record("create", (d, name, ino, mode & ~_UMASK & 0o7777), f"open {r.rel(ap)}")
@@ -607,7 +607,7 @@ class Recorder:
         self.phase = phase
         self.drop = drop
         self.dropped: list[str] = []
-        self.syncfs_calls = 0
+        self.errors: list[str] = []
 
     # ---------------------------------------------------------------- paths and fds
 
@@ -624,7 +624,7 @@ class Recorder:
     def rel(self, ap: str) -> str:
         rel = os.path.relpath(ap, self.root)
         if rel == ".." or rel.startswith("../"):
-            raise RecorderError(f"an operation outside the workspace: {ap}")
+            raise self.fail(f"an operation outside the workspace: {ap}")
         return rel
 
     def _parts(self, ap: str) -> list[str]:
@@ -637,13 +637,13 @@ class Recorder:
     def existing(self, ap: str) -> int:
         ino = self.lookup(ap)
         if ino is None:
-            raise RecorderError(f"{ap}: not in the model")
+            raise self.fail(f"{ap}: not in the model")
         return ino
 
     def parent(self, ap: str) -> tuple[int, str]:
         parts = self._parts(ap)
         if not parts:
-            raise RecorderError("an entry operation on the workspace root itself")
+            raise self.fail("an entry operation on the workspace root itself")
         return self.existing(os.path.dirname(ap)), parts[-1]
 
     def fd_inode(self, fd: int) -> int:
@@ -664,6 +664,12 @@ class Recorder:
                 return rel
         return f"inode#{ino}"
 
+    def fail(self, msg: str) -> RecorderError:
+        """An error of the recording itself, kept so the test reports it even when the engine
+        turns it into a rolled-back apply."""
+        self.errors.append(msg)
+        return RecorderError(msg)
+
     # ---------------------------------------------------------------- recording
 
     def record(self, kind: str, args: tuple, what: str) -> None:
@@ -675,7 +681,6 @@ class Recorder:
         def syncfs(fd):
             rc = real(fd)
             if rc == 0:
-                self.syncfs_calls += 1
                 label = "syncfs"
                 if self.drop is not None and self.drop(self.phase(), f"{label} (in {_caller()})"):
                     self.dropped.append(f"{self.phase()}: {label}")

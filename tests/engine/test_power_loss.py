@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_tree, diff_snap, snapshot, w
-from powerloss_model import Analysis, NoDurability, Recorder, Verdict, materialize
+from powerloss_model import Analysis, NoDurability, Recorder, RecorderError, Verdict, materialize
 from wopt.engine import fsio, spool
 from wopt.engine import transaction as txn
 from wopt.engine.apply import apply_plan, undo
@@ -100,9 +100,12 @@ def template(tmp_path_factory):
 
 def _record(monkeypatch, tmp_path, call, ws_dir, drop=None) -> tuple[Recorder, object]:
     rec = Recorder(ws_dir, phase=fsio.phase, drop=drop)
-    with monkeypatch.context() as m:
-        rec.patch(m, fsio)
-        result = call(Workspace(ws_dir))
+    try:
+        with monkeypatch.context() as m:
+            rec.patch(m, fsio)
+            result = call(Workspace(ws_dir))
+    finally:
+        assert not rec.errors, f"the recording failed: {rec.errors}"
     rec.check_model_matches_disk(UNMODELLED)
     return rec, result
 
@@ -371,6 +374,10 @@ def test_recorder_follows_dir_fd_calls(tmp_path, monkeypatch):
     assert kinds == ["create", "write", "chmod", "fsync", "rename", "unlink", "mkdir", "fsync"]
     durable = rec.fs.tree(set(), lambda _i: "d")
     assert durable["d/c.txt"][2:] == (b"bee\n", 0o640) and "d/a.txt" not in durable and "d/sub" in durable
+    # a write that bypasses the recorder is noticed
+    (root / "d" / "c.txt").write_bytes(b"changed behind its back\n")
+    with pytest.raises(RecorderError, match="d/c.txt"):
+        rec.check_model_matches_disk(set())
 
 
 
