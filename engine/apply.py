@@ -416,11 +416,12 @@ def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = No
         try:
             with fsio.in_phase("finish"):
                 txn.finish_undo(ws, tx, record=rec)
-        except OSError as e:
+        except (OSError, WoptError) as e:
+            why = f"{e.strerror}{' on ' + str(e.filename) if e.filename else ''}" \
+                if isinstance(e, OSError) else str(e)
             emit(Event(ev.DONE, len(changes), len(changes), tx=tx,
-                       message=f"undone; its records could not all be written now ({e.strerror}"
-                       f"{' on ' + str(e.filename) if e.filename else ''}): the next wopt command "
-                       "completes them"))
+                       message=f"undone; its records could not all be written now ({why}): the next "
+                       "wopt command completes them"))
     return res
 
 

@@ -14,6 +14,14 @@ environment:
     WOPT_FAULT=count             count only; at exit write the count (and the log of named
                                  operations) to WOPT_FAULT_COUNT_FILE, else to stderr
 
+Confinement: every operation takes a `Tree` (verified directory handles of the workspace) and
+workspace-relative paths. Each directory is opened with O_DIRECTORY|O_NOFOLLOW walking down
+from the root's handle, the calls act relative to those handles (`dir_fd=`: openat, renameat,
+unlinkat, mkdirat, linkat), the chain is re-checked (device and inode at each name) before each
+use, and final components are opened with O_NOFOLLOW: a symlink planted or a directory swapped
+mid-transaction stops the operation (`Replaced`) instead of redirecting it. The operation log
+and the errors name the workspace-relative paths.
+
 Durability: `sync_files` makes a batch of written files durable. On Linux it issues one
 `syncfs(2)` per filesystem touched (one journal commit instead of one per file), elsewhere
 (or with WOPT_SYNC=fsync) one fsync per file. Errors of either are reported, never retried.
