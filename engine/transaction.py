@@ -611,8 +611,12 @@ def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats:
     msg = f"apply failed: {_why(exc)}"
     if fname:
         msg = f"apply failed: {fname}: {_why(exc)}" if isinstance(exc, fsio.Replaced) else msg + f" on {fname}"
-    err = ApplyError(_relmsg(ws, msg + f" (at {where})"),
-                     hint="the transaction was rolled back; the tree is as before" if rolled_back else None)
+    hint = "the transaction was rolled back; the tree is as before" if rolled_back else None
+    if rolled_back and isinstance(exc, fsio.Replaced):
+        hint = ("the transaction was rolled back, through the directory handles it had opened (so in "
+                "a directory moved within the workspace too); nothing was written through the symlink. "
+                "Put the directory back and apply again")
+    err = ApplyError(_relmsg(ws, msg + f" (at {where})"), hint=hint)
     err.stats = stats  # type: ignore[attr-defined]
     return err
 

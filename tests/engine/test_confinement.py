@@ -258,3 +258,51 @@ def test_a_spool_directory_planted_as_a_symlink_is_not_followed(tmp_path):
     assert r.returncode == 1 and "Traceback" not in err and ".wopt/journal" in err, err
     assert os.listdir(outside / "journal") == []
     assert (root / "a.txt").read_text() == "a\n"
+
+
+@pytest.mark.parametrize("mode", ["rename", "journal"])
+def test_a_concurrent_process_swapping_the_directory_cannot_redirect_the_cli(tmp_path, mode):
+    """The race as an agent runs it: `wopt apply` in its own process, a watcher that swaps `d`
+    for a symlink to outside as soon as the journal's `.pending` appears. Whenever the swap
+    lands, nothing outside changes; an apply it interrupts says so and exits 1."""
+    import subprocess
+    import sys
+    import threading
+    from conftest import WOPT
+    root, outside = tmp_path / "ws", tmp_path / "outside"
+    for i in range(N):
+        w(root, f"d/f{i:03d}.txt", f"old {i}\n")
+        w(outside, f"f{i:03d}.txt", f"victim {i}\n")
+    pf = tmp_path / "plan.json"
+    pf.write_text(json.dumps({"version": 1, "id": "p", "steps": [
+        {"kind": "write", "id": f"s{i:03d}", "path": f"d/f{i:03d}.txt", "content": f"new {i}\n"}
+        for i in range(N)]}))
+    assert run_wopt("ingest", str(pf), root=root).returncode == 0
+    victims = _files(outside)
+    jd = root / ".wopt" / "journal"
+    swapped = threading.Event()
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            if any(n.endswith(".pending") for n in os.listdir(jd)):
+                os.rename(root / "d", root / "d.real")
+                os.symlink(outside, root / "d")
+                swapped.set()
+                return
+
+    th = threading.Thread(target=watch)
+    th.start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WOPT_FAULT")}
+        r = subprocess.run([*WOPT, "apply", "p", "--yes", "--mode", mode, "--root", str(root)],
+                           capture_output=True, env=env, timeout=120)
+    finally:
+        stop.set()
+        th.join()
+    assert swapped.is_set()
+    assert _files(outside) == victims
+    if r.returncode != 0:
+        err = r.stderr.decode()
+        assert r.returncode == 1 and "d: " in err and "Traceback" not in err, err
+        assert all(v.startswith(b"old ") for v in _files(root / "d.real").values())
