@@ -324,8 +324,8 @@ def _last_undoable(ws: Workspace) -> str:
     for tx, state in reversed(txn.list_transactions(ws)):
         if state != txn.COMMITTED:
             continue
-        got = txn.read_manifest(txn.manifest_path(ws, tx, txn.COMMITTED))
-        if got is not None and got[0].get("kind") == "apply":
+        got = txn.load_committed(ws, tx)
+        if got is not None and got[2] == txn.COMMITTED and got[0].get("kind") == "apply":
             return tx
     raise NotFound("no applied transaction to undo", hint="`wopt history` lists the transactions")
 
@@ -333,7 +333,13 @@ def _last_undoable(ws: Workspace) -> str:
 def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = None, *,
          lock_timeout: float = 10.0, mode: str | None = None) -> TxResult:
     """Undo a committed transaction (default: the last applied one not yet undone) as a
-    transaction of its own. Refused, naming the files, when its targets changed since."""
+    transaction of its own. Refused, naming the files, when its targets changed since.
+
+    The undo's bookkeeping is part of it: its commit point renames its manifest to
+    `<tx>.finishing`; marking the undone transaction, removing that transaction's new
+    directories and the history record follow (`txn.finish_undo`), and whatever of them an
+    interruption or an I/O error leaves undone, the next wopt command's recovery completes.
+    Once the commit point is passed the undo has taken effect, and says so."""
     from .lock import file_lock
     from .recovery import recover
 
@@ -391,40 +397,39 @@ def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = No
         try:
             stats = txn.commit(ws, changes, mode=use_mode, tx=tx, kind="undo", plan_id=m.get("plan"),
                                steps=m.get("steps", []), undoes=target_tx, on_event=emit,
-                               durations=durations)
+                               durations=durations, final_state=txn.FINISHING)
         except ApplyError as err:
             res = TxResult(tx=tx, plan=m.get("plan"), mode=use_mode, kind="undo", undoes=target_tx,
                            outcome="refused" if isinstance(err, txn.Refused) else "rolled_back",
                            error=str(err), changes=changes, durations=durations)
             _record(ws, res, started)
             raise
-        txn.mark_undone(ws, target_tx)
-        _remove_created_dirs(ws, m.get("dirs", []))
+        # past the commit point: the undo has taken effect, whatever follows
         res = TxResult(tx=tx, plan=m.get("plan"), mode=use_mode, outcome="committed", kind="undo",
                        undoes=target_tx, files=stats.files, bytes=stats.bytes, ops=stats.ops,
                        durations=stats.durations, fsyncs=stats.fsyncs, changes=changes,
                        steps=list(m.get("steps", [])))
-        _record(ws, res, started)
+        rec = {"tx": res.tx, "plan": res.plan, "kind": "undo", "mode": res.mode, "outcome": "committed",
+               "started": started, "files": res.files, "ops": res.ops, "bytes": res.bytes,
+               "durations": res.durations, "fsyncs": res.fsyncs, "steps": res.steps,
+               "paths": res.paths, "undoes": target_tx}
+        try:
+            with fsio.in_phase("finish"):
+                txn.finish_undo(ws, tx, record=rec)
+        except (OSError, WoptError) as e:
+            why = f"{e.strerror}{' on ' + str(e.filename) if e.filename else ''}" \
+                if isinstance(e, OSError) else str(e)
+            emit(Event(ev.DONE, len(changes), len(changes), tx=tx,
+                       message=f"undone; its records could not all be written now ({why}): the next "
+                       "wopt command completes them"))
     return res
 
 
 def _remove_created_dirs(ws: Workspace, dirs: list[str]) -> None:
-    """After an undo: the directories the undone transaction created, if now empty."""
-    parents = set()
-    for d in reversed(dirs):
-        p = ws.root / d
-        try:
-            if p.is_dir() and not p.is_symlink() and not any(p.iterdir()):
-                fsio.rmdir(p)
-                parents.add(p.parent)
-        except OSError:
-            continue
-    for p in sorted(parents):
-        if p.is_dir():
-            try:
-                fsio.fsync_dir(p)
-            except OSError:
-                pass
+    """After an undo: the directories the undone transaction created, if now empty (through
+    verified directory handles; a symlink in their place is left alone)."""
+    with txn.tree(ws) as t:
+        txn.remove_dirs(t, dirs)
 
 
 # ---------------------------------------------------------------------------- preview

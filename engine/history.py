@@ -8,49 +8,68 @@ Shape of a record (read by `wopt history`, `wopt stats` and the TUI's history sc
      "optimization_rate"?, "undone_by"?, "undoes"?}
 
 The file is append-only; `undone_by` is filled in by `read_history` from the undo records
-(an undo record names the transaction it undoes in `undoes`).
+(an undo record names the transaction it undoes in `undoes`). It is written through fsio (its
+operations counted, cut by fault injection), opened without following any symlink.
 """
 from __future__ import annotations
 
 import json
-import os
 
+from . import fsio
+from .errors import WoptError
 from .jsonl import iter_objects
 from .workspace import Workspace
+
+HISTORY = ".wopt/history.jsonl"
 
 
 def history_file(ws: Workspace):
     return ws.spool / "history.jsonl"
 
 
-def append(ws: Workspace, record: dict) -> None:
-    """Append one record (one line, one write, so concurrent readers never see half of it)."""
-    p = history_file(ws)
-    p.parent.mkdir(parents=True, exist_ok=True)
+def append(ws: Workspace, record: dict, *, sync: bool = False, t: fsio.Tree | None = None) -> None:
+    """Append one record (one line, one write, so concurrent readers never see half of it);
+    fsync'd with `sync` (an undo's record, part of its bookkeeping)."""
     line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    own = t is None
+    t = t or fsio.Tree(ws.root)
     try:
-        os.write(fd, line)
+        fsio.makedirs(t, ".wopt")
+        fd = fsio.open_append(t, HISTORY)
+        try:
+            fsio.write(fd, line, HISTORY)
+            if sync:
+                fsio.fsync(fd, HISTORY)
+        finally:
+            fsio.close(fd)
     finally:
-        os.close(fd)
+        if own:
+            t.close()
 
 
 def read_history(ws: Workspace) -> list[dict]:
     """Every record, oldest first; a torn last line (a crash mid-append) is skipped."""
     try:
-        data = history_file(ws).read_bytes()
+        with fsio.Tree(ws.root) as t:
+            data, _ = t.read(HISTORY)
     except FileNotFoundError:
         return []
-    out = [rec for _, rec in iter_objects(data) if rec is not None]
-    by_tx = {r.get("tx"): r for r in out if r.get("outcome") == "committed"}
+    except fsio.Replaced as e:
+        raise WoptError(f"{e.filename}: {e.strerror}",
+                        hint="wopt reads its history only from a regular file: move that away") from None
+    if data is None:
+        return []
+    out = [rec for _, rec in iter_objects(data) if isinstance(rec, dict)]
+    by_tx = {r["tx"]: r for r in out if r.get("outcome") == "committed" and isinstance(r.get("tx"), str)}
     for r in out:
-        if r.get("kind") == "undo" and r.get("outcome") == "committed" and r.get("undoes") in by_tx:
+        if r.get("kind") == "undo" and r.get("outcome") == "committed" \
+                and isinstance(r.get("undoes"), str) and r["undoes"] in by_tx:
             target = by_tx[r["undoes"]]
             if target.get("undone_by") is None or target.get("undone_by") == r.get("tx"):
                 target["undone_by"] = r["tx"]
     # a later undo of the undo (a redo) means the original stands again
     for r in out:
         ub = r.get("undone_by")
-        if ub and by_tx.get(ub, {}).get("undone_by"):
+        if isinstance(ub, str) and by_tx.get(ub, {}).get("undone_by"):
             r.pop("undone_by", None)
     return out

@@ -1,24 +1,28 @@
-"""Advisory file locks with a bounded wait (fcntl.flock), naming the holder on refusal."""
+"""Advisory file locks with a bounded wait (fcntl.flock), naming the holder on refusal.
+
+A lock file under `.wopt/` is opened like every spool file: each directory from `.wopt` down
+with O_NOFOLLOW through verified handles, the file itself with O_NOFOLLOW, and only a regular
+file is used, so a `.wopt/lock` planted as a symlink never leads to a file elsewhere."""
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import stat
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LockBusy
+from . import fsio
+from .errors import LockBusy, WoptError
 
 
 @contextmanager
 def file_lock(path: str | os.PathLike, *, timeout: float = 10.0, what: str | None = None):
     """Hold an exclusive lock on `path` (created if needed). Waits at most `timeout` seconds,
     then raises LockBusy naming the holder recorded in the file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(Path(path))
     start = time.monotonic()
     delay = 0.005
     try:
@@ -55,3 +59,27 @@ def _holder(fd: int) -> str:
         return f"pid {info.get('pid')} ({info.get('what')})"
     except Exception:
         return "another wopt process"
+
+
+def _open_lock(path: Path) -> int:
+    t, rel = fsio.spool_tree(path)
+    with t:
+        d, _, name = rel.rpartition("/")
+        try:
+            try:
+                dfd = t.dir(d)
+            except FileNotFoundError:
+                fsio.makedirs(t, d)
+                dfd = t.dir(d)
+            fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         0o644, dir_fd=dfd)
+        except OSError as e:
+            what = e.filename if isinstance(e, fsio.Replaced) else rel
+            why = "is a symlink or not a regular file" if e.errno in (40, 20, 62) else e.strerror
+            raise WoptError(f"{what}: {why}; wopt does not follow it",
+                            hint="remove it (wopt makes its lock file itself) and try again") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise WoptError(f"{rel}: is not a regular file; wopt does not use it",
+                        hint="remove it (wopt makes its lock file itself) and try again")
+    return fd

@@ -23,38 +23,23 @@ SUBDIRS = ("plans", "reviews", "journal", "templates")
 
 
 def ensure(ws: Workspace) -> Path:
-    sp = ws.spool
-    for d in SUBDIRS:
-        (sp / d).mkdir(parents=True, exist_ok=True)
-    gi = sp / ".gitignore"
-    if not gi.exists():
-        atomic_write(gi, b"# wopt's spool: never commit it\n*\n")
-    return sp
+    from . import fsio
+    with fsio.Tree(ws.root) as t:
+        for d in SUBDIRS:
+            fsio.makedirs(t, f".wopt/{d}")
+        if t.lstat(".wopt/.gitignore") is None:
+            fsio.atomic_write(t, ".wopt/.gitignore", b"# wopt's spool: never commit it\n*\n")
+    return ws.spool
 
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    if fsync:
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    """Replace `path` by `data` atomically, through fsio (counted, cut by fault injection).
+    Under `.wopt/` no symlink is followed from `.wopt` down; elsewhere (a user's settings
+    file) the directory is opened as named and the final name is replaced, never followed."""
+    from . import fsio
+    t, rel = fsio.spool_tree(path)
+    with t:
+        fsio.atomic_write(t, rel, data, sync=fsync)
 
 
 def now_iso() -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import stat
 import time
@@ -43,12 +44,18 @@ from . import fsio
 from .effects import Change
 from .errors import ApplyError, PathError
 from .events import Event
-from .plan import ABSENT, sha256
+from .plan import ABSENT, check_relpath, normalize_relpath, sha256
 from .workspace import Workspace
 
 MODES = ("rename", "journal")
 MAGIC = b"WOPTJ1"
 PENDING, COMMITTED, UNDONE = ".pending", ".committed", ".undone"
+# an undo past its commit point whose bookkeeping (the undone mark of the transaction it
+# undoes, the removal of that transaction's new directories, its history record) is not yet
+# complete; recovery completes it
+FINISHING = ".finishing"
+STATES = (PENDING, COMMITTED, UNDONE, FINISHING)
+JOURNAL = ".wopt/journal"       # workspace-relative: every operation goes through fsio.Tree
 
 
 # ---------------------------------------------------------------------------- names
@@ -68,6 +75,32 @@ def manifest_path(ws: Workspace, tx: str, state: str = PENDING) -> Path:
 
 def backup_dir(ws: Workspace, tx: str) -> Path:
     return journal_dir(ws) / tx
+
+
+def manifest_rel(tx: str, state: str = PENDING) -> str:
+    return f"{JOURNAL}/{tx}{state}"
+
+
+def backup_rel(tx: str) -> str:
+    return f"{JOURNAL}/{tx}"
+
+
+def tree(ws: Workspace) -> fsio.Tree:
+    """Verified directory handles of the workspace (see fsio.Tree)."""
+    return fsio.Tree(ws.root)
+
+
+def tmp_name(tx: str, i: int) -> str:
+    """A target's temporary file: short (any target name, up to NAME_MAX, still fits), hidden,
+    unique per transaction and entry."""
+    return f".wopt-{tx}.{i}"
+
+
+_TX_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,80}$")
+
+
+def valid_tx(tx: str) -> bool:
+    return bool(_TX_RE.match(tx or ""))
 
 
 class Refused(ApplyError):
@@ -106,12 +139,112 @@ def decode_manifest(data: bytes) -> tuple[dict, bytes] | None:
         return None
 
 
-def read_manifest(path: Path) -> tuple[dict, bytes] | None:
+def read_manifest(path: Path | str, t: fsio.Tree | None = None) -> tuple[dict, bytes] | None:
+    """Decode a manifest: `path` workspace-relative with a Tree (read without following any
+    symlink), else a plain path. None if absent, torn or not a wopt journal."""
     try:
-        data = path.read_bytes()
+        if t is not None:
+            data, _ = t.read(str(path))
+            if data is None:
+                return None
+        else:
+            data = Path(path).read_bytes()
     except FileNotFoundError:
         return None
     return decode_manifest(data)
+
+
+_HASH_RE = re.compile(r"^(absent|sha256:[0-9a-f]{64})$")
+_OPS = ("create", "replace", "delete", "chmod")
+
+
+def check_manifest(m, tx: str, blobs: bytes) -> str | None:
+    """Why the decoded manifest `m` of transaction `tx` must not be acted on, or None. Every
+    path is held to the rules of a plan path (relative, no `..`, not in .wopt/ or .git/);
+    temporaries, backups and blob offsets to what this transaction itself writes."""
+    if not isinstance(m, dict):
+        return "is not a manifest"
+    if m.get("tx") != tx:
+        return f"names transaction {m.get('tx')!r}, not {tx}"
+    if m.get("mode") not in MODES:
+        return f"has an unknown mode {m.get('mode')!r}"
+    if m.get("kind", "apply") not in ("apply", "undo"):
+        return f"has an unknown kind {m.get('kind')!r}"
+    entries = m.get("entries")
+    if not isinstance(entries, list):
+        return "has no list of entries"
+    dirs = m.get("dirs", [])
+    if not isinstance(dirs, list):
+        return "has a bad list of directories"
+
+    def bad_path(p) -> str | None:
+        if not isinstance(p, str):
+            return f"names a path that is not text ({p!r})"
+        why = check_relpath(p)
+        if why is None and normalize_relpath(p) != p:
+            why = "is not in normal form"
+        return f"names {p!r}, which {why}" if why else None
+
+    for d in dirs:
+        why = bad_path(d)
+        if why:
+            return why
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            return f"entry {i} is not an object"
+        why = bad_path(e.get("path"))
+        if why:
+            return why
+        if e.get("op") not in _OPS:
+            return f"entry {e['path']}: unknown operation {e.get('op')!r}"
+        for k in ("before", "after"):
+            if not isinstance(e.get(k), str) or not _HASH_RE.match(e[k]):
+                return f"entry {e['path']}: bad {k} hash"
+        for k in ("before_mode", "after_mode"):
+            v = e.get(k)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 0o7777):
+                return f"entry {e['path']}: bad {k}"
+        if "tmp" in e:
+            t = e["tmp"]
+            d = e["path"].rpartition("/")[0]
+            ok = isinstance(t, str) and t.rpartition("/")[0] == d and (
+                re.fullmatch(re.escape(f".wopt-{tx}.") + r"\d{1,9}", t.rpartition("/")[2])
+                or t.rpartition("/")[2] == f".{e['path'].rpartition('/')[2]}.wopt-{tx}")
+            if not ok:
+                return f"entry {e['path']}: bad temporary file name {t!r}"
+        if "backup" in e and not (isinstance(e["backup"], str) and e["backup"].isdigit()
+                                  and len(e["backup"]) < 10):
+            return f"entry {e['path']}: bad backup name {e['backup']!r}"
+        if "off" in e or "len" in e:
+            o, n = e.get("off"), e.get("len")
+            if not (isinstance(o, int) and isinstance(n, int) and 0 <= o and 0 <= n and o + n <= len(blobs)):
+                return f"entry {e['path']}: bad offset of its original bytes"
+        if "alen" in e or "apages" in e:
+            pg = e.get("apages")
+            if not (isinstance(e.get("alen"), int) and isinstance(pg, list)
+                    and all(isinstance(x, str) and len(x) == 16 for x in pg)):
+                return f"entry {e['path']}: bad page hashes"
+        if "acut" in e and not (isinstance(e["acut"], str) and len(e["acut"]) == 16):
+            return f"entry {e['path']}: bad page hash"
+        if m["mode"] == "rename" and e["op"] in ("replace", "delete") and e["before"] != ABSENT \
+                and "backup" not in e:
+            return f"entry {e['path']}: no backup named"
+        if m["mode"] == "journal" and e["op"] in ("replace", "delete") and "off" not in e:
+            return f"entry {e['path']}: no original bytes"
+    return None
+
+
+def salvage_paths(data: bytes) -> list[str]:
+    """The paths a damaged manifest still shows (for the message only; never acted on)."""
+    out: list[str] = []
+    for mt in re.finditer(rb'"path":"((?:[^"\\]|\\.){1,4096})"', data[:1 << 24]):
+        try:
+            p = json.loads(b'"' + mt.group(1) + b'"')
+        except ValueError:
+            continue
+        if isinstance(p, str) and check_relpath(p) is None and p not in out:
+            out.append(p)
+    return out
 
 
 # ---------------------------------------------------------------------------- results
@@ -148,29 +281,56 @@ class _Phases:
 
 # ---------------------------------------------------------------------------- check phase
 
-def _dirs_to_create(ws: Workspace, changes: Sequence[Change]) -> list[str]:
+def _dirs_to_create(t: fsio.Tree, changes: Sequence[Change]) -> list[str]:
     need: list[str] = []
     seen: set[str] = set()
     for c in changes:
         if c.after is None or c.before is not None:
             continue
         parts = c.path.split("/")[:-1]
+        missing = False
         for i in range(1, len(parts) + 1):
             rel = "/".join(parts[:i])
             if rel in seen:
+                missing = missing or rel in need
                 continue
             seen.add(rel)
-            p = ws.root / rel
-            if os.path.lexists(p):
-                if not p.is_dir():
-                    raise PathError(c.path, f"{rel} is a file, not a directory")
+            if missing:
+                need.append(rel)
                 continue
-            need.append(rel)
+            st = t.lstat(rel)
+            if st is None:
+                need.append(rel)
+                missing = True
+            elif not stat.S_ISDIR(st.st_mode):
+                raise PathError(c.path, f"{rel} is a file or a symlink, not a directory")
     return need
 
 
-def check_writable(ws: Workspace, changes: Sequence[Change], mode: str) -> None:
+def _shared_inodes(t: fsio.Tree, changes: Sequence[Change]) -> list[list[str]]:
+    """Groups of targets that are one file under several names (hard links)."""
+    by_inode: dict[tuple[int, int], list[str]] = {}
+    for c in changes:
+        if c.before is None:
+            continue
+        st = t.lstat(c.path)
+        if st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+            by_inode.setdefault((st.st_dev, st.st_ino), []).append(c.path)
+    return [g for g in by_inode.values() if len(g) > 1]
+
+
+def check_writable(ws: Workspace, changes: Sequence[Change], mode: str, t: fsio.Tree | None = None) -> None:
     """Refuse (before anything changes) when a target or its directory cannot be written."""
+    own = t is None
+    t = t or tree(ws)
+    try:
+        _check_writable(ws, changes, mode, t)
+    finally:
+        if own:
+            t.close()
+
+
+def _check_writable(ws: Workspace, changes: Sequence[Change], mode: str, t: fsio.Tree) -> None:
     bad: list[str] = []
     jd = journal_dir(ws)
     if not os.access(jd, os.W_OK | os.X_OK):
@@ -192,9 +352,8 @@ def check_writable(ws: Workspace, changes: Sequence[Change], mode: str) -> None:
             bad.append(f"{c.path}: its directory {_rel(ws, Path(got[0]))} is not writable")
             continue
         if c.before is not None:
-            try:
-                st = os.lstat(target)
-            except FileNotFoundError:
+            st = t.lstat(c.path)
+            if st is None:
                 bad.append(f"{c.path}: vanished")
                 continue
             if uid not in (None, 0) and st.st_uid != uid and c.after_mode != c.before_mode:
@@ -202,6 +361,12 @@ def check_writable(ws: Workspace, changes: Sequence[Change], mode: str) -> None:
             if mode == "journal" and c.after is not None and c.after != c.before \
                     and not os.access(target, os.W_OK):
                 bad.append(f"{c.path}: is not writable")
+    if mode == "journal":
+        for group in _shared_inodes(t, changes):
+            raise Refused(f"{' and '.join(group)} are one file under several names (hard links): "
+                          "journal mode writes a file in place, so writing one would write them all",
+                          hint="apply with --mode rename (each name gets its own file, as an editor's "
+                          "save does), or drop all but one of those steps; nothing was written")
     need = _space_needed(changes, mode)
     try:
         sv = os.statvfs(ws.root)
@@ -221,8 +386,10 @@ def ensure_spool(ws: Workspace) -> None:
     try:
         spool.ensure(ws)
     except OSError as e:
-        raise Refused(f".wopt/ (wopt's spool) is not writable: {e.strerror}",
-                      hint="fix the permissions (or the read-only mount) and apply again; nothing was written") from None
+        what = f"{e.strerror}" + (f" ({e.filename})" if isinstance(e, fsio.Replaced) and e.filename else "")
+        raise Refused(f".wopt/ (wopt's spool) is not writable: {what}",
+                      hint="fix the permissions (or the read-only mount; a symlink in .wopt/ must go) "
+                      "and apply again; nothing was written") from None
 
 
 def _space_needed(changes: Sequence[Change], mode: str) -> int:
@@ -248,14 +415,27 @@ def _rel(ws: Workspace, p: Path) -> str:
         return str(p)
 
 
+def _parent(rel: str) -> str:
+    return rel.rpartition("/")[0]
+
+
 # ---------------------------------------------------------------------------- commit
 
 def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx: str | None = None,
            kind: str = "apply", plan_id: str | None = None, steps: Sequence[str] = (),
            undoes: str | None = None, on_event: Callable[[Event], None] | None = None,
-           moves: int = 0, durations: dict | None = None) -> CommitStats:
+           moves: int = 0, durations: dict | None = None, final_state: str = COMMITTED) -> CommitStats:
     """Commit `changes` (in commit order) atomically. The caller holds the workspace lock and
-    has checked preconditions. Raises Refused (nothing touched) or ApplyError (rolled back)."""
+    has checked preconditions. Raises Refused (nothing touched) or ApplyError (rolled back).
+    `final_state` FINISHING leaves bookkeeping to `finish_undo` (an undo)."""
+    with tree(ws) as t:
+        return _commit(ws, t, changes, mode=mode, tx=tx, kind=kind, plan_id=plan_id, steps=steps,
+                       undoes=undoes, on_event=on_event, moves=moves, durations=durations,
+                       final_state=final_state)
+
+
+def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event, moves, durations,
+            final_state) -> CommitStats:
     if mode not in MODES:
         raise ApplyError(f"unknown mode {mode!r} (expected rename or journal)")
     emit = on_event or ev.null_listener
@@ -276,9 +456,15 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
 
     ph.start(ev.CHECK)
     ensure_spool(ws)
-    # every path was resolved (escape checks) by effects.compute under this same lock
-    new_dirs = _dirs_to_create(ws, changes)
-    check_writable(ws, changes, mode)
+    # every path was resolved (escape checks) by effects.compute under this same lock; from here
+    # on every operation goes through `t`'s verified directory handles
+    try:
+        new_dirs = _dirs_to_create(t, changes)
+        check_writable(ws, changes, mode, t)
+        t.dir(JOURNAL)
+    except fsio.Replaced as e:
+        raise Refused(f"{e.filename}: {e.strerror}",
+                      hint="remove the symlink (or put the directory back) and apply again; nothing was written") from None
     emit(Event(ev.CHECK, n, n, 0, total_bytes, tx=tx, message="preconditions hold"))
 
     entries = []
@@ -289,8 +475,8 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
              "before_mode": c.before_mode, "after_mode": c.after_mode, "steps": list(c.steps)}
         if mode == "rename":
             if c.after is not None and c.after != c.before or (c.after is not None and c.before is None):
-                d, name = os.path.split(c.path)
-                e["tmp"] = (f"{d}/" if d else "") + f".{name}.wopt-{tx}"
+                d = _parent(c.path)
+                e["tmp"] = (f"{d}/" if d else "") + tmp_name(tx, i)
             if c.before is not None and c.kind in ("replace", "delete"):
                 e["backup"] = str(i)
         else:
@@ -298,57 +484,71 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
                 e["off"], e["len"] = off, len(c.before)
                 blobs.append(c.before)
                 off += len(c.before)
+            if c.after is not None and c.after != c.before:
+                e["alen"], e["apages"] = len(c.after), page_hashes(c.after)
+                lb = len(c.before) if c.before is not None else 0
+                if c.before is not None and lb < len(c.after) and lb % PAGE:
+                    # a restore truncates to the original's length first: its last page then
+                    e["acut"] = _h16(c.after[lb - lb % PAGE:lb])
         entries.append(e)
     manifest = {"tx": tx, "kind": kind, "mode": mode, "plan": plan_id, "undoes": undoes,
                 "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "steps": list(steps), "dirs": new_dirs, "entries": entries}
     stats.created_dirs = new_dirs
-    mpath = manifest_path(ws, tx)
-    jd = journal_dir(ws)
+    mrel = manifest_rel(tx)
+    mtmp = mrel + ".tmp"
 
     wrote_manifest = False
     finalized = False
     try:
-        # ---- journal: the manifest (and, in journal mode, the originals) durable first
+        # ---- journal: the manifest (and, in journal mode, the originals) durable first. It is
+        # written under a temporary name and renamed into place, so a `.pending` manifest is
+        # always whole: one that does not decode was damaged, and is never taken for "nothing
+        # happened yet".
         ph.start(ev.JOURNAL)
         data = encode_manifest(manifest, blobs)
         emit(Event(ev.JOURNAL, 0, 1, 0, len(data), path=".wopt/journal", tx=tx))
-        fd = fsio.open_new(mpath, 0o600)
-        wrote_manifest = True
+        fd = fsio.open_new(t, mtmp, 0o600)
         try:
-            fsio.write(fd, data, mpath)
-            fsio.fsync(fd, mpath)
+            fsio.write(fd, data, mtmp)
+            fsio.fsync(fd, mtmp)
         finally:
             fsio.close(fd)
-        fsio.fsync_dir(jd)
+        wrote_manifest = True
+        fsio.rename(t, mtmp, mrel)
+        fsio.fsync_dir(t, JOURNAL)
         emit(Event(ev.JOURNAL, 1, 1, len(data), len(data), path=".wopt/journal", tx=tx))
 
         if mode == "rename":
-            _commit_rename(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes)
+            _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes)
         else:
-            _commit_journal(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes)
+            _commit_journal(t, tx, changes, entries, new_dirs, ph, emit, total_bytes)
 
         # ---- finalize: one atomic rename
         ph.start(ev.FINALIZE)
-        fsio.rename(mpath, manifest_path(ws, tx, COMMITTED))
+        fsio.rename(t, mrel, manifest_rel(tx, final_state))
         finalized = True
-        fsio.fsync_dir(jd)
+        fsio.fsync_dir(t, JOURNAL)
         emit(Event(ev.FINALIZE, 1, 1, total_bytes, total_bytes, tx=tx, message="committed"))
     except BaseException as exc:
         where = fsio.last_op() if fsio.log() else fsio.phase()
         if not wrote_manifest:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
+            _drop_quietly(t, mtmp)
             raise _as_apply_error(exc, where, rolled_back=True, stats=stats, ws=ws) from None
         ph.start(ev.ROLLBACK)
         emit(Event(ev.ROLLBACK, 0, n, tx=tx, message=f"rolling back: {_why(exc)}"))
+        t.loose = True  # take back what was written through these handles, wherever inside
         try:
             with fsio.rolling_back():
                 if finalized:
                     # the commit rename is not known durable (its directory fsync failed):
                     # take it back, then roll back like any unfinished transaction
-                    fsio.rename(manifest_path(ws, tx, COMMITTED), mpath)
-                restored = rollback(ws, tx)
+                    fsio.rename(t, manifest_rel(tx, final_state), mrel)
+                elif t.exists(mtmp):
+                    fsio.rename(t, mtmp, mrel)
+                res = rollback(ws, tx, t=t)
         except BaseException as rb:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
@@ -359,8 +559,16 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
             raise err from None
         ph.stop()
         stats.fsyncs = fsio.fsync_count() - fs0
+        restored = res.restored
         for i, p in enumerate(restored):
             emit(Event(ev.ROLLBACK, i + 1, len(restored), path=p, batch=_batch(p), tx=tx))
+        if not res.ok:
+            emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back in part"))
+            err = ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}: "
+                                     f"{getattr(exc, 'filename', '') or where}); " + res.summary()),
+                             hint=res.hint())
+            err.stats = stats  # type: ignore[attr-defined]
+            raise err from None
         emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back"))
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -369,6 +577,16 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
     stats.fsyncs = fsio.fsync_count() - fs0
     emit(Event(ev.DONE, n, n, total_bytes, total_bytes, tx=tx, message="committed"))
     return stats
+
+
+def _drop_quietly(t: fsio.Tree, rel: str) -> None:
+    """Remove a temporary manifest that never became a journal (nothing else happened)."""
+    try:
+        with fsio.rolling_back():
+            if t.exists(rel):
+                fsio.unlink(t, rel)
+    except OSError:
+        pass  # recovery removes a stray `.tmp` in the journal directory
 
 
 def _why(exc: BaseException) -> str:
@@ -392,9 +610,13 @@ def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats:
     fname = getattr(exc, "filename", None)
     msg = f"apply failed: {_why(exc)}"
     if fname:
-        msg += f" on {fname}"
-    err = ApplyError(_relmsg(ws, msg + f" (at {where})"),
-                     hint="the transaction was rolled back; the tree is as before" if rolled_back else None)
+        msg = f"apply failed: {fname}: {_why(exc)}" if isinstance(exc, fsio.Replaced) else msg + f" on {fname}"
+    hint = "the transaction was rolled back; the tree is as before" if rolled_back else None
+    if rolled_back and isinstance(exc, fsio.Replaced):
+        hint = ("the transaction was rolled back, through the directory handles it had opened (so in "
+                "a directory moved within the workspace too); nothing was written through the symlink. "
+                "Put the directory back and apply again")
+    err = ApplyError(_relmsg(ws, msg + f" (at {where})"), hint=hint)
     err.stats = stats  # type: ignore[attr-defined]
     return err
 
@@ -404,264 +626,503 @@ def _batch(path: str) -> str:
     return d or "."
 
 
-def _commit_rename(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> None:
-    root = ws.root
+def _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> None:
     n = len(changes)
     ph.start(ev.PREPARE)
     for d in new_dirs:
-        fsio.mkdir(root / d)
-    bdir = backup_dir(ws, tx)
-    fsio.mkdir(bdir, 0o700)
-    written: list[Path] = []
+        fsio.mkdir(t, d)
+    bdir = backup_rel(tx)
+    fsio.mkdir(t, bdir, 0o700)
+    written: list[str] = []
     done_bytes = 0
     for i, (c, e) in enumerate(zip(changes, entries)):
         if "tmp" in e:
-            tmp = root / e["tmp"]
-            fsio.write_new_file(tmp, c.after, c.after_mode if c.after_mode is not None else 0o644, sync=False)
-            written.append(tmp)
+            fsio.write_new_file(t, e["tmp"], c.after, c.after_mode if c.after_mode is not None else 0o644,
+                                sync=False)
+            written.append(e["tmp"])
             done_bytes += len(c.after)
         if "backup" in e:
-            src = root / c.path
-            dst = bdir / e["backup"]
+            dst = f"{bdir}/{e['backup']}"
             try:
-                fsio.link(src, dst)
+                fsio.link(t, c.path, dst)
             except OSError as x:
                 if x.errno not in (18, 1):  # EXDEV, EPERM (no hard links here): copy instead
                     raise
-                fsio.write_new_file(dst, c.before, c.before_mode if c.before_mode is not None else 0o644, sync=False)
+                fsio.write_new_file(t, dst, c.before, c.before_mode if c.before_mode is not None else 0o644,
+                                    sync=False)
                 written.append(dst)
         emit(Event(ev.PREPARE, i + 1, n, done_bytes, total_bytes, path=c.path,
                    step=",".join(c.steps), batch=_batch(c.path), tx=tx))
-    sync_dirs = {bdir, journal_dir(ws)}  # the backups and the backup directory's own entry
+    sync_dirs = {bdir, JOURNAL}  # the backups and the backup directory's own entry
     for d in new_dirs:
-        sync_dirs.add((root / d).parent)
-    fsio.sync_files(written, dirs=sorted(sync_dirs))
+        sync_dirs.add(_parent(d))
+    fsio.sync_files(t, written, dirs=sorted(sync_dirs))
 
     ph.start(ev.COMMIT)
-    touched: set[Path] = set()
+    touched: set[str] = set()
     done_bytes = 0
     for i, (c, e) in enumerate(zip(changes, entries)):
-        target = root / c.path
         if "tmp" in e:
-            fsio.rename(root / e["tmp"], target)
+            fsio.rename(t, e["tmp"], c.path)
             done_bytes += len(c.after)
-            touched.add(target.parent)
+            touched.add(_parent(c.path))
         elif c.after is None:
-            fsio.unlink(target)
-            touched.add(target.parent)
+            fsio.unlink(t, c.path)
+            touched.add(_parent(c.path))
         elif c.after_mode is not None and c.after_mode != c.before_mode:
-            fsio.chmod(target, c.after_mode)
-            touched.add(target.parent)
+            fsio.chmod(t, c.path, c.after_mode)
+            touched.add(_parent(c.path))
         emit(Event(ev.COMMIT, i + 1, n, done_bytes, total_bytes, path=c.path,
                    step=",".join(c.steps), batch=_batch(c.path), tx=tx))
 
     ph.start(ev.SYNC)
     for d in new_dirs:
-        touched.add((root / d).parent)
+        touched.add(_parent(d))
     dirs = sorted(touched)
     for j, d in enumerate(dirs):
-        fsio.fsync_dir(d)
-        emit(Event(ev.SYNC, j + 1, len(dirs), total_bytes, total_bytes, batch=_rel(ws, d), tx=tx))
+        fsio.fsync_dir(t, d)
+        emit(Event(ev.SYNC, j + 1, len(dirs), total_bytes, total_bytes, batch=d or ".", tx=tx))
 
 
-def _commit_journal(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> None:
-    root = ws.root
+def _commit_journal(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> None:
     n = len(changes)
     ph.start(ev.COMMIT)
     for d in new_dirs:
-        fsio.mkdir(root / d)
-    written: list[Path] = []
-    touched: set[Path] = set()
+        fsio.mkdir(t, d)
+    written: list[str] = []
+    touched: set[str] = set()
     done_bytes = 0
     for i, c in enumerate(changes):
-        target = root / c.path
+        target = c.path
         if c.after is None:
-            fsio.unlink(target)
-            touched.add(target.parent)
+            fsio.unlink(t, target)
+            touched.add(_parent(target))
         elif c.before is None:
-            fsio.write_new_file(target, c.after, c.after_mode if c.after_mode is not None else 0o644, sync=False)
+            fsio.write_new_file(t, target, c.after, c.after_mode if c.after_mode is not None else 0o644,
+                                sync=False)
             written.append(target)
-            touched.add(target.parent)
+            touched.add(_parent(target))
             done_bytes += len(c.after)
         else:
             if c.after != c.before:
-                fsio.overwrite_file(target, c.after, sync=False)
+                fsio.overwrite_file(t, target, c.after, sync=False)
                 written.append(target)
                 done_bytes += len(c.after)
             if c.after_mode is not None and c.after_mode != c.before_mode:
-                fsio.chmod(target, c.after_mode)
+                fsio.chmod(t, target, c.after_mode)
                 if target not in written:
                     written.append(target)
         emit(Event(ev.COMMIT, i + 1, n, done_bytes, total_bytes, path=c.path,
                    step=",".join(c.steps), batch=_batch(c.path), tx=tx))
     ph.start(ev.SYNC)
     for d in new_dirs:
-        touched.add((root / d).parent)
-    fsio.sync_files(written, dirs=sorted(touched))
+        touched.add(_parent(d))
+    fsio.sync_files(t, written, dirs=sorted(touched))
     emit(Event(ev.SYNC, 1, 1, total_bytes, total_bytes, tx=tx))
 
 
 # ---------------------------------------------------------------------------- rollback
 
-def _file_state(p: Path) -> tuple[bytes | None, int | None]:
+@dataclass
+class Rollback:
+    """What a rollback did. `kept`: paths it left alone, each with why (a person's later work,
+    or a place wopt cannot reach safely); `damaged`: why the manifest could not be acted on.
+    Either keeps the journal (manifest and backups) until a person decides."""
+
+    tx: str
+    manifest: dict | None = None
+    restored: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    damaged: str | None = None
+    known_paths: list[str] = field(default_factory=list)
+    saved: str | None = None      # where the originals of the kept paths were copied
+
+    @property
+    def ok(self) -> bool:
+        return not self.kept and self.damaged is None
+
+    def summary(self) -> str:
+        if self.damaged is not None:
+            known = ""
+            if self.known_paths:
+                shown = ", ".join(self.known_paths[:10])
+                more = f" and {len(self.known_paths) - 10} more" if len(self.known_paths) > 10 else ""
+                known = f"; the readable part of it names {shown}{more}"
+            return (f"the journal of transaction {self.tx} (.wopt/journal/{self.tx}.pending) {self.damaged}, "
+                    f"so wopt cannot prove what it changed and changes nothing; it keeps that journal "
+                    f"and its backups (.wopt/journal/{self.tx}/){known}")
+        shown = ", ".join(f"{p} ({why})" for p, why in self.kept[:10])
+        more = f" and {len(self.kept) - 10} more" if len(self.kept) > 10 else ""
+        done = f"; restored {len(self.restored)} other file(s)" if self.restored else ""
+        saved = f"; the originals are copied to {self.saved}/" if self.saved else ""
+        return (f"transaction {self.tx}: {len(self.kept)} path(s) need your decision, left as they "
+                f"are: {shown}{more}{done}{saved}")
+
+    def hint(self) -> str:
+        if self.damaged is not None:
+            return (f"check those files (`wopt history`, version control), restore what you need from "
+                    f"the backups, then run `wopt recover --resolve {self.tx}` to drop that journal")
+        return (f"keep or replace each of those files as you want, then run "
+                f"`wopt recover --resolve {self.tx}` to close the transaction (its backups stay in "
+                f".wopt/journal/{self.tx}/ until then)")
+
+
+PAGE = 4096
+
+
+def page_hashes(data: bytes) -> list[str]:
+    """Short hashes of each 4 KB page of `data` (journal mode records them for what it writes
+    in place, so recovery can recognise a page of its own in a file torn by a crash)."""
+    return [hashlib.sha256(data[i:i + PAGE]).hexdigest()[:16] for i in range(0, len(data), PAGE)]
+
+
+def _h16(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _torn(cur: bytes, orig: bytes | None, e: dict) -> bool:
+    """True if `cur` is what an interrupted in-place write of the entry's new content over
+    `orig`, or of `orig` back over it, can leave (a kill, or a power cut that lost some of its
+    pages): no longer than the longer of the two, and each 4 KB page the original's, the new
+    content's (by its recorded hash), zeros, the new content's last page then the original's
+    tail, or the new content cut where the original ends (a restore truncates first)."""
+    orig = orig or b""
+    pages = e.get("apages") or []
+    alen = e.get("alen", 0)
+    olen = len(orig)
+    n = len(cur)
+    if n > max(olen, alen):
+        return False
+    for k, i in enumerate(range(0, n, PAGE)):
+        block = cur[i:i + PAGE]
+        if block == orig[i:i + PAGE] or not block.strip(b"\0"):
+            continue
+        if k < len(pages):
+            cut = min(PAGE, alen - i)
+            if _h16(block[:cut]) == pages[k] and block[cut:] == orig[i + cut:i + len(block)]:
+                continue
+        if e.get("acut") and i < olen < i + PAGE and len(block) == olen - i and _h16(block) == e["acut"]:
+            continue
+        return False
+    return True
+
+
+def _read_state(t: fsio.Tree, rel: str) -> tuple[bytes | None, int | None]:
+    """(content, mode) of `rel`; (None, None) if it (or its directory) is absent. Raises
+    fsio.Replaced where something other than a regular file stands, or a directory on the way
+    was replaced."""
     try:
-        st = os.lstat(p)
+        return t.read(rel)
     except FileNotFoundError:
         return None, None
-    if not stat.S_ISREG(st.st_mode):
-        return None, None
-    with open(p, "rb") as f:
-        return f.read(), stat.S_IMODE(st.st_mode)
+    except NotADirectoryError:
+        raise fsio.Replaced(20, "a directory on the way is a file now", rel) from None
 
 
-def rollback(ws: Workspace, tx: str) -> list[str]:
-    """Restore the tree before transaction `tx` from its pending manifest, then drop the
-    manifest. Looks only at the disk, so it can be interrupted and run again. Returns the
-    workspace-relative paths it restored or removed."""
-    mpath = manifest_path(ws, tx)
-    got = read_manifest(mpath)
-    bdir = backup_dir(ws, tx)
-    jd = journal_dir(ws)
+def _judge(m: dict, e: dict, cur: bytes | None, cur_mode: int | None, orig: bytes | None) -> str:
+    """'before' (nothing of the transaction there), 'ours' (exactly what the transaction wrote,
+    or what an interrupted write of it leaves) or 'theirs' (anything else: a person's work)."""
+    op = e["op"]
+    h = ABSENT if cur is None else sha256(cur)
+    if cur is None:
+        if op == "create":
+            return "before"
+        if op == "delete":
+            return "ours"
+        return "theirs"  # the transaction never removes a replaced file: a person deleted it
+    if h == e["before"] and cur_mode == e["before_mode"]:
+        return "before"
+    if h == e["after"] and cur_mode == e["after_mode"]:
+        return "ours"
+    modes = {e["before_mode"], e["after_mode"]}
+    if m["mode"] == "journal":
+        if op == "create":
+            # created with mode 0600, written, then given its mode
+            if cur_mode in (0o600, e["after_mode"]) and _torn(cur, None, e):
+                return "ours"
+        elif op == "replace":
+            if cur_mode in modes and orig is not None and _torn(cur, orig, e):
+                return "ours"
+        elif op == "chmod":
+            if h == e["before"] and cur_mode in modes:
+                return "ours"
+        elif op == "delete":
+            # a restore re-creates it with mode 0600, writes it, then gives it its mode
+            if cur_mode in modes | {0o600} and orig is not None and _torn(cur, orig, {}):
+                return "ours"
+    elif op == "chmod" and h == e["before"] and cur_mode in modes:
+        return "ours"
+    return "theirs"
+
+
+def rollback(ws: Workspace, tx: str, t: fsio.Tree | None = None) -> Rollback:
+    """Restore the tree before transaction `tx` from its pending manifest, path by path, only
+    where the path still holds what the transaction wrote: a person's later work is left alone
+    (and reported, with the original kept). Drops the journal once nothing is left to decide.
+    Looks only at the disk, so it can be interrupted and run again."""
+    if t is None:
+        with tree(ws) as own:
+            return _rollback(ws, tx, own)
+    return _rollback(ws, tx, t)
+
+
+def _rollback(ws: Workspace, tx: str, t: fsio.Tree) -> Rollback:
+    out = Rollback(tx)
+    mrel = manifest_rel(tx)
+    bdir = backup_rel(tx)
+    try:
+        data, _ = t.read(mrel)
+    except fsio.Replaced as e:
+        out.damaged = f"is not a regular file ({e.strerror})"
+        return out
+    if data is None:
+        # no manifest at all: only its stray backup directory (an interrupted prune)
+        _drop(t, tx)
+        fsio.fsync_dir(t, JOURNAL)
+        return out
+    got = decode_manifest(data)
     if got is None:
-        # torn or absent manifest: written before anything in the workspace changed
-        _drop(ws, tx, bdir)
-        if mpath.exists():
-            fsio.unlink(mpath)
-        fsio.fsync_dir(jd)
-        return []
+        out.damaged = "is damaged (truncated or altered: its checksum does not match)"
+        out.known_paths = salvage_paths(data)
+        return out
     m, blobs = got
-    root = ws.root
-    restored: list[str] = []
-    rewritten: list[Path] = []
-    touched: set[Path] = set()
+    why = check_manifest(m, tx, blobs)
+    if why:
+        out.damaged = f"is not trustworthy: it {why}"
+        return out
+    out.manifest = m
+    rewritten: list[str] = []
+    touched: set[str] = set()
+    kept_orig: list[tuple[str, bytes | None]] = []
     for e in reversed(m["entries"]):
-        target = root / e["path"]
-        op = e["op"]
-        if m["mode"] == "rename":
-            if op == "create":
-                if os.path.lexists(target) and not target.is_dir():
-                    fsio.unlink(target)
-                    restored.append(e["path"])
-                    touched.add(target.parent)
-            elif op in ("replace", "delete"):
-                cur, cur_mode = _file_state(target)
-                if cur is not None and sha256(cur) == e["before"] and cur_mode == e["before_mode"]:
-                    pass  # never replaced (or already restored)
+        rel, op = e["path"], e["op"]
+        try:
+            orig = _original(t, m, blobs, e)
+            cur, cur_mode = _read_state(t, rel)
+            verdict = _judge(m, e, cur, cur_mode, orig)
+            if verdict == "theirs":
+                out.kept.append((rel, "deleted since" if cur is None else "changed since"))
+                kept_orig.append((rel, orig))
+            elif verdict == "ours":
+                if m["mode"] == "rename":
+                    _undo_rename_entry(t, tx, e, cur, orig, out, touched, rewritten)
                 else:
-                    b = bdir / e["backup"]
-                    bdata, _ = _file_state(b)
-                    if bdata is None or sha256(bdata) != e["before"]:
-                        raise ApplyError(f"{e['path']}: its backup in .wopt/journal/{tx}/ is missing or "
-                                         "damaged, so it cannot be restored",
-                                         hint="restore it from version control")
-                    fsio.rename(b, target)  # a hard link of the original inode, or a copy with its mode
-                    restored.append(e["path"])
-                    touched.add(target.parent)
-            elif op == "chmod":
-                _, cur = _file_state(target)
-                if cur is not None and cur != e["before_mode"]:
-                    fsio.chmod(target, e["before_mode"])
-                    restored.append(e["path"])
-                    rewritten.append(target)
-            if e.get("tmp"):
-                tmp = root / e["tmp"]
-                if os.path.lexists(tmp):
-                    fsio.unlink(tmp)
-                    touched.add(tmp.parent)
-        else:
-            if op == "create":
-                if os.path.lexists(target) and not target.is_dir():
-                    fsio.unlink(target)
-                    restored.append(e["path"])
-                    touched.add(target.parent)
-                continue
-            cur, cur_mode = _file_state(target)
-            if op in ("replace", "delete"):
-                orig = blobs[e["off"]:e["off"] + e["len"]]
-                if cur is None:
-                    fsio.write_new_file(target, orig, e["before_mode"], sync=False)
-                    rewritten.append(target)
-                    touched.add(target.parent)
-                    restored.append(e["path"])
-                    continue
-                if cur != orig:
-                    fsio.overwrite_file(target, orig, sync=False)
-                    rewritten.append(target)
-                    restored.append(e["path"])
-            if cur is not None and cur_mode != e["before_mode"]:
-                fsio.chmod(target, e["before_mode"])
-                if target not in rewritten:
-                    rewritten.append(target)
-                if e["path"] not in restored:
-                    restored.append(e["path"])
+                    _undo_journal_entry(t, e, cur, cur_mode, orig, out, touched, rewritten)
+            if m["mode"] == "rename" and e.get("tmp") and t.lstat(e["tmp"]) is not None:
+                fsio.unlink(t, e["tmp"])
+                touched.add(_parent(e["tmp"]))
+        except fsio.Replaced as x:
+            if t.loose and not t.opened(rel) and not (e.get("tmp") and t.opened(e["tmp"])):
+                continue  # in process: this transaction never reached that directory
+            out.kept.append((rel, f"{x.filename}: {x.strerror}"))
+            kept_orig.append((rel, None))
     for d in reversed(m.get("dirs", [])):
-        p = root / d
-        if p.is_dir() and not p.is_symlink():
-            try:
-                fsio.rmdir(p)
-                touched.add(p.parent)
-            except OSError as x:
-                if x.errno not in (39, 66, 17):  # ENOTEMPTY (Linux, macOS), EEXIST
-                    raise
-    touched = {d for d in touched if d.is_dir()}
-    fsio.sync_files(rewritten, dirs=sorted(touched))
-    _drop(ws, tx, bdir)
-    fsio.unlink(mpath)
-    fsio.fsync_dir(jd)
-    return sorted(set(restored))
+        try:
+            if t.is_dir(d):
+                fsio.rmdir(t, d)
+                touched.add(_parent(d))
+        except fsio.Replaced:
+            continue
+        except OSError as x:
+            if x.errno not in (39, 66, 17, 2):  # ENOTEMPTY (Linux, macOS), EEXIST, ENOENT
+                raise
+    live = []
+    for d in sorted(touched):
+        try:
+            if t.is_dir(d) or d == "":
+                live.append(d)
+        except (fsio.Replaced, FileNotFoundError):
+            continue
+    fsio.sync_files(t, [p for p in rewritten if _reachable(t, p)], dirs=live)
+    out.restored = sorted(set(out.restored))
+    if out.kept:
+        out.saved = _save_originals(t, tx, kept_orig)
+        return out
+    _drop(t, tx)
+    fsio.unlink(t, mrel)
+    fsio.fsync_dir(t, JOURNAL)
+    return out
 
 
-def _drop(ws: Workspace, tx: str, bdir: Path) -> None:
-    if bdir.is_dir():
-        for name in sorted(os.listdir(bdir)):
-            fsio.unlink(bdir / name)
-        fsio.rmdir(bdir)
+def _reachable(t: fsio.Tree, rel: str) -> bool:
+    try:
+        return t.lstat(rel) is not None
+    except (fsio.Replaced, FileNotFoundError):
+        return False
+
+
+def _original(t: fsio.Tree, m: dict, blobs: bytes, e: dict) -> bytes | None:
+    if e["before"] == ABSENT:
+        return None
+    if m["mode"] == "journal":
+        return blobs[e["off"]:e["off"] + e["len"]] if "off" in e else None
+    if "backup" in e:
+        try:
+            data, _ = t.read(f"{backup_rel(m['tx'])}/{e['backup']}")
+        except fsio.Replaced:
+            return None
+        if data is not None and sha256(data) == e["before"]:
+            return data
+    return None
+
+
+def _undo_rename_entry(t, tx, e, cur, orig, out, touched, rewritten) -> None:
+    rel, op = e["path"], e["op"]
+    if op == "create":
+        fsio.unlink(t, rel)
+        out.restored.append(rel)
+        touched.add(_parent(rel))
+    elif op in ("replace", "delete"):
+        if orig is None:
+            out.kept.append((rel, f"its backup in .wopt/journal/{tx}/ is missing or damaged"))
+            return
+        fsio.rename(t, f"{backup_rel(tx)}/{e['backup']}", rel)  # the original inode, or a copy
+        out.restored.append(rel)
+        touched.add(_parent(rel))
+    elif op == "chmod":
+        fsio.chmod(t, rel, e["before_mode"])
+        out.restored.append(rel)
+        rewritten.append(rel)
+
+
+def _undo_journal_entry(t, e, cur, cur_mode, orig, out, touched, rewritten) -> None:
+    rel, op = e["path"], e["op"]
+    if op == "create":
+        fsio.unlink(t, rel)
+        out.restored.append(rel)
+        touched.add(_parent(rel))
+        return
+    if op in ("replace", "delete"):
+        if cur is None:
+            fsio.write_new_file(t, rel, orig, e["before_mode"], sync=False)
+            rewritten.append(rel)
+            touched.add(_parent(rel))
+            out.restored.append(rel)
+            return
+        if cur != orig:
+            fsio.restore_file(t, rel, orig)
+            rewritten.append(rel)
+            out.restored.append(rel)
+    if cur_mode != e["before_mode"]:
+        fsio.chmod(t, rel, e["before_mode"])
+        if rel not in rewritten:
+            rewritten.append(rel)
+        out.restored.append(rel)
+
+
+RECOVERED = ".wopt/recovered"
+
+
+def _save_originals(t: fsio.Tree, tx: str, kept: list[tuple[str, bytes | None]]) -> str | None:
+    """Copy the originals of the paths left for a person's decision to
+    `.wopt/recovered/<tx>/<path>` (once), so they can be compared and taken back by hand."""
+    base = f"{RECOVERED}/{tx}"
+    saved = False
+    for rel, orig in kept:
+        if orig is None:
+            continue
+        dst = f"{base}/{rel}"
+        try:
+            fsio.makedirs(t, _parent(dst))
+            if t.lstat(dst) is None:
+                fsio.write_new_file(t, dst, orig, 0o600)
+            saved = True
+        except fsio.Replaced:
+            continue
+    if saved:
+        fsio.fsync_dir(t, base)
+    return base if saved else None
+
+
+def resolve(ws: Workspace, tx: str) -> None:
+    """A person decided about every path of an interrupted transaction: drop its journal (the
+    files stay as they are; `.wopt/recovered/<tx>/` stays for the person to delete)."""
+    with tree(ws) as t:
+        mrel = manifest_rel(tx)
+        _drop(t, tx)
+        if t.lstat(mrel) is not None:
+            fsio.unlink(t, mrel)
+        fsio.fsync_dir(t, JOURNAL)
+
+
+def _drop(t: fsio.Tree, tx: str) -> None:
+    bdir = backup_rel(tx)
+    st = t.lstat(bdir)
+    if st is None:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        fsio.unlink(t, bdir)
+        return
+    for name in sorted(t.listdir(bdir)):
+        fsio.unlink(t, f"{bdir}/{name}")
+    fsio.rmdir(t, bdir)
 
 
 # ---------------------------------------------------------------------------- committed journals
 
-def committed_original(ws: Workspace, m: dict, blobs: bytes, entry: dict) -> bytes | None:
+def committed_original(ws: Workspace, m: dict, blobs: bytes, entry: dict,
+                       t: fsio.Tree | None = None) -> bytes | None:
     """The bytes a committed transaction's entry had before it (None: absent)."""
     if entry["before"] == ABSENT:
         return None
     if m["mode"] == "journal":
         if "off" in entry:
             return blobs[entry["off"]:entry["off"] + entry["len"]]
-    elif "backup" in entry:
-        return (backup_dir(ws, m["tx"]) / entry["backup"]).read_bytes()
-    # chmod-only: the content never changed
-    data, _ = _file_state(ws.root / entry["path"])
-    return data
+    own = t is None
+    t = t or tree(ws)
+    try:
+        if m["mode"] != "journal" and "backup" in entry:
+            return t.read(f"{backup_rel(m['tx'])}/{entry['backup']}")[0]
+        # chmod-only: the content never changed
+        return t.read(entry["path"])[0]
+    except (fsio.Replaced, FileNotFoundError):
+        return None
+    finally:
+        if own:
+            t.close()
 
 
 def load_committed(ws: Workspace, tx: str) -> tuple[dict, bytes, str] | None:
-    for state in (COMMITTED, UNDONE):
-        got = read_manifest(manifest_path(ws, tx, state))
-        if got is not None:
-            return got[0], got[1], state
+    if not valid_tx(tx):
+        return None
+    with tree(ws) as t:
+        for state in (COMMITTED, FINISHING, UNDONE):
+            try:
+                got = read_manifest(manifest_rel(tx, state), t)
+            except (fsio.Replaced, FileNotFoundError):
+                got = None
+            if got is not None and check_manifest(got[0], tx, got[1]) is None:
+                return got[0], got[1], state
     return None
 
 
 def list_transactions(ws: Workspace) -> list[tuple[str, str]]:
     """(tx id, state) of every journal file, oldest first."""
     try:
-        names = os.listdir(journal_dir(ws))
-    except FileNotFoundError:
+        with tree(ws) as t:
+            names = t.listdir(JOURNAL)
+    except (FileNotFoundError, fsio.Replaced):
         return []
     out = []
     for n in names:
-        for state in (PENDING, COMMITTED, UNDONE):
-            if n.endswith(state):
+        for state in STATES:
+            if n.endswith(state) and valid_tx(n[: -len(state)]):
                 out.append((n[: -len(state)], state))
     out.sort()
     return out
 
 
-def mark_undone(ws: Workspace, tx: str) -> None:
-    src = manifest_path(ws, tx, COMMITTED)
-    if src.exists():
-        fsio.rename(src, manifest_path(ws, tx, UNDONE))
-        fsio.fsync_dir(journal_dir(ws))
+def mark_undone(ws: Workspace, tx: str, t: fsio.Tree | None = None) -> None:
+    own = t is None
+    t = t or tree(ws)
+    try:
+        src = manifest_rel(tx, COMMITTED)
+        if t.lstat(src) is not None:
+            fsio.rename(t, src, manifest_rel(tx, UNDONE))
+            fsio.fsync_dir(t, JOURNAL)
+    finally:
+        if own:
+            t.close()
 
 
 KEEP = 200  # committed transactions whose originals are kept for undo
@@ -674,15 +1135,81 @@ def prune(ws: Workspace, keep: int | None = None) -> list[str]:
     keep = KEEP if keep is None else keep
     done = [tx for tx, state in list_transactions(ws) if state in (COMMITTED, UNDONE)]
     old = done[:-keep] if keep > 0 else done
-    for tx in old:
-        for state in (COMMITTED, UNDONE):
-            try:
-                os.unlink(manifest_path(ws, tx, state))
-            except FileNotFoundError:
-                pass
-        b = backup_dir(ws, tx)
-        if b.is_dir():
-            for name in os.listdir(b):
-                os.unlink(b / name)
-            os.rmdir(b)
+    if not old:
+        return old
+    with tree(ws) as t:
+        for tx in old:
+            for state in (COMMITTED, UNDONE):
+                rel = manifest_rel(tx, state)
+                if t.lstat(rel) is not None:
+                    fsio.unlink(t, rel)
+            _drop(t, tx)
     return old
+
+
+# ---------------------------------------------------------------------------- undo bookkeeping
+
+def remove_dirs(t: fsio.Tree, dirs: Sequence[str]) -> list[str]:
+    """Remove the directories `dirs` (deepest first) that are empty now; fsync their parents.
+    A directory that is not empty, gone, or no longer a directory stays as it is."""
+    parents: set[str] = set()
+    removed: list[str] = []
+    for d in sorted(dirs, key=lambda x: (-x.count("/"), x)):
+        try:
+            if t.is_dir(d) and not t.listdir(d):
+                fsio.rmdir(t, d)
+                removed.append(d)
+                parents.add(_parent(d))
+        except (fsio.Replaced, FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as x:
+            if x.errno not in (39, 66, 17, 2):
+                raise
+    for p in sorted(parents):
+        if p in removed:
+            continue
+        try:
+            fsio.fsync_dir(t, p)
+        except (fsio.Replaced, FileNotFoundError):
+            continue
+    return removed
+
+
+def finish_undo(ws: Workspace, tx: str, *, record: dict | None = None, t: fsio.Tree | None = None) -> str | None:
+    """Complete the bookkeeping of undo `tx` past its commit point (`<tx>.finishing`): mark
+    the transaction it undoes undone, remove that transaction's new directories if empty,
+    append the undo's history record (once), then rename the manifest to `<tx>.committed`.
+    Each step is idempotent, so an interruption anywhere is completed by recovery. Returns the
+    id of the undone transaction."""
+    own = t is None
+    t = t or tree(ws)
+    try:
+        got = read_manifest(manifest_rel(tx, FINISHING), t)
+        if got is None or check_manifest(got[0], tx, got[1]) is not None:
+            raise ApplyError(f".wopt/journal/{tx}{FINISHING} is damaged: the undo {tx} is in effect but its "
+                             "records cannot be completed",
+                             hint="check `wopt history`, then remove that file by hand")
+        m = got[0]
+        target = m.get("undoes")
+        if isinstance(target, str) and valid_tx(target):
+            mark_undone(ws, target, t)
+            orig = read_manifest(manifest_rel(target, UNDONE), t)
+            if orig is not None and check_manifest(orig[0], target, orig[1]) is None:
+                remove_dirs(t, orig[0].get("dirs", []))
+        else:
+            target = None
+        from .history import append, read_history
+        if not any(r.get("tx") == tx for r in read_history(ws)):
+            rec = record or {"tx": tx, "plan": m.get("plan"), "kind": "undo", "mode": m.get("mode"),
+                             "outcome": "committed", "started": m.get("started"),
+                             "files": len(m["entries"]),
+                             "ops": {"create": 0, "replace": 0, "delete": 0, "chmod": 0, "move": 0},
+                             "bytes": 0, "durations": {}, "fsyncs": 0, "steps": m.get("steps", []),
+                             "paths": [e["path"] for e in m["entries"]], "undoes": target}
+            append(ws, rec, t=t, sync=True)
+        fsio.rename(t, manifest_rel(tx, FINISHING), manifest_rel(tx, COMMITTED))
+        fsio.fsync_dir(t, JOURNAL)
+        return target
+    finally:
+        if own:
+            t.close()

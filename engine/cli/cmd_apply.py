@@ -32,7 +32,12 @@ def register(sub, common) -> None:
 
     p = sub.add_parser("recover", parents=[common], help="roll back an interrupted transaction",
                        description="Roll back any transaction that never finished (every wopt command "
-                       "also does this first).")
+                       "also does this first), where its files still hold what it wrote. Paths changed "
+                       "since are left as they are and listed (exit 1); --resolve TX closes such a "
+                       "transaction once you decided.")
+    p.add_argument("--resolve", metavar="TX",
+                   help="you decided about the listed paths of interrupted transaction TX: drop its "
+                   "journal, leave the files as they are")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_recover)
 
@@ -160,7 +165,11 @@ def cmd_recover(args) -> int:
     from .common import print_json, workspace
 
     ws = workspace(args, recover=False)
-    lines = recover(ws, lock_timeout=10.0)
+    lines = []
+    if args.resolve:
+        from ..recovery import resolve
+        lines.append(resolve(ws, args.resolve))
+    lines += recover(ws, lock_timeout=10.0)
     if args.json:
         print_json({"recovered": lines})
         return 0

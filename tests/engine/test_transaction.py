@@ -324,7 +324,7 @@ def test_a_rollback_that_fails_leaves_the_journal_for_recovery(mixed_template, t
     real = txn.rollback
     calls = []
 
-    def broken(ws_, tx):  # the disk goes away while rolling back
+    def broken(ws_, tx, t=None):  # the disk goes away while rolling back
         calls.append(tx)
         raise OSError(5, "Input/output error", str(root / "src"))
 
