@@ -1,13 +1,21 @@
-"""Codex `apply_patch` envelopes.
+"""Codex `apply_patch` envelopes, applied by Codex's rules (codex-rs/apply-patch).
 
 `*** Begin Patch` ... `*** End Patch` with sections `*** Add File: P` (lines all `+`),
 `*** Delete File: P`, `*** Update File: P` (optionally `*** Move to: Q`) holding chunks: an
 optional `@@` or `@@ CONTEXT` line, then ` ` context, `-` removed and `+` added lines, and an
-optional `*** End of File` pinning the chunk to the end. The envelope may be wrapped in a shell
-heredoc (`apply_patch <<'EOF'` ... `EOF`). Chunks are located the way Codex does: from the last
-match on, exact first, then ignoring trailing, then surrounding whitespace; a chunk with no
-removed or context lines is added at the end. Codex writes every updated file with a final
-newline. Paths are relative to the workspace.
+optional `*** End of File` pinning the chunk to the end. Marker and section header lines may
+be padded with spaces; the patch text's own CRLFs are not content. The envelope may be wrapped
+in a shell heredoc (`apply_patch <<'EOF'` ... `EOF`).
+
+Chunks are located in order, each after the last, the way Codex's seek_sequence does: exact,
+then ignoring trailing whitespace, then surrounding whitespace, then with typographic
+punctuation read as ASCII; an End of File chunk only at the end. A chunk with no removed or
+context lines is added at the end. Line endings as Codex keeps them: lines outside a change
+and context lines keep their own bytes, added lines take the file's first line ending (LF in
+a file without one), and a last line without an ending gets one. Add File writes LF lines and
+replaces an existing file; a Move onto an existing file overwrites it (its step is flagged
+"overwrite" in the review). Paths are relative to the workspace. Unlike Codex, which keeps the
+sections it applied before one fails, wopt stores nothing when any section does not apply.
 """
 from __future__ import annotations
 
