@@ -141,6 +141,7 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
         if r is None:
             continue
         flags.extend(F.step_flags(sid, kinds[sid], paths[sid], r.before, r.after, r.before_mode, r.after_mode))
+        flags.extend(F.origin_flags(sid, paths[sid], steps_by_id[sid].origin, r.before))
     flags.extend(F.outside_flags({sid: (infos[sid].to or paths[sid]) for sid in order}))
     flags.sort(key=lambda f: position.get(f.step, 0))
     for fl in flags:

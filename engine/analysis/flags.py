@@ -9,6 +9,9 @@ from .diffs import is_binary
 from .model import Flag
 
 LARGE = 1024 * 1024          # bytes of resulting content
+# what a reader puts in an origin's summary when the agent's tool moves a file onto an existing
+# one (Codex's `*** Move to:`): the step that writes the destination is flagged "overwrite"
+OVERWRITE_NOTE = "overwriting the existing file"
 LARGE_LINES = 20_000
 
 
@@ -32,6 +35,18 @@ def step_flags(sid: str, kind: str, path: str, before: bytes | None, after: byte
                 what = "removes the executable bit"
             out.append(Flag(sid, "exec-bit", f"{path}: {what} (mode {_mode(before_mode)} -> {_mode(after_mode)})"))
     return out
+
+
+def origin_flags(sid: str, path: str, origins, before: bytes | None) -> list[Flag]:
+    """A step whose agent call moved another file over this existing one."""
+    if before is None:
+        return []
+    for o in origins:
+        summary = getattr(o, "summary", None) or ""
+        if OVERWRITE_NOTE in summary:
+            return [Flag(sid, "overwrite", f"{path}: overwritten by a moved file ({summary}); "
+                                           f"its {len(before):,} bytes are replaced")]
+    return []
 
 
 def _mode(m: int | None) -> str:

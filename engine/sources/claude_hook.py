@@ -44,8 +44,10 @@ def _edit(e, label: str, where: str) -> tuple[str, str, bool, int | None]:
         raise PlanError(f"{label}: {where} is not an object")
     old = _str(e, "old_string", label)
     new = _str(e, "new_string", label)
-    if old == "":
-        raise PlanError(f"{label}: {where}.old_string is empty (use Write to create a file)")
+    if old == new:
+        # Claude Code: new_string must differ from old_string ("No changes to make")
+        raise PlanError(f"{label}: {where}: old_string and new_string are the same, which Claude Code "
+                        "refuses as a change that changes nothing")
     n = e.get("expected_replacements")
     count = n if isinstance(n, int) and not isinstance(n, bool) and not e.get("replace_all") else None
     return old, new, _replace_all(e, label), count  # type: ignore[return-value]
@@ -74,6 +76,20 @@ def _counted_edits(edits, label: str, path: str, call: Call):
                 text = text.replace(old, new)
             else:
                 text = apply_edits(text, [(old, new, every)], path=path, call=label)
+        return to_bytes(text, what="new_string", call=call)
+    return run
+
+
+def _created(edits, label: str, path: str, call: Call):
+    """Claude Code's way to create a file with Edit/MultiEdit: an empty first old_string on a
+    path that does not exist; its new_string is the content, and the later edits apply to it."""
+    from ..textops import apply_edits
+
+    def run(before: bytes | None) -> bytes:
+        if before is not None:
+            raise StepError(f"{label}: an empty old_string creates a new file, but the file exists",
+                            path=path, hint="the file was created since the agent looked; nothing is stored")
+        text = apply_edits(edits[0][1], [(o, n, a) for o, n, a, _c in edits[1:]], path=path, call=label)
         return to_bytes(text, what="new_string", call=call)
     return run
 
@@ -108,11 +124,19 @@ def tool_call(ws, tool: str, inp, *, call_id: str | None = None, base: str | Non
             if not isinstance(raw, list) or not raw:
                 raise PlanError(f"{label}: tool_input.edits is not a non-empty list")
             edits = [_edit(e, label, f"edits[{j}]") for j, e in enumerate(raw)]
+        for j, (o, *_x) in enumerate(edits):
+            if o == "" and j:
+                where = "tool_input" if tool == "Edit" else f"edits[{j}]"
+                raise PlanError(f"{label}: {where}.old_string is empty; only a first edit may be empty, "
+                                "to create a new file")
         call = Call(tool, "edit", rel, call_id=call_id, at=at, seen=seen,
                     edits=[(o, n, a) for o, n, a, _c in edits])
         every = sum(1 for e in edits if e[2])
         call.summary = (f"{len(edits)} edits" if len(edits) > 1 else "edit") + (f" ({every} replace_all)" if every else "")
-        if any(c and c > 1 for *_x, c in edits):
+        if edits[0][0] == "":
+            call.summary = "create" + (f", then {len(edits) - 1} edits" if len(edits) > 1 else "")
+            call.op, call.transform = "transform", _created(edits, label, rel, call)
+        elif any(c and c > 1 for *_x, c in edits):
             call.op, call.transform = "transform", _counted_edits(edits, label, rel, call)
         return call
     # NotebookEdit

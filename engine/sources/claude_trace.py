@@ -4,8 +4,10 @@ Every request repeats the whole conversation, so one tool call appears in many l
 are deduplicated by their tool_use id and kept in order of first appearance. A call is found
 in request histories (`request.body.messages`) and in responses: a JSON `body`, or the raw
 server-sent events in `body_raw`, where a tool call is a `content_block_start` of type
-tool_use followed by `input_json_delta` fragments to join. Only write calls whose
-tool_result came back without an error are kept (a call never answered was never run). The
+tool_use followed by `input_json_delta` fragments to join. Write calls whose tool_result
+came back with an error are dropped (they wrote nothing); a call whose result is not in the
+log (the log ends first, as it often does after the last call) is kept, and its origin says
+"its result is not in the log", since the write may well have happened. The
 directory the agent ran in ("Working directory: ..." in the system prompt) maps the log's
 absolute paths onto the workspace when the log is replayed elsewhere.
 """
@@ -21,6 +23,7 @@ from ..plan import Plan
 from .claude_hook import WRITE_TOOLS, tool_call
 from .fold import Folder
 
+NO_RESULT = "its result is not in the log"
 _CWD_RE = re.compile(r"Working directory: ([^\n\\\"<]+)")
 
 
@@ -119,11 +122,15 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
                         hint="expected a claude-trace .jsonl (one request/response pair a line)")
     folder = Folder(ws)
     for cid in order:
-        if results.get(cid, True):
-            continue  # no result (never run) or an error
+        if results.get(cid, False):
+            continue  # the log shows it errored: nothing was written
         c = calls[cid]
         call = tool_call(ws, c["name"], c["input"], call_id=cid, base=base, at=c["at"], replay=True)
-        if call is not None:
-            folder.add(call)
+        if call is None:
+            continue
+        if cid not in results:
+            # the log ends before the result came back (usually the last call): it may have run
+            call.summary = (call.summary + "; " if call.summary else "") + NO_RESULT
+        folder.add(call)
     return Plan(title="claude-trace log" + (f" ({os.path.basename(name)})" if name and name != "<stdin>" else ""),
                 source="claude-trace", agent="claude-code", steps=folder.steps())

@@ -268,15 +268,19 @@ def test_transcript_call_without_result_was_never_run(tmp_path):
 
 # ------------------------------------------------------------------ claude-trace
 
-def test_trace_sample_joins_streamed_fragments_and_skips_unanswered(tmp_path):
+def test_trace_sample_joins_streamed_fragments_and_keeps_the_unanswered_call(tmp_path):
     ws = shop(tmp_path)
     (ws.root / "src/cart").mkdir(parents=True)
     (ws.root / "src/cart/totals.py").write_text(TOTALS)
     plan, fmt = read(sample("claude_trace_sample.jsonl"), "auto", ws)
     assert fmt == "claude-trace"
-    # the Edit has a result in a later request; the streamed Write was never answered
-    assert [s.path for s in plan.steps] == ["src/cart/totals.py"]
-    # a log where the streamed Write's result came back keeps it
+    # the Edit has a result in a later request; the log ends before the streamed Write's
+    # result: it is kept (it may have run), and its origin says the result is not in the log
+    assert [s.path for s in plan.steps] == ["src/cart/totals.py", "src/cart/tax.py"]
+    assert "result is not in the log" not in (plan.steps[0].origin[0].summary or "")
+    assert plan.steps[1].origin[0].summary.endswith("its result is not in the log")
+    assert plan.steps[1].content == "VAT = 0.2\n"
+    # a log where the streamed Write's result came back keeps it, without the note
     line2 = json.loads(sample("claude_trace_sample.jsonl").splitlines()[1])
     line2["request"]["body"]["messages"] = [{"role": "user", "content": [
         {"type": "tool_result", "tool_use_id": "toolu_01WriteExample000000001b", "content": "ok"}]}]
@@ -284,6 +288,12 @@ def test_trace_sample_joins_streamed_fragments_and_skips_unanswered(tmp_path):
     plan, _ = read(data, "claude-trace", ws)
     assert [s.path for s in plan.steps] == ["src/cart/totals.py", "src/cart/tax.py"]
     assert plan.steps[1].content == "VAT = 0.2\n"
+    assert "result is not in the log" not in (plan.steps[1].origin[0].summary or "")
+    # and one whose result says it errored drops it: it wrote nothing
+    line2["request"]["body"]["messages"][0]["content"][0]["is_error"] = True
+    data = sample("claude_trace_sample.jsonl").splitlines()[0] + b"\n" + json.dumps(line2).encode()
+    plan, _ = read(data, "claude-trace", ws)
+    assert [s.path for s in plan.steps] == ["src/cart/totals.py"]
 
 
 def test_real_capture_one_plan_one_step_four_calls(tmp_path):
