@@ -151,18 +151,20 @@ def show_model(plan, model, *, diffs: bool = True, only: list[str] | None = None
     if diffs:
         from rich.syntax import Syntax
 
-        from ..analysis.diffs import unified
+        from ..analysis.diffs import describe, unified
         wanted = set(only) if only else None
         for sid in model.order:
             if wanted is not None and sid not in wanted:
                 continue
             d = model.diff(sid)
-            text = unified(d)
+            # every changed byte visible: CRs, trailing whitespace, BOM, controls as markers
+            text = unified(d, visible=True)
             s = model.steps[sid]
             c.print()
             c.print(f"[bold]{s.position + 1}. {escape(s.path)}[/] [dim]({s.kind}, {escape(sid)})[/]")
-            if d.old_mode != d.new_mode and d.old_mode is not None and d.new_mode is not None:
-                c.print(f"  mode {d.old_mode & 0o7777:03o} -> {d.new_mode & 0o7777:03o}")
+            for line in describe(d):
+                if not line.startswith(("new file ", "deleted ")):
+                    c.print(f"  {escape(line)}")
             if not text:
                 c.print("  [dim]" + ("new empty file" if d.created else "deleted" if d.deleted
                                      else "no content change") + "[/]")
