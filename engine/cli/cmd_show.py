@@ -21,7 +21,9 @@ def register(sub, common) -> None:
     p = sub.add_parser("check", parents=[common], help="check a plan: validation, conflicts, stale steps",
                        description="Check PLAN against the workspace: validation of every resulting "
                        "file, steps that cannot apply (conflicts), stale preconditions. Exit 1 if "
-                       "there is any (invalid content is allowed with --allow-invalid).")
+                       "there is any (invalid content is allowed with --allow-invalid). Invalid "
+                       "content fails only where the plan breaks it: a new file, or one that was "
+                       "valid before; a file already invalid before the plan is a warning.")
     p.add_argument("plan", metavar="PLAN")
     p.add_argument("--json", action="store_true")
     p.add_argument("--allow-invalid", action="store_true", help="invalid content does not fail the check")
