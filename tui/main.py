@@ -26,11 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        from .app import run
-    except ImportError:
-        sys.stderr.write("wopt-tui: the review app is not installed in this build\n")
-        return 1
+    from .app import run
     return run(args)
 
 

@@ -16,6 +16,7 @@ import warnings
 from functools import lru_cache
 from typing import Iterable, Mapping
 
+from ..errors import InternalError
 from . import imports as imp
 from .model import Finding
 
@@ -312,18 +313,21 @@ def validate_changes(changes, ws=None, *,
             created.append(ch.path)
         if ch.after is None:
             continue
-        found = validate_content(ch.path, ch.after, step=sid)
-        if any(f.severity == "error" for f in found):
-            if ch.before is not None:
-                prior: tuple[str, bytes | None] | None = (ch.path, ch.before)
-            else:
-                prior = (sources or {}).get(ch.path) or next(
-                    (moved_from[s] for s in ch.steps if s in moved_from), None)
-            if prior is not None and _was_invalid(ch.path, *prior):
-                for f in found:
-                    if f.severity == "error":
-                        f.severity = "warning"
-                        f.message = f"{f.message} ({ALREADY_INVALID})"
+        try:
+            found = validate_content(ch.path, ch.after, step=sid)
+            if any(f.severity == "error" for f in found):
+                if ch.before is not None:
+                    prior: tuple[str, bytes | None] | None = (ch.path, ch.before)
+                else:
+                    prior = (sources or {}).get(ch.path) or next(
+                        (moved_from[s] for s in ch.steps if s in moved_from), None)
+                if prior is not None and _was_invalid(ch.path, *prior):
+                    for f in found:
+                        if f.severity == "error":
+                            f.severity = "warning"
+                            f.message = f"{f.message} ({ALREADY_INVALID})"
+        except Exception as e:     # a checker's bug: fail closed, naming the file
+            raise InternalError(f"validating {ch.path} (step {sid})", e) from e
         out.extend(found)
     exists = None
     if ws is not None:
@@ -332,5 +336,8 @@ def validate_changes(changes, ws=None, *,
                 return (ws.root / p).is_file()
             except OSError:
                 return False
-    out.extend(check_imports(files, created, steps=steps, exists=exists))
+    try:
+        out.extend(check_imports(files, created, steps=steps, exists=exists))
+    except Exception as e:         # the import check's bug: fail closed
+        raise InternalError("checking the imports of the plan's Python files", e) from e
     return out
