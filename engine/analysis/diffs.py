@@ -93,10 +93,18 @@ def _diff_line(kind: str, old_no: int | None, new_no: int | None, line: str) -> 
 NO_NEWLINE = " [no newline at end of file]"
 CR_MARK = "\u240d"                 # ␍
 _WS_MARK = {" ": "\u00b7", "\t": "\u2192   "}   # · and → (a tab keeps its four columns)
+# characters the markers are made of: written literally in a file they could pass for a
+# marker, so where every space and tab is shown they are named instead (⟨U+00B7⟩)
+_MARKER_CHARS = frozenset("\u00b7\u2192\u27e8\u27e9" + "".join(map(chr, range(0x2400, 0x2427))))
+# a replaced block can hold lookalike lines only if one of them has a tab, a marker character
+# or the no-newline note as text; the others are drawn differently whenever their bytes differ
+_LOOKALIKE = re.compile("[\t\u00b7\u2192\u27e8\u27e9\u2400-\u2426]|\\[no newline at end of file\\]")
 
 
 def _mark(c: str) -> str:
     o = ord(c)
+    if c in _MARKER_CHARS:
+        return f"\u27e8U+{o:04X}\u27e9"
     if o < 0x20:
         return chr(0x2400 + o)      # the control pictures: ␍ ␛ ␀ ...
     if o == 0x7F:
@@ -123,7 +131,8 @@ def visible(s: str, trail: int | None = None, all_ws: bool = False) -> str:
     if not head.isprintable():
         head = "".join(c if c.isprintable() else _mark(c) for c in head)
     if tail:
-        tail = "".join(_WS_MARK.get(c) or (c if c.isprintable() else _mark(c)) for c in tail)
+        tail = "".join(_WS_MARK.get(c) or (c if c.isprintable() and not (all_ws and c in _MARKER_CHARS)
+                                           else _mark(c)) for c in tail)
     return head + tail
 
 
@@ -157,6 +166,8 @@ def display_line(ln: DiffLine, *, no_newline: bool = True) -> str:
 def _mark_lookalikes(rem: list[DiffLine], add: list[DiffLine]) -> None:
     """In a replaced block, a removed and an added line that differ in bytes but would be drawn
     alike (a tab against spaces) are drawn with every space and tab visible."""
+    if not any(_LOOKALIKE.search(x.text) for x in rem) and not any(_LOOKALIKE.search(y.text) for y in add):
+        return
     drawn: dict[str, list[DiffLine]] = {}
     for x in rem:
         drawn.setdefault(display_line(x), []).append(x)

@@ -160,7 +160,10 @@ def test_model_bare_cr_at_end_of_file():
     assert shown(d)[-2:] == [("-", "b␍ [no newline at end of file]"), ("+", "b␍")]
 
 
-_ALPHABET = st.sampled_from(["a", "b", " ", "\t", "\r", "\ufeff", "\u00a0", "x y"])
+# invisible bytes, and literal characters a marker is drawn with (a file may hold them to
+# pass for a marker: "x·" against "x " with a trailing space)
+_ALPHABET = st.sampled_from(["a", "b", " ", "\t", "\r", "\ufeff", "\u00a0", "x y", "\u00b7", "\u2192",
+                             "\u240d", "\u27e8BOM\u27e9", " [no newline at end of file]"])
 _LINE = st.lists(_ALPHABET, max_size=4).map("".join)
 _FILE = st.tuples(st.lists(_LINE, max_size=5), st.sampled_from(["\n", "\r\n"]), st.booleans()).map(
     lambda t: (t[1].join(t[0]) + (t[1] if t[2] and t[0] else "")).encode())
