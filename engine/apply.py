@@ -16,7 +16,7 @@ from . import events as ev
 from . import fsio
 from . import transaction as txn
 from .effects import Change, Outcome, compute
-from .errors import ApplyError, NotFound, StaleError, StepError, UndoRefused, WoptError
+from .errors import ApplyError, InternalError, NotFound, StaleError, StepError, UndoRefused, WoptError
 from .events import Event
 from .plan import ABSENT, MoveStep, Plan, sha256
 from .workspace import Workspace
@@ -111,25 +111,22 @@ def _selection(plan: Plan, step_ids, edited, hunks, review):
 def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None,
                 contents: Mapping[str, bytes | None] | None = None) -> list[str]:
     """The selected steps in commit order: a person's order override first, else the
-    analysis' dependency order when that module is present, else plan order."""
+    analysis' dependency order. An internal error of the ordering stops the apply (no
+    fallback: the order decides each file's net bytes, and the review showed this order)."""
     wanted = list(dict.fromkeys(step_ids))
     chosen = set(wanted)
     base: list[str] | None = None
     if review is not None and getattr(review, "order", None):
         base = list(review.order)
     else:
+        from .analysis.ordering import commit_order
         try:
-            from .analysis.ordering import commit_order  # written by the analysis engineer
-        except ImportError:
-            commit_order = None
-        if commit_order is not None:
-            try:
-                base = list(commit_order(plan, ws, contents=contents) if contents is not None
-                            else commit_order(plan, ws))
-            except WoptError:
-                raise
-            except Exception:
-                base = None
+            base = list(commit_order(plan, ws, contents=contents) if contents is not None
+                        else commit_order(plan, ws))
+        except WoptError:
+            raise
+        except Exception as e:   # a bug in wopt's ordering: fail closed
+            raise InternalError(f"ordering the steps of plan {plan.id}", e) from e
     if not base:
         return wanted
     out = [s for s in dict.fromkeys(base) if s in chosen]
@@ -160,14 +157,28 @@ def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, 
 
 
 def _validate(changes: list[Change], allow_invalid: bool) -> list:
+    """The findings on the net changes; invalid content (what the plan breaks) refuses the
+    apply unless `allow_invalid`. A validator that raises or cannot be imported is wopt's
+    internal error: it refuses the apply too (fail closed), unless `allow_invalid`, the
+    person's explicit choice to apply without validation."""
     try:
         from .analysis.validate import validate_changes
-    except ImportError:
-        return []
-    try:
-        findings = list(validate_changes(changes) or [])
-    except Exception:  # a validator bug must not block (or crash) an apply
-        return []
+        findings = list(validate_changes(changes))
+    except Exception as e:
+        if isinstance(e, WoptError) and not isinstance(e, InternalError):
+            raise
+        if allow_invalid:
+            return []
+        if isinstance(e, InternalError):
+            what, exc = e.what, e.exc
+        else:
+            names = [c.path for c in changes if c.after is not None]
+            what = "validating " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            exc = e
+        raise InternalError(what, exc, hint="this is a bug in wopt, not a problem in the plan; nothing "
+                            "was written. To apply without validation, check the files yourself and "
+                            "pass --allow-invalid; please report the bug with `wopt --version` and the "
+                            "plan") from e
     errors = [f for f in findings if getattr(f, "severity", "error") == "error"]
     if errors and not allow_invalid:
         lines = []
@@ -214,7 +225,7 @@ def _save_families(ws: Workspace, model, review) -> None:
     try:
         from .analysis.templates import save_approved_families
         save_approved_families(ws, model, review)
-    except (OSError, WoptError, ImportError):
+    except (OSError, WoptError):
         pass
 
 
@@ -277,7 +288,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
             raise err
         try:
             _validate(out.changes, allow_invalid)
-        except ApplyError as err:
+        except (ApplyError, InternalError) as err:
             base.error = str(err)
             _record(ws, base, started)
             raise

@@ -98,6 +98,18 @@ class UndoRefused(WoptError):
     pass
 
 
+class InternalError(WoptError):
+    """A bug in wopt itself (a validator or the ordering raised): the command stops, nothing is
+    skipped silently, and the message says so."""
+
+    def __init__(self, what: str, exc: BaseException, *, hint: str | None = None):
+        self.what = what
+        self.exc = exc
+        super().__init__(f"{what} failed: wopt's internal error ({type(exc).__name__}: {exc})",
+                         hint=hint or "this is a bug in wopt, not a problem in the plan; nothing was "
+                         "written; please report it with `wopt --version` and the plan")
+
+
 class NotFound(WoptError):
     pass
 

@@ -121,11 +121,7 @@ class WoptApp(App):
             self.push_screen(HelpScreen())
 
     def action_history(self) -> None:
-        try:
-            from .screens.history import HistoryScreen
-        except ImportError:
-            self.notify("the history screen is not in this build; run `wopt history`", severity="warning")
-            return
+        from .screens.history import HistoryScreen
         self.push_screen(HistoryScreen(self.ws))
 
 

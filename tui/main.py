@@ -44,11 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_theme(parser, args.theme)
-    try:
-        from .app import run
-    except ImportError:
-        sys.stderr.write("wopt-tui: the review app is not installed in this build\n")
-        return 1
+    from .app import run
     return run(args)
 
 

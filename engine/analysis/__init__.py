@@ -19,6 +19,7 @@ __all__ = ["analyze", "model_to_dict", "ReviewModel", "StepInfo", "StepDiff"]
 def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewModel:
     """The review model of `plan` against the workspace's current files."""
     from ..effects import compute
+    from ..errors import InternalError, WoptError
     from ..plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
     from . import batches as B
     from . import diffs as D
@@ -50,7 +51,7 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
                 contents[s.id] = write_bytes(s)
             try:
                 befores[s.id] = ws.read(normalize_relpath(s.path), step=s.id)[0]
-            except Exception:
+            except (WoptError, OSError):   # the step's own error says why; a bug is not hidden
                 befores[s.id] = None
 
     ordering = O.plan_order(plan, contents)
@@ -121,7 +122,13 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
                 infos[m.step].family = fam.id
 
     # validation: the net changes, as the transaction checks them; plus broken plan templates
-    findings = validate_changes(out.changes, ws)
+    try:
+        findings = validate_changes(out.changes, ws)
+    except WoptError:
+        raise
+    except Exception as e:   # a validator's bug is reported, never skipped
+        raise InternalError("validating " + ", ".join(c.path for c in out.changes[:5])
+                            + (f" and {len(out.changes) - 5} more" if len(out.changes) > 5 else ""), e) from e
     bad_templates = {name: (line, msg) for name, line, msg in T.template_errors(plan)}
     if bad_templates:
         from ..plan import RenderStep
@@ -166,7 +173,7 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
         if isinstance(s, WriteStep):   # stale or failed: show what it would write over the disk
             try:
                 before, mode = ws.read(paths[sid], step=sid)
-            except Exception:
+            except (WoptError, OSError):
                 before, mode = None, None
             return D.diff_bytes(before, write_bytes(s), path=paths[sid], step=sid, old_mode=mode)
         return StepDiff(step=sid, path=paths[sid], old_path=None, hunks=[])

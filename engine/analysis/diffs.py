@@ -76,12 +76,171 @@ def _join(lines: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _show(line: str) -> str:
+def _diff_line(kind: str, old_no: int | None, new_no: int | None, line: str) -> DiffLine:
+    """A DiffLine of one of `_lines`' lines: its text, and its line ending apart."""
     if line.endswith(_NONL):
         line = line[: -len(_NONL)]
+        if line.endswith("\r"):
+            return DiffLine(kind, old_no, new_no, line[:-1], [], "\r")
+        return DiffLine(kind, old_no, new_no, line, [], "")
     if line.endswith("\r"):
-        line = line[:-1]
-    return line
+        return DiffLine(kind, old_no, new_no, line[:-1], [], "\r\n")
+    return DiffLine(kind, old_no, new_no, line)
+
+
+# --------------------------------------------------------------------------- what a person sees
+
+NO_NEWLINE = " [no newline at end of file]"
+CR_MARK = "\u240d"                 # ␍
+_WS_MARK = {" ": "\u00b7", "\t": "\u2192   "}   # · and → (a tab keeps its four columns)
+# characters the markers are made of: written literally in a file they could pass for a
+# marker, so where every space and tab is shown they are named instead (⟨U+00B7⟩)
+_MARKER_CHARS = frozenset("\u00b7\u2192\u27e8\u27e9" + "".join(map(chr, range(0x2400, 0x2427))))
+# a replaced block can hold lookalike lines only if one of them has a tab, a marker character
+# or the no-newline note as text; the others are drawn differently whenever their bytes differ
+_LOOKALIKE = re.compile("[\t\u00b7\u2192\u27e8\u27e9\u2400-\u2426]|\\[no newline at end of file\\]")
+
+
+def _mark(c: str) -> str:
+    o = ord(c)
+    if c in _MARKER_CHARS:
+        return f"\u27e8U+{o:04X}\u27e9"
+    if o < 0x20:
+        return chr(0x2400 + o)      # the control pictures: ␍ ␛ ␀ ...
+    if o == 0x7F:
+        return "\u2421"             # ␡
+    if o == 0xFEFF:
+        return "\u27e8BOM\u27e9"
+    return f"\u27e8U+{o:04X}\u27e9"    # ⟨U+200B⟩: zero-width, bidirectional, non-ASCII spaces
+
+
+def visible(s: str, trail: int | None = None, all_ws: bool = False) -> str:
+    """`s` as drawn: a tab as four columns; every character a terminal would not show or would
+    act on (controls, CR, escape, BOM, zero-width and bidirectional marks, non-ASCII spaces) as
+    a visible marker; from index `trail` on, and everywhere when `all_ws`, spaces as `·` and
+    tabs as `→`. A pure function of each character and its position, so a caller may map a
+    line piece by piece (`trail` relative to the piece)."""
+    if all_ws:
+        trail = 0
+    if trail is not None and trail < len(s):
+        head, tail = s[:max(trail, 0)], s[max(trail, 0):]
+    else:
+        head, tail = s, ""
+    if "\t" in head:
+        head = head.replace("\t", "    ")
+    if not head.isprintable():
+        head = "".join(c if c.isprintable() else _mark(c) for c in head)
+    if tail:
+        tail = "".join(_WS_MARK.get(c) or (c if c.isprintable() and not (all_ws and c in _MARKER_CHARS)
+                                           else _mark(c)) for c in tail)
+    return head + tail
+
+
+def trailing_start(text: str) -> int:
+    """Where a line's trailing spaces and tabs start."""
+    return len(text.rstrip(" \t"))
+
+
+def eol_mark(ln: DiffLine, *, no_newline: bool = True) -> str:
+    """What is drawn after a line's text for its line ending: `␍` for a CR on a changed line
+    and, with `no_newline`, a note on a last line without a newline."""
+    eol = ln.eol
+    if eol == "\n":
+        return ""
+    out = CR_MARK if eol in ("\r\n", "\r") and ln.kind != " " else ""
+    if no_newline and eol in ("", "\r"):
+        out += NO_NEWLINE
+    return out
+
+
+def display_line(ln: DiffLine, *, no_newline: bool = True) -> str:
+    """A diff line's text as a person sees it (without its `-`/`+` mark). On a changed line,
+    trailing whitespace and a CR line ending are marked; everywhere, invisible characters."""
+    if ln.kind == " ":
+        s = visible(ln.text)
+    else:
+        s = visible(ln.text, trailing_start(ln.text), ln.ws)
+    return s + eol_mark(ln, no_newline=no_newline)
+
+
+def _mark_lookalikes(rem: list[DiffLine], add: list[DiffLine]) -> None:
+    """In a replaced block, a removed and an added line that differ in bytes but would be drawn
+    alike (a tab against spaces) are drawn with every space and tab visible."""
+    if not any(_LOOKALIKE.search(x.text) for x in rem) and not any(_LOOKALIKE.search(y.text) for y in add):
+        return
+    drawn: dict[str, list[DiffLine]] = {}
+    for x in rem:
+        drawn.setdefault(display_line(x), []).append(x)
+    hit = False
+    for y in add:
+        for x in drawn.get(display_line(y), ()):
+            if x.text != y.text or x.eol != y.eol:
+                x.ws = y.ws = True
+                hit = True
+    if not hit:
+        return
+    drawn = {}
+    for x in rem:
+        drawn.setdefault(display_line(x), []).append(x)
+    for y in add:
+        if any(x.text != y.text or x.eol != y.eol for x in drawn.get(display_line(y), ())):
+            for z in rem + add:       # still alike: every line of the block shows its whitespace
+                z.ws = True
+            return
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _endings(data: bytes) -> str | None:
+    crlf = data.count(b"\r\n")
+    lf = data.count(b"\n") - crlf
+    if crlf and lf:
+        return f"mixed ({crlf} CRLF, {lf} LF)"
+    return "CRLF" if crlf else "LF" if lf else None
+
+
+def byte_notes(before: bytes | None, after: bytes | None) -> list[str]:
+    """The changes a line diff does not spell out, in words: the file's line-ending style, a
+    byte order mark, the newline at the end of the file."""
+    if not before or not after or before == after:
+        return []
+    out = []
+    e0, e1 = _endings(before), _endings(after)
+    if e0 and e1 and e0 != e1:
+        out.append(f"line endings {e0} -> {e1}")
+    b0, b1 = before.startswith(_BOM), after.startswith(_BOM)
+    if b0 != b1:
+        out.append("byte order mark " + ("added" if b1 else "removed"))
+    n0, n1 = before.endswith(b"\n"), after.endswith(b"\n")
+    if n0 != n1:
+        out.append("newline at end of file " + ("added" if n1 else "removed"))
+    return out
+
+
+def _size_words(n: int | None) -> str:
+    from ..sizes import format_size
+    return format_size(n)
+
+
+def describe(d: StepDiff) -> list[str]:
+    """Header lines saying what happens to the file beyond its lines: move, creation, deletion,
+    mode bits, binary content, and byte-level changes (line endings, BOM, final newline)."""
+    out = []
+    if d.old_path and d.old_path != d.path:
+        out.append(f"moved {d.old_path} -> {d.path}")
+    if d.created:
+        out.append(f"new file {d.path} ({_size_words(d.new_size)})")
+    elif d.deleted:
+        out.append(f"deleted {d.path} ({_size_words(d.old_size)})")
+    if d.old_mode is not None and d.new_mode is not None and d.old_mode != d.new_mode:
+        out.append(f"mode {d.old_mode & 0o7777:03o} -> {d.new_mode & 0o7777:03o}")
+    elif d.created and d.new_mode is not None and d.new_mode & 0o7777 != 0o644:
+        out.append(f"mode {d.new_mode & 0o7777:03o}" + (" (executable)" if d.new_mode & 0o111 else ""))
+    if d.binary:
+        out.append(f"binary file: {_size_words(d.old_size)} -> {_size_words(d.new_size)}")
+    out.extend(d.notes)
+    return out
 
 
 # --------------------------------------------------------------------------- the matcher
@@ -431,13 +590,15 @@ def hunks_of(a: list[str], b: list[str], *, context: int = CONTEXT, spans: bool 
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
                 for k in range(i2 - i1):
-                    lines.append(DiffLine(" ", i1 + k + 1, j1 + k + 1, _show(a[i1 + k])))
+                    lines.append(_diff_line(" ", i1 + k + 1, j1 + k + 1, a[i1 + k]))
                 continue
-            rem = [DiffLine("-", i1 + k + 1, None, _show(a[i1 + k])) for k in range(i2 - i1)]
-            add = [DiffLine("+", None, j1 + k + 1, _show(b[j1 + k])) for k in range(j2 - j1)]
-            if spans and tag == "replace":
-                for r, s in zip(rem, add):
-                    r.spans, s.spans = word_spans(r.text, s.text)
+            rem = [_diff_line("-", i1 + k + 1, None, a[i1 + k]) for k in range(i2 - i1)]
+            add = [_diff_line("+", None, j1 + k + 1, b[j1 + k]) for k in range(j2 - j1)]
+            if tag == "replace":
+                if spans:
+                    for r, s in zip(rem, add):
+                        r.spans, s.spans = word_spans(r.text, s.text)
+                _mark_lookalikes(rem, add)
             lines.extend(rem)
             lines.extend(add)
         first, last = group[0], group[-1]
@@ -466,6 +627,7 @@ def diff_bytes(before: bytes | None, after: bytes | None, *, path: str = "", ste
     if before == after:
         return d
     d.hunks = hunks_of(_lines(ta), _lines(tb), context=context)
+    d.notes = byte_notes(before, after)
     return d
 
 
@@ -501,8 +663,11 @@ def apply_hunks(before: bytes, after: bytes, accepted: list[int]) -> bytes:
     return _join(out).encode("utf-8", "surrogateescape")
 
 
-def unified(d: StepDiff, *, color: bool = False) -> str:
-    """The diff as unified-diff text (`--- a/path`, `+++ b/path`, hunks)."""
+def unified(d: StepDiff, *, color: bool = False, visible: bool = False) -> str:
+    """The diff as unified-diff text (`--- a/path`, `+++ b/path`, hunks), byte for byte (CRs
+    kept, `\\ No newline at end of file` lines); with `visible`, as a person reads it in a
+    terminal: every invisible byte drawn as a marker (`display_line`), nothing raw, so no
+    removed line is drawn like the added line that differs from it only in such bytes."""
     old = "/dev/null" if d.created else f"a/{d.old_path or d.path}"
     new = "/dev/null" if d.deleted else f"b/{d.path}"
     if d.binary:
@@ -514,7 +679,17 @@ def unified(d: StepDiff, *, color: bool = False) -> str:
     for h in d.hunks:
         out.append(f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@\n")
         for ln in h.lines:
-            out.append(f"{ln.kind}{ln.text}\n")
+            eol = ln.eol
+            if visible:        # a missing final newline is said on the line itself
+                out.append(f"{ln.kind}{display_line(ln)}\n")
+                continue
+            if eol == "\n":
+                out.append(f"{ln.kind}{ln.text}\n")
+            else:
+                cr = "" if eol == "" else "\r"       # "\r\n", or a bare CR ending the file
+                out.append(f"{ln.kind}{ln.text}{cr}\n")
+            if eol in ("", "\r"):
+                out.append("\\ No newline at end of file\n")
     return "".join(out)
 
 

@@ -87,6 +87,8 @@ class DiffLine:
     new_no: int | None
     text: str                     # without its line ending
     spans: list[tuple[int, int]] = field(default_factory=list)  # intra-line changed [start, end)
+    eol: str = "\n"               # its line ending: "\n", "\r\n", "" (none: the last line), "\r" (last, bare CR)
+    ws: bool = False              # draw every space and tab (it would look like a different line)
 
 
 @dataclass
@@ -114,6 +116,7 @@ class StepDiff:
     deleted: bool = False
     old_mode: int | None = None
     new_mode: int | None = None
+    notes: list[str] = field(default_factory=list)   # byte-level changes: line endings, BOM, final newline
 
 
 @dataclass

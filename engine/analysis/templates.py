@@ -317,16 +317,21 @@ def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int =
         if nvary > MAX_SLOT_SHARE * significant or len(slots) > MAX_VARS:
             continue
         env = template_env()
+        # wopt built this template to parse and render: a Jinja2 error here is wopt's bug,
+        # reported (fail closed), never skipped; a rendering that differs is simply no match
+        from jinja2 import TemplateError
+
+        from ..errors import InternalError
         try:
             tpl = env.from_string(template)
-        except Exception:
-            continue
+        except TemplateError as e:
+            raise InternalError(f"detecting a template family of {members[0].path}", e) from e
         fm = []
         for m, vals in zip(members, values):
             try:
                 ok = tpl.render(**vals) == m.text
-            except Exception:
-                ok = False
+            except TemplateError as e:
+                raise InternalError(f"checking {m.path} against its template family", e) from e
             if ok:
                 fm.append(FamilyMember(m.step, m.path, vals))
         if len(fm) < min_members:
@@ -418,10 +423,10 @@ def _tdir(ws):
 
 def _pattern(template: str) -> re.Pattern | None:
     """A regex matching exactly the renderings of a template made only of text and variables."""
-    from jinja2 import nodes
+    from jinja2 import TemplateError, nodes
     try:
         tree = template_env().parse(template)
-    except Exception:
+    except TemplateError:     # a saved template a person edited into bad Jinja2: not a pattern
         return None
     parts: list[str] = []
     seen: set[str] = set()

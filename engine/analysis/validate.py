@@ -16,6 +16,7 @@ import warnings
 from functools import lru_cache
 from typing import Iterable, Mapping
 
+from ..errors import InternalError
 from . import imports as imp
 from .model import Finding
 
@@ -272,22 +273,62 @@ def _unresolved(ref, path, present, created_py, created_pkgs, files, names_cache
     return None
 
 
-def validate_changes(changes, ws=None) -> list[Finding]:
+ALREADY_INVALID = "already invalid before this change, so it does not block the apply"
+
+
+def _was_invalid(path: str, prior_path: str, prior: bytes | None) -> bool:
+    """Whether the content a file had before the change (at `prior_path`: itself, or the
+    source of a move or copy) was already invalid as the same kind of file."""
+    if prior is None or checker_for(prior_path) != checker_for(path):
+        return False     # e.g. notes.txt renamed to x.py: a new Python file
+    return any(f.severity == "error" for f in validate_content(prior_path, prior))
+
+
+def validate_changes(changes, ws=None, *,
+                     sources: Mapping[str, tuple[str, bytes | None]] | None = None) -> list[Finding]:
     """Findings on the net changes of an apply (effects.Change objects): each resulting file's
     syntax, and Python imports of modules the plan creates. `ws` lets imports resolve against
-    files on disk the plan does not touch."""
+    files on disk the plan does not touch.
+
+    A finding blocks (severity "error") only what the plan breaks: a new file, or one that was
+    valid before. A file that was already invalid before the change gets a warning instead:
+    its content before is checked (only when the content after is invalid). The content
+    before a moved file is its source's (the source's deletion and the destination share the
+    move's step); `sources` gives it for other derived files (a copy): path -> (source path,
+    source content)."""
     out: list[Finding] = []
     files: dict[str, bytes | None] = {}
     steps: dict[str, str] = {}
     created: list[str] = []
+    moved_from: dict[str, tuple[str, bytes]] = {}    # step id -> (path, content) it moved away
+    for ch in changes:
+        if ch.after is None and ch.before is not None:
+            for sid in ch.steps:
+                moved_from.setdefault(sid, (ch.path, ch.before))
     for ch in changes:
         sid = ch.steps[-1] if ch.steps else ""
         files[ch.path] = ch.after
         steps[ch.path] = sid
         if ch.before is None and ch.after is not None:
             created.append(ch.path)
-        if ch.after is not None:
-            out.extend(validate_content(ch.path, ch.after, step=sid))
+        if ch.after is None:
+            continue
+        try:
+            found = validate_content(ch.path, ch.after, step=sid)
+            if any(f.severity == "error" for f in found):
+                if ch.before is not None:
+                    prior: tuple[str, bytes | None] | None = (ch.path, ch.before)
+                else:
+                    prior = (sources or {}).get(ch.path) or next(
+                        (moved_from[s] for s in ch.steps if s in moved_from), None)
+                if prior is not None and _was_invalid(ch.path, *prior):
+                    for f in found:
+                        if f.severity == "error":
+                            f.severity = "warning"
+                            f.message = f"{f.message} ({ALREADY_INVALID})"
+        except Exception as e:     # a checker's bug: fail closed, naming the file
+            raise InternalError(f"validating {ch.path} (step {sid})", e) from e
+        out.extend(found)
     exists = None
     if ws is not None:
         def exists(p: str) -> bool:
@@ -295,5 +336,8 @@ def validate_changes(changes, ws=None) -> list[Finding]:
                 return (ws.root / p).is_file()
             except OSError:
                 return False
-    out.extend(check_imports(files, created, steps=steps, exists=exists))
+    try:
+        out.extend(check_imports(files, created, steps=steps, exists=exists))
+    except Exception as e:         # the import check's bug: fail closed
+        raise InternalError("checking the imports of the plan's Python files", e) from e
     return out

@@ -17,7 +17,10 @@ def register(sub, common) -> None:
     p.add_argument("--all", action="store_true", help="apply every step, whatever the review says")
     p.add_argument("--mode", choices=("rename", "journal"), default="rename",
                    help="rename: new inode per file (default); journal: in place behind a rollback journal")
-    p.add_argument("--allow-invalid", action="store_true", help="apply even if validation finds errors")
+    p.add_argument("--allow-invalid", action="store_true",
+                   help="apply even if validation finds errors in files the plan breaks (new, or "
+                   "valid before), or cannot run at all (an internal error of wopt's validators); "
+                   "a file already invalid before the plan never blocks, it gets a warning")
     p.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="how long to wait for another apply (default 10)")
     p.add_argument("--json", action="store_true", help="print the transaction as JSON")

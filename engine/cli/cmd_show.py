@@ -21,7 +21,9 @@ def register(sub, common) -> None:
     p = sub.add_parser("check", parents=[common], help="check a plan: validation, conflicts, stale steps",
                        description="Check PLAN against the workspace: validation of every resulting "
                        "file, steps that cannot apply (conflicts), stale preconditions. Exit 1 if "
-                       "there is any (invalid content is allowed with --allow-invalid).")
+                       "there is any (invalid content is allowed with --allow-invalid). Invalid "
+                       "content fails only where the plan breaks it: a new file, or one that was "
+                       "valid before; a file already invalid before the plan is a warning.")
     p.add_argument("plan", metavar="PLAN")
     p.add_argument("--json", action="store_true")
     p.add_argument("--allow-invalid", action="store_true", help="invalid content does not fail the check")
@@ -151,18 +153,20 @@ def show_model(plan, model, *, diffs: bool = True, only: list[str] | None = None
     if diffs:
         from rich.syntax import Syntax
 
-        from ..analysis.diffs import unified
+        from ..analysis.diffs import describe, unified
         wanted = set(only) if only else None
         for sid in model.order:
             if wanted is not None and sid not in wanted:
                 continue
             d = model.diff(sid)
-            text = unified(d)
+            # every changed byte visible: CRs, trailing whitespace, BOM, controls as markers
+            text = unified(d, visible=True)
             s = model.steps[sid]
             c.print()
             c.print(f"[bold]{s.position + 1}. {escape(s.path)}[/] [dim]({s.kind}, {escape(sid)})[/]")
-            if d.old_mode != d.new_mode and d.old_mode is not None and d.new_mode is not None:
-                c.print(f"  mode {d.old_mode & 0o7777:03o} -> {d.new_mode & 0o7777:03o}")
+            for line in describe(d):
+                if not line.startswith(("new file ", "deleted ")):
+                    c.print(f"  {escape(line)}")
             if not text:
                 c.print("  [dim]" + ("new empty file" if d.created else "deleted" if d.deleted
                                      else "no content change") + "[/]")

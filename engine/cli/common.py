@@ -17,10 +17,7 @@ def workspace(args, *, recover: bool = True) -> Workspace:
 
 
 def run_recovery(ws: Workspace, *, quiet: bool) -> list:
-    try:
-        from .. import recovery
-    except ImportError:  # the transaction layer is not there yet
-        return []
+    from .. import recovery
     if not recovery.needs_recovery(ws):
         return []
     reports = recovery.recover(ws)

@@ -219,7 +219,7 @@ def test_one_size_formatter_everywhere():
     from wopt.engine.sizes import format_size
     from wopt.tui.screens.apply import human_bytes
     from wopt.tui.screens.queue import _size as queue_size
-    from wopt.tui.widgets.diff_view import _size as diff_size
+    from wopt.engine.analysis.diffs import _size_words as diff_size
     assert format_size(903_000) == "881.8 KiB"
     for f in (_human_bytes, human_bytes, queue_size, diff_size):
         assert f(903_000) == "881.8 KiB", f

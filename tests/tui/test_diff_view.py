@@ -106,3 +106,34 @@ def test_only_visible_lines_are_highlighted():
             assert len(v._syntax_cache) <= 8 * 30
 
     run(body())
+
+
+def test_invisible_byte_changes_are_drawn_distinctly():
+    """CRLF -> LF, trailing whitespace, tab -> spaces, a removed final newline, a BOM: the view
+    never draws a removed line and its replacement alike, in either layout."""
+    before = b"\xef\xbb\xbfone\r\nx = 1  \n\treturn 1\nlast\n"
+    after = b"one\nx = 1\n    return 1\nlast"
+    d = diff_bytes(before, after, path="m.py")
+
+    async def body():
+        app = One(prepare(d))
+        async with app.run_test(size=(100, 20)) as pilot:
+            v = app.query_one(DiffView)
+            await pilot.pause()
+            drawn = [text_of(v, y).rstrip() for y in range(len(v.rows))]
+            assert any("line endings mixed (1 CRLF, 3 LF) -> LF" in t for t in drawn)
+            assert any("byte order mark removed" in t for t in drawn)
+            assert any("newline at end of file removed" in t for t in drawn)
+            rem = [t.split(" - ", 1)[1] for t in drawn if " - " in t]
+            add = [t.split(" + ", 1)[1] for t in drawn if " + " in t]
+            assert rem == ["⟨BOM⟩one␍", "x = 1··", "→   return·1", "last"]
+            assert add == ["one", "x = 1", "····return·1", "last [no newline at end of file]"]
+            v.split = True
+            await pilot.pause()
+            for y in range(len(v.rows)):
+                row = text_of(v, y)
+                if "│" in row and " - " in row:
+                    left, right = row.split("│")
+                    assert left.split(" - ", 1)[1].rstrip() != right.split(" + ", 1)[1].rstrip()
+
+    run(body())

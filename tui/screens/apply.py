@@ -423,16 +423,11 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
     def _run_preview(self):
         from wopt.engine.apply import preview
         pv = preview(self.ws, self.plan, self._approved_ids(), review=self.review)
-        findings: list = []
+        from wopt.engine.analysis.validate import validate_changes
         # the same check apply_plan makes, on every change that could be written, so the
-        # confirmation names every blocker at once (stale, failing and invalid steps together)
-        try:
-            from wopt.engine.analysis.validate import validate_changes
-        except ImportError:
-            validate_changes = None
-        if validate_changes is not None:
-            findings = [f for f in (validate_changes(pv.changes) or [])
-                        if getattr(f, "severity", "error") == "error"]
+        # confirmation names every blocker at once (stale, failing and invalid steps together);
+        # a validator's internal error fails the worker, and the screen says so
+        findings = [f for f in validate_changes(pv.changes) if f.severity == "error"]
         return pv, findings
 
     def _show_preview(self, pv: Any, findings: list | None = None) -> None:

@@ -135,11 +135,8 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-load")
     def _load(self) -> tuple[list[dict], dict, str | None]:
         from wopt.engine.history import read_history
+        from wopt.engine.analysis.stats import stats
         records = read_history(self.ws)
-        try:
-            from wopt.engine.analysis.stats import stats
-        except ImportError:
-            return records, {}, "the statistics module is not in this build"
         return records, stats(records) or {}, None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

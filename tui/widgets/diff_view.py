@@ -21,8 +21,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from wopt.engine.analysis.diffs import NO_NEWLINE, describe, eol_mark, trailing_start, visible
 from wopt.engine.analysis.model import DiffLine, StepDiff
-from wopt.engine.sizes import format_size
+
+__all__ = ["DiffView", "Prepared", "UnifiedRows", "describe", "prepare", "HEAD", "LINE", "PAIR"]
 
 # row tuples (kept small: a 100k-line diff holds 100k of them)
 HEAD = 0      # (HEAD, text, hunk index or -1)
@@ -123,28 +125,6 @@ class Prepared:
         self._split, self._blocks_split = rows, blocks
 
 
-def _size(n: int | None) -> str:
-    return format_size(n)
-
-
-def describe(d: StepDiff) -> list[str]:
-    """Header lines saying what happens to the file, beyond its text."""
-    out = []
-    if d.old_path and d.old_path != d.path:
-        out.append(f"moved {d.old_path} -> {d.path}")
-    if d.created:
-        out.append(f"new file {d.path} ({_size(d.new_size)})")
-    elif d.deleted:
-        out.append(f"deleted {d.path} ({_size(d.old_size)})")
-    if d.old_mode is not None and d.new_mode is not None and d.old_mode != d.new_mode:
-        out.append(f"mode {d.old_mode & 0o7777:03o} -> {d.new_mode & 0o7777:03o}")
-    elif d.created and d.new_mode is not None and d.new_mode & 0o111:
-        out.append(f"mode {d.new_mode & 0o7777:03o} (executable)")
-    if d.binary:
-        out.append(f"binary file: {_size(d.old_size)} -> {_size(d.new_size)}")
-    return out
-
-
 def prepare(diff: StepDiff | None, message: str | None = None) -> Prepared:
     """What the view needs of a diff: one pass over its lines for the change blocks and the
     widest line. Pure and thread-safe: runs in a worker."""
@@ -170,6 +150,9 @@ def prepare(diff: StepDiff | None, message: str | None = None) -> Prepared:
                 row += 1
             if h.lines:
                 width = max(width, max(len(dl.text) for dl in h.lines))
+                if h is diff.hunks[-1]:     # only the last hunk may hold a line without "\n"
+                    width = max([width] + [len(dl.text) + 1 + len(NO_NEWLINE)
+                                           for dl in h.lines if dl.eol in ("", "\r")])
             maxno = max(maxno, h.old_start + h.old_len, h.new_start + h.new_len)
         _lexer_for(diff.path)              # find the lexer here, in the worker, not while drawing
     elif message:
@@ -392,7 +375,20 @@ class DiffView(ScrollView, can_focus=True):
         if lexer is None or len(text) > 2000:
             spans = [(text, Style())]
         else:
-            spans = [(v, self._token_style(t)) for t, v in lexer.get_tokens(text) if v]
+            # pygments drops a leading BOM and turns a CR into a newline: lex a same-length
+            # stand-in, then cut the line's own characters by the tokens' lengths, so every
+            # byte is still there to be drawn (as a marker) and the spans' offsets hold
+            src = text
+            if "\r" in src or src.startswith("\ufeff"):
+                src = src.replace("\r", " ").replace("\ufeff", " ")
+            spans = []
+            pos = 0
+            for t, v in lexer.get_tokens(src):
+                if v:
+                    spans.append((text[pos:pos + len(v)], self._token_style(t)))
+                    pos += len(v)
+            if pos != len(text):    # a lexer that changed the text: draw it plain
+                spans = [(text, Style())]
         if len(self._syntax_cache) > 4000:
             self._syntax_cache.clear()
         self._syntax_cache[text] = spans
@@ -423,16 +419,32 @@ class DiffView(ScrollView, can_focus=True):
                         segs.append(Segment(value[cut - pos:stop - pos], style))
                     cut = stop
             pos = end
+        # what is drawn for each piece: invisible characters as markers (engine's `visible`);
+        # on a changed line its trailing whitespace too, or every space and tab when the
+        # line would otherwise look like the one it replaces; then its line ending's marks
+        changed = dl.kind != " "
+        trail = trailing_start(dl.text) if changed else len(dl.text)
+        all_ws = changed and dl.ws
         out = []
+        pos = 0
         for seg in segs:
             t = seg.text
             if not t:
                 continue
-            if "\t" in t:
-                t = t.replace("\t", "    ")
-            if not t.isprintable():
-                t = "".join(c if c.isprintable() else "\ufffd" for c in t)
+            n = len(t)
+            if all_ws or pos + n > trail:
+                t = visible(t, trail - pos, all_ws)
+            else:
+                if "\t" in t:
+                    t = t.replace("\t", "    ")
+                if not t.isprintable():
+                    t = visible(t)
+            pos += n
             out.append(Segment(t, seg.style))
+        if dl.eol != "\n":
+            mark = eol_mark(dl)
+            if mark:
+                out.append(Segment(mark, line_style + span_style if changed else line_style))
         return out
 
     def _half(self, dl: DiffLine | None, side: str, width: int, nw: int, styles: dict,
