@@ -44,6 +44,15 @@ def _session_key(payload: dict) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:64]
 
 
+def plan_line(plan) -> str | None:
+    """The line of plans a hook session's plan belongs to (`claude-<session>`, then
+    `claude-<session>-2` ... once one is applied), or None for any other plan. Every change to
+    the line holds the lock of this name."""
+    if plan.source != "claude-hook" or not plan.session_id or plan.id.endswith("-gate"):
+        return None
+    return f"claude-{_session_key({'session_id': plan.session_id})}"
+
+
 def _workspace(payload: dict, root: str | None):
     from .workspace import Workspace, find_root
     if root:

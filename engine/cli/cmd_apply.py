@@ -138,6 +138,12 @@ def cmd_apply(args) -> int:
     print(f"applied plan {plan.id}: {res.files} file(s), {_human_bytes(res.bytes)} ({ops}) in "
           f"{total:.2f}s, transaction {res.tx} ({res.mode} mode, {res.fsyncs} fsyncs); "
           f"undo with `wopt undo {res.tx}`")
+    if res.pending_plan:
+        rest = spool.load_plan(ws, res.pending_plan)
+        print(f"{len(rest.steps)} step(s) of plan {plan.id} not applied are still pending, as plan "
+              f"{res.pending_plan} (`wopt show {res.pending_plan}`)")
+    if res.error:
+        sys.stderr.write(f"wopt: warning: {res.error}\n")
     return 0
 
 
