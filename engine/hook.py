@@ -145,7 +145,7 @@ def queue(ws, payload: dict, call) -> dict:
 
 def gate(ws, payload: dict, call, timeout: float) -> dict:
     from . import spool
-    from .decide import wait_decision
+    from .decide import wait_decision, waiting_on
     from .plan import Plan
     from .review import APPROVED
     from .sources.fold import Folder
@@ -172,7 +172,11 @@ def gate(ws, payload: dict, call, timeout: float) -> dict:
         spool.save_plan(ws, plan)
     step_id = new[-1].id if new else ""
     try:
-        decision, why = wait_decision(ws, pid, step_id, timeout) if new else (APPROVED, None)
+        if new:
+            with waiting_on(ws, pid, step_id, timeout, path=call.path, tool=call.tool):
+                decision, why = wait_decision(ws, pid, step_id, timeout)
+        else:
+            decision, why = APPROVED, None
         edited = spool.load_review(ws, pid).edited.get(step_id) if decision == APPROVED and new else None
     finally:
         _forget(ws, pid, [s.id for s in new])
