@@ -9,6 +9,7 @@ check under the lock, commit order, validation, the transaction, history, the re
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -320,30 +321,25 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
     return res
 
 
+@contextmanager
 def _line_lock(ws: Workspace, plan: Plan):
     """The lock of the plan's line in the spool (the one the hook queues under), so a hook
-    call never sees the plan applied without the steps left pending; when it cannot be had
-    within a bounded time the committed apply settles without it (the hook holds it briefly)."""
-    from contextlib import contextmanager
-
+    call never sees the plan applied without the steps left pending. The apply has committed
+    by then: when the lock cannot be had in bounded time it settles without it (the hook holds
+    it only briefly)."""
     from . import spool
-    from .errors import LockBusy
     from .hook import plan_line
 
-    @contextmanager
-    def lock():
-        line = plan_line(plan) or spool.lineage(plan.id or "-")
-        try:
-            cm = spool.plan_lock(ws, line, timeout=30.0)
-            cm.__enter__()
-        except (LockBusy, WoptError, OSError):
-            yield
-            return
-        try:
-            yield
-        finally:
-            cm.__exit__(None, None, None)
-    return lock()
+    try:
+        held = spool.plan_lock(ws, plan_line(plan) or spool.lineage(plan.id or "-"), timeout=30.0)
+        held.__enter__()
+    except (WoptError, OSError):
+        held = None
+    try:
+        yield
+    finally:
+        if held is not None:
+            held.__exit__(None, None, None)
 
 
 def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) -> str | None:

@@ -7,7 +7,9 @@ sends the call as JSON on stdin. The hook answers with one JSON object on stdout
   session, appended under the plan's lock so calls arriving at once lose nothing; writes to
   one file fold into one step, and a later Edit of a queued file applies to the queued
   content). The answer is `deny` with a reason telling the model the change is queued for
-  human review as step N of plan P and to carry on as if it were done.
+  human review as step N of plan P and to carry on as if it were done. Once a plan of the
+  session is applied, even in part, its steps left pending are the session's next plan
+  (`claude-<session>-2` ...), which later calls join.
 - gate: the call becomes a step of the session's gate plan and the hook waits while the person
   decides (`wopt approve/reject`, or the review app): approve -> `allow` (Claude Code writes),
   reject -> `deny` with the person's reason, no decision in time -> `deny`. A decided gate step

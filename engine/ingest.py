@@ -12,7 +12,7 @@ from .workspace import Workspace
 
 MAX_NESTING = 256   # agent output nests a few dozen levels; Python's parsers recurse per level
 
-_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+_STRING = re.compile(rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 
 
@@ -37,7 +37,7 @@ def check_nesting(data: bytes, name: str, limit: int = MAX_NESTING) -> None:
     """Refuse input nested deeper than `limit` (a parser would run out of stack on it)."""
     if not data.lstrip()[:1] in (b"[", b"{") and b"\n{" not in data[:65536] and b"\n[" not in data[:65536]:
         return   # not JSON: diffs, patches, Aider blocks
-    if nesting_depth(data, limit) > limit:
+    if data.count(b"[") + data.count(b"{") > limit and nesting_depth(data, limit) > limit:
         raise PlanError(f"the input is nested more than {limit} levels deep", file=name,
                         hint="no agent writes that; nothing was stored")
 
