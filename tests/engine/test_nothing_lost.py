@@ -139,3 +139,25 @@ def test_ingest_never_silently_replaces_a_hook_session_plan(root):
     rc, out, err = wopt(root, "ingest", "-", stdin=json.dumps(p).encode())
     assert rc == 1 and "claude-sess-A" in err and "Claude Code" in err
     assert spool.plan_file(ws, "claude-sess-A").read_bytes() == before
+
+
+def test_steps_queued_or_folded_while_the_apply_ran_stay_pending(root):
+    from wopt.engine.apply import apply_plan
+    write(root, "d1.txt", "1\n", "t1")
+    write(root, "d2.txt", "2\n", "t2")
+    ws = Workspace(root)
+    seen = spool.load_plan(ws, "claude-sess-A")          # what the apply read
+    # the agent carries on while the person applies: a new file, and an edit folded into d2
+    write(root, "d3.txt", "3\n", "t3")
+    d, why = decision(hook(root, call(root, "Edit", {"file_path": str(root / "d2.txt"), "old_string": "2",
+                                                     "new_string": "22"}, "t4")))
+    assert "folded" in why
+    res = apply_plan(ws, seen)                            # applies d1 and d2 as they were read
+    assert res.outcome == "committed" and res.pending_plan == "claude-sess-A-2"
+    assert (root / "d2.txt").read_text() == "2\n"
+    rest = spool.load_plan(ws, "claude-sess-A-2")
+    # d2's folded edit was not applied as it now stands, so it stays (stale: d2 changed under it)
+    assert [s.path for s in rest.steps] == ["d2.txt", "d3.txt"]
+    assert listed(root) == {"claude-sess-A-2": ["d2.txt", "d3.txt"]}
+    rc, out, err = wopt(root, "check", "claude-sess-A-2")
+    assert rc == 1 and "d2.txt" in (out + err)
