@@ -353,12 +353,14 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
     a step that changed since it was read (the hook folded a later edit into it) was not
     applied as it now stands, so it stays pending too."""
     from . import spool
-    from .hook import plan_line
+    from .hook import is_gate_plan, plan_line
     from .review import REJECTED, Review
 
     stored = None
     if plan.id and spool.check_plan_id(plan.id) is None and spool.plan_file(ws, plan.id).is_file():
         stored = spool.load_plan(ws, plan.id)
+        if is_gate_plan(stored):
+            stored = None   # its calls leave it as they are decided; the others still wait in it
     mine = {s.id: s for s in plan.steps}
     if stored is not None:
         cur = {s.id: s for s in stored.steps}

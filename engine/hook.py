@@ -13,7 +13,12 @@ sends the call as JSON on stdin. The hook answers with one JSON object on stdout
 - gate: the call becomes a step of the session's gate plan and the hook waits while the person
   decides (`wopt approve/reject`, or the review app): approve -> `allow` (Claude Code writes),
   reject -> `deny` with the person's reason, no decision in time -> `deny`. A decided gate step
-  leaves the gate plan (it holds only calls still waiting).
+  leaves the gate plan (it holds only calls still waiting). Approved with the person's edits:
+  a Write is allowed with their content (`updatedInput`); any other call is applied by wopt
+  in its edited version and denied with a reason saying so.
+
+`queue_calls` and `gate_calls` are the agent-neutral core that the Codex and Gemini CLI hooks
+(`engine/agents/`) share.
 
 Fails closed: any internal error, a malformed payload or a path outside the workspace gives a
 `deny` that says why; never a traceback, never exit 1 (which Claude Code ignores).
@@ -26,9 +31,21 @@ import json
 import os
 import re
 import sys
+from typing import NamedTuple
 
 QUEUE, GATE = "queue", "gate"
 DEFAULT_GATE_TIMEOUT = 570.0   # under Claude Code's 600 s default hook timeout
+
+
+class Agent(NamedTuple):
+    """Whose hook this is: plan ids `<prefix>-<session>`, titles, the plan's source and agent."""
+    prefix: str
+    name: str
+    source: str
+    agent: str
+
+
+CLAUDE = Agent("claude", "Claude Code", "claude-hook", "claude-code")
 
 
 def response(decision: str, reason: str) -> dict:
@@ -46,13 +63,23 @@ def _session_key(payload: dict) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:64]
 
 
+HOOK_PREFIXES = {"claude-hook": "claude", "codex-hook": "codex", "gemini-hook": "gemini"}
+
+
+def is_gate_plan(plan) -> bool:
+    """A hook session's gate plan: it holds only calls still waiting, and each leaves it when
+    decided (an apply does not settle it)."""
+    return plan.source in HOOK_PREFIXES and plan.id.endswith("-gate")
+
+
 def plan_line(plan) -> str | None:
-    """The line of plans a hook session's plan belongs to (`claude-<session>`, then
+    """The line of plans a hook session's queue plan belongs to (`claude-<session>`, then
     `claude-<session>-2` ... once one is applied), or None for any other plan. Every change to
     the line holds the lock of this name."""
-    if plan.source != "claude-hook" or not plan.session_id or plan.id.endswith("-gate"):
+    prefix = HOOK_PREFIXES.get(plan.source)
+    if prefix is None or not plan.session_id or is_gate_plan(plan):
         return None
-    return f"claude-{_session_key({'session_id': plan.session_id})}"
+    return f"{prefix}-{_session_key({'session_id': plan.session_id})}"
 
 
 def _workspace(payload: dict, root: str | None):
@@ -91,13 +118,13 @@ def _applied(ws, plan_id: str) -> bool:
     return False
 
 
-def session_plan_id(ws, key: str) -> str:
+def session_plan_id(ws, key: str, prefix: str = "claude") -> str:
     """The session's pending plan: `claude-<session>`, or the next generation once a plan of
     the session has been applied."""
     from . import spool
     n = 1
     while True:
-        pid = f"claude-{key}" if n == 1 else f"claude-{key}-{n}"
+        pid = f"{prefix}-{key}" if n == 1 else f"{prefix}-{key}-{n}"
         if not spool.plan_file(ws, pid).exists() or not _applied(ws, pid):
             return pid
         n += 1
@@ -112,14 +139,27 @@ def _load(ws, pid: str):
 
 
 def queue(ws, payload: dict, call) -> dict:
+    pid, steps, [group] = queue_calls(ws, payload, lambda folder: [call])
+    n = next((i for i, s in enumerate(steps, 1) if s.id == group.step_id), len(steps))
+    verb = "folded into" if len(group.origins) > 1 else "queued as"
+    return deny(f"wopt: this {call.tool} of {call.path} is {verb} step {n} ({group.step_id}) of plan "
+                f"{pid}, queued for human review in wopt; it has not been written yet. Carry on as if "
+                f"the write were done: later edits of {call.path} apply to the queued content. The "
+                f"person reviews and applies the plan with `wopt-tui` or `wopt apply {pid}`.")
+
+
+def queue_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
+    """Fold calls into the session's pending plan under its lock: (plan id, its steps, the
+    fold group of each call). `make_calls(folder)` gives the calls once the folder holds the
+    queued content (`folder._state(rel)` reads a path as the plan leaves it)."""
     from . import spool
     from .plan import Plan
     from .review import REJECTED
     from .sources.fold import Folder
 
     key = _session_key(payload)
-    with spool.plan_lock(ws, f"claude-{key}"):
-        pid = session_plan_id(ws, key)
+    with spool.plan_lock(ws, f"{who.prefix}-{key}"):
+        pid = session_plan_id(ws, key, who.prefix)
         plan = _load(ws, pid)
         folder = Folder(ws)
         if plan is not None and plan.steps:
@@ -129,39 +169,70 @@ def queue(ws, payload: dict, call) -> dict:
             live = [s.id for s in plan.steps if review.decision(s.id) != REJECTED]
             out = compute(ws, plan, live, check_preconditions=False)
             folder.seed(plan, out.results, decided)
-        group = folder.add(call)
+        groups = [folder.add(c) for c in make_calls(folder)]
         steps = folder.steps()
         if plan is None:
             sid = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
-            plan = Plan(id=pid, title=f"Claude Code session {key[:8]}", source="claude-hook",
-                        agent="claude-code", session_id=sid)
+            plan = Plan(id=pid, title=f"{who.name} session {key[:8]}", source=who.source,
+                        agent=who.agent, session_id=sid)
         plan.steps = steps
         spool.save_plan(ws, plan)
-    n = next((i for i, s in enumerate(steps, 1) if s.id == group.step_id), len(steps))
-    verb = "folded into" if len(group.origins) > 1 else "queued as"
-    return deny(f"wopt: this {call.tool} of {call.path} is {verb} step {n} ({group.step_id}) of plan "
-                f"{pid}, queued for human review in wopt; it has not been written yet. Carry on as if "
-                f"the write were done: later edits of {call.path} apply to the queued content. The "
-                f"person reviews and applies the plan with `wopt-tui` or `wopt apply {pid}`.")
+    return pid, steps, groups
 
 
 def gate(ws, payload: dict, call, timeout: float) -> dict:
+    from .agents import common
+    from .review import APPROVED, REJECTED
+
+    def rewrites(out) -> bool:
+        # a Write carries the whole content: Claude Code writes the person's version
+        return call.tool == "Write" and len(out.content) == 1 and _utf8(next(iter(out.content.values())))
+
+    out = common.gate(ws, payload, lambda read: [call], CLAUDE, timeout, rewrites=rewrites)
+    pid, where = out.pid, ", ".join(out.step_ids)
+    if out.decision == APPROVED:
+        if out.applied:
+            return deny(common.applied_reason(out))
+        res = response("allow", f"approved in wopt review (plan {pid}, step {where})")
+        if out.content:
+            res["hookSpecificOutput"]["updatedInput"] = {
+                **payload["tool_input"], "content": next(iter(out.content.values())).decode("utf-8")}
+            res["hookSpecificOutput"]["permissionDecisionReason"] += " with the reviewer's edit"
+        return res
+    if out.decision == REJECTED:
+        return deny(common.rejected_reason(out))
+    return deny(f"wopt: no decision on this {call.tool} of {call.path} within {timeout:g} s "
+                f"(plan {pid}, step {where}); it was not written. Ask the person to review it in wopt.")
+
+
+def _utf8(data: bytes | None) -> bool:
+    if data is None:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def gate_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
+    """Add calls as steps of the session's gate plan (`<prefix>-<session>-gate`, which holds
+    only calls still waiting): (plan id, the new steps)."""
     from . import spool
-    from .decide import wait_decision, waiting_on
     from .plan import Plan
-    from .review import APPROVED
     from .sources.fold import Folder
 
     key = _session_key(payload)
-    pid = f"claude-{key}-gate"
+    pid = f"{who.prefix}-{key}-gate"
     with spool.plan_lock(ws, pid):
         plan = _load(ws, pid)
         if plan is None:
             sid = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
-            plan = Plan(id=pid, title=f"Claude Code session {key[:8]} (waiting calls)", source="claude-hook",
-                        agent="claude-code", session_id=sid)
+            plan = Plan(id=pid, title=f"{who.name} session {key[:8]} (waiting calls)", source=who.source,
+                        agent=who.agent, session_id=sid)
         folder = Folder(ws)
-        folder.add(call)
+        for c in make_calls(folder):
+            folder.add(c)
         new = folder.steps()
         used = {s.id for s in plan.steps}
         n = 1 + max((int(s.id[1:]) for s in plan.steps if s.id[1:].isdigit()), default=0)
@@ -172,28 +243,7 @@ def gate(ws, payload: dict, call, timeout: float) -> dict:
             used.add(s.id)
         plan.steps.extend(new)
         spool.save_plan(ws, plan)
-    step_id = new[-1].id if new else ""
-    try:
-        if new:
-            with waiting_on(ws, pid, step_id, timeout, path=call.path, tool=call.tool):
-                decision, why = wait_decision(ws, pid, step_id, timeout)
-        else:
-            decision, why = APPROVED, None
-        edited = spool.load_review(ws, pid).edited.get(step_id) if decision == APPROVED and new else None
-    finally:
-        _forget(ws, pid, [s.id for s in new])
-    if decision == APPROVED:
-        out = response("allow", f"approved in wopt review (plan {pid}, step {step_id})")
-        if edited is not None and call.tool == "Write":
-            # the person edited the content: Claude Code writes theirs instead
-            out["hookSpecificOutput"]["updatedInput"] = {**payload["tool_input"], "content": edited}
-            out["hookSpecificOutput"]["permissionDecisionReason"] += " with the reviewer's edit"
-        return out
-    if decision == "rejected":
-        return deny(f"Rejected in wopt review: {why}" if why else
-                    f"Rejected in wopt review (plan {pid}, step {step_id}); do not retry it as it was")
-    return deny(f"wopt: no decision on this {call.tool} of {call.path} within {timeout:g} s "
-                f"(plan {pid}, step {step_id}); it was not written. Ask the person to review it in wopt.")
+    return pid, new
 
 
 def _forget(ws, pid: str, step_ids: list[str]) -> None:

@@ -7,7 +7,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from textual.app import App
+from textual.app import App, SystemCommand
+from textual.command import CommandPalette
+from textual.screen import ModalScreen
+from textual.theme import ThemeProvider
 
 from wopt.engine import spool
 from wopt.engine.errors import WoptError
@@ -17,6 +20,15 @@ from . import keymap
 from .commands import WoptCommands
 from .messages import OpenPlan, ReviewChanged
 from .themes import load_themes, resolve
+
+
+class WoptThemes(ThemeProvider):
+    """The palette's theme list: wopt's own themes only (the diff's colours are defined for
+    them; Textual's built-in themes stay registered for Textual's own use)."""
+
+    @property
+    def commands(self):
+        return [(name, cb) for name, cb in super().commands if name in self.app.wopt_themes]
 
 
 class WoptApp(App):
@@ -39,12 +51,34 @@ class WoptApp(App):
         self.poll_seconds = poll_seconds
         themes, theme_problems = load_themes()
         self.problems += theme_problems
+        self.wopt_themes = [t.name for t in themes]
         for t in themes:
             self.register_theme(t)
         name, warn = resolve(theme, list(self.available_themes))
         self.theme = name
         if warn:
             self.problems.append(warn)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a dialog owns the keyboard: the app's letter keys (h: History) do not reach
+        # through it, so a word typed into a dialog cannot open another screen
+        if action == "history" and isinstance(self.screen, ModalScreen):
+            return False
+        return True
+
+    def search_themes(self) -> None:
+        self.push_screen(CommandPalette(providers=[WoptThemes], placeholder="Search for themes…"))
+
+    def get_system_commands(self, screen):
+        for cmd in super().get_system_commands(screen):
+            if cmd.title == "Screenshot":
+                yield SystemCommand("Screenshot", "Save an SVG screenshot of the screen in the "
+                                    "current directory", lambda: self.set_timer(0.1, self._screenshot_to_cwd))
+            else:
+                yield cmd
+
+    def _screenshot_to_cwd(self) -> None:
+        self.deliver_screenshot(path=str(Path.cwd()))
 
     def now(self) -> datetime:
         return self.clock() if self.clock else datetime.now(timezone.utc)

@@ -99,8 +99,13 @@ def screen_ids() -> set[str]:
     return ids
 
 
+def _keyset(keys: str) -> set[str]:
+    return {k.strip() for k in keys.split(",") if k.strip()}
+
+
 def check_user_keys(keys: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """The user's remaps that name a known binding id, and messages for the rest."""
+    """The user's remaps that name a known binding id and take no key another binding of the
+    same screen (or an app-wide one) already uses, and a message for each one refused."""
     good: dict[str, str] = {}
     problems: list[str] = []
     for bid, k in keys.items():
@@ -108,13 +113,35 @@ def check_user_keys(keys: dict[str, str]) -> tuple[dict[str, str], list[str]]:
             good[bid] = k
         else:
             problems.append(f"unknown key binding id {bid!r} in the config (see ? for the ids)")
+    # a clash would silently shadow the other binding: refuse the remap, keep the default
+    effective_keys = {b.id: _keyset(good.get(b.id, b.keys)) for b in KEYS}
+    for bid in list(good):
+        mine = BY_ID.get(bid)
+        if mine is None:
+            continue
+        for other in KEYS:
+            if other.id == bid:
+                continue
+            if not (other.scope == mine.scope or "app" in (other.scope, mine.scope)):
+                continue
+            clash = effective_keys[bid] & effective_keys[other.id]
+            if clash:
+                key = display_key(",".join(sorted(clash)))
+                problems.append(f"key {key!r} for {bid!r} in the config is already {other.id!r} "
+                                f"({other.description}); {bid} keeps {display_key(mine.keys)!r}")
+                del good[bid]
+                effective_keys[bid] = _keyset(mine.keys)
+                break
     return good, problems
 
 
 def display_key(keys: str) -> str:
     names = {"question_mark": "?", "slash": "/", "right_square_bracket": "]",
              "left_square_bracket": "[", "space": "space", "escape": "esc"}
-    return " ".join(names.get(k, k) for k in keys.split(","))
+    def one(k: str) -> str:
+        k = names.get(k, k)
+        return "^" + k[5:] if k.startswith("ctrl+") and len(k) == 6 else k   # as Textual's footer
+    return " ".join(one(k) for k in keys.split(","))
 
 
 def effective(keymap: dict[str, str]) -> list[tuple[Key, str]]:

@@ -24,8 +24,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def theme_names() -> list[str]:
+    """Every theme `--theme` accepts: wopt's built-in themes, then the user's own."""
+    from wopt.engine.config import builtin_themes, user_themes
+    return [t.name for t in builtin_themes()] + [t.name for t in user_themes()[0]]
+
+
+def check_theme(parser: argparse.ArgumentParser, name: str | None) -> None:
+    """A `--theme` that names no theme is a usage error (exit 2), like any bad argument."""
+    if not name:
+        return
+    names = theme_names()
+    if name in names or f"wopt-{name}" in names or name.replace("_", "-") in names:
+        return
+    parser.error(f"argument --theme: unknown theme {name!r} (choose from {', '.join(names)})")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_theme(parser, args.theme)
     try:
         from .app import run
     except ImportError:

@@ -91,6 +91,16 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
             infos[e.before].needed_by.append(e)
 
     order = ordering.order
+    # a person's order (K/J in the app) that keeps every dependency is the order the apply
+    # commits in (apply.order_steps): show that one, and number the steps by it
+    if review is not None and getattr(review, "order", None) \
+            and not O.check_order(_Shim(ordering, infos), list(review.order)):
+        known = set(order)
+        custom = [sid for sid in dict.fromkeys(review.order) if sid in known]
+        placed = set(custom)
+        order = custom + [sid for sid in order if sid not in placed]
+        for i, sid in enumerate(order):
+            infos[sid].position = i
     batches = B.batches(order, kinds, paths, befores, contents)
 
     # families: declared (render steps), detected among whole-file writes, saved templates

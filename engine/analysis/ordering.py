@@ -374,6 +374,6 @@ def check_order(model, order: list[str]) -> list[str]:
         if gb is not None and gb == ga:
             continue
         if pos[e.before] > pos[e.after]:
-            out.append(f"{name(e.after)} now commits before {name(e.before)}, "
+            out.append(f"{name(e.after)} would commit before {name(e.before)}, "
                        f"which it needs ({e.reason})")
     return out

@@ -43,11 +43,8 @@ def register(sub, common) -> None:
 
 
 def _human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
+    from ..sizes import format_size
+    return format_size(n)
 
 
 def _progress(enabled: bool):

@@ -158,7 +158,7 @@ def test_large_file_flag_and_a_reorder_warning(tmp_path, monkeypatch):
     [large] = [f for f in m.flags if f.code == "large"]
     assert large.step == "big" and "1,200 bytes" in large.message and "300 lines" in large.message
     assert m.order.index("helper") < m.order.index("mod")
-    assert m.warnings == ["data/mod.py (mod) now commits before data/helper.py (helper), which it needs "
+    assert m.warnings == ["data/mod.py (mod) would commit before data/helper.py (helper), which it needs "
                           "(imports data/helper.py)"]
 
 

@@ -169,7 +169,7 @@ def test_check_order_names_the_broken_edge_and_ignores_cycles(tmp_path):
     assert model.groups == [["a", "b"]]
     assert check_order(model, ["init", "b", "a"]) == []
     warn = check_order(model, ["a", "init", "b"])
-    assert warn == ["pkg/a.py (a) now commits before pkg/__init__.py (init), which it needs "
+    assert warn == ["pkg/a.py (a) would commit before pkg/__init__.py (init), which it needs "
                     "(imports pkg/__init__.py)"]
 
 

@@ -38,6 +38,7 @@ from textual.widgets import Button, ContentSwitcher, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from wopt.engine import events as ev
+from wopt.engine.sizes import format_size
 
 CONFIRM, RUNNING, RESULT = "confirm", "running", "result"
 RENDER_INTERVAL = 1 / 8       # seconds between two repaints of the progress panel
@@ -62,12 +63,7 @@ PHASE_WORDS = {
 
 
 def human_bytes(n: int | float | None) -> str:
-    n = float(n or 0)
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{int(n)} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
+    return format_size(n or 0)
 
 
 def _plural(n: int, word: str) -> str:
@@ -173,7 +169,9 @@ class ProgressState:
             if e.total:
                 self.phase_total[e.phase] = e.total
             self.phase_done[e.phase] = max(self.phase_done.get(e.phase, 0), e.done)
-            if e.bytes_total:
+            # the bytes the transaction writes (the journal event's total is the journal's own
+            # size, not the files': it would overstate the total)
+            if e.bytes_total and e.phase != ev.JOURNAL:
                 self.bytes_total = max(self.bytes_total, e.bytes_total)
             if e.phase in (ev.PREPARE, ev.COMMIT, ev.CHECK) and e.total:
                 self.files = max(self.files, e.total)
@@ -270,7 +268,8 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
 
     BINDINGS = [
         Binding("enter,y", "confirm", "Apply", id="apply.confirm"),
-        Binding("escape,n", "cancel", "Cancel", id="apply.cancel"),
+        # no bare "n": a word typed into the dialog (as into the palette) must not cancel it
+        Binding("escape", "cancel", "Cancel", id="apply.cancel"),
         Binding("m", "toggle_mode", "Mode", id="apply.mode"),
         Binding("u", "undo", "Undo", id="apply.undo"),
         Binding("enter,escape", "close", "Close", id="apply.close"),
@@ -332,7 +331,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
                     with Horizontal(classes="apply-buttons"):
                         yield Button("Undo (u)", id="result-undo", variant="warning")
                         yield Button("Close", id="result-close", variant="primary")
-            yield Footer()
+            yield Footer(show_command_palette=False)
 
     def _title(self) -> Content:
         title = self.plan.title or self.plan.id
@@ -705,7 +704,10 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             fsyncs = _get(res, "fsyncs", default=None)
             lines.append(("\nTimes\n", "bold"))
             lines.append((f"  {st.elapsed:8.2f} s in all", ""))
-            rate = (files / st.elapsed) if st.elapsed > 0 else 0
+            # the rate History shows for the same transaction: files over the engine's phase times
+            durations = _get(res, "durations", default={}) or {}
+            secs = sum(float(v) for v in durations.values()) if durations else st.elapsed
+            rate = (files / secs) if secs > 0 else 0
             if rate:
                 lines.append((f", {rate:,.0f} files/s", "$text-accent"))
             lines.append(("\n", ""))

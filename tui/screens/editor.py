@@ -256,7 +256,7 @@ class EditorScreen(Screen[str | None]):
         yield area
         yield Static("ctrl+s save and return  ·  escape cancel (twice with unsaved changes)",
                      id="editor-hint")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         area = self.query_one(CodeArea)

@@ -25,6 +25,12 @@ MAX_CELL = 32
 MAX_TEMPLATE_CHARS = 200_000
 
 
+def natural_key(text: str) -> list:
+    """`m2` before `m10`: digit runs compare as numbers."""
+    import re
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def _cell(value: str, width: int = MAX_CELL) -> str:
     """A slot value on one line: escapes visible, long values cut with an ellipsis."""
     v = value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
@@ -148,7 +154,7 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
                 yield outliers
         yield Static("a approve the whole family  ·  enter open a file  ·  tab switch table  ·  "
                      "escape back", id="family-hint")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def _title(self) -> Content:
         fam = self.family
@@ -179,14 +185,18 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
         members.add_column("file", key="path")
         for slot in fam.slots:
             members.add_column(slot, key=f"slot:{slot}")
+        # values get the width the screen has (not a fixed cut), shared by the slot columns
+        longest_path = max((len(m.path) for m in fam.members), default=4)
+        free = self.app.size.width - longest_path - 8 - 2 * len(fam.slots)
+        width = max(MAX_CELL, free // max(1, len(fam.slots)))
         for m in fam.members:
             mark = decisions.get(m.step, " ")
-            members.add_row(mark, m.path, *[_cell(m.values.get(s, "")) for s in fam.slots], key=m.step)
+            members.add_row(mark, m.path, *[_cell(m.values.get(s, ""), width) for s in fam.slots], key=m.step)
         if fam.outliers:
             outliers.add_column("file", key="path")
             outliers.add_column("step", key="step")
             outliers.add_column("what differs", key="differs")
-            for o in fam.outliers:
+            for o in sorted(fam.outliers, key=lambda o: natural_key(o.path)):
                 outliers.add_row(o.path, o.step, o.differs, key=o.step)
         else:
             outliers.display = False

@@ -15,7 +15,7 @@ from .. import keymap
 MARKS = [
     ("·", "pending: not decided yet"), ("✓", "approved: will be applied"),
     ("✗", "rejected: will not be applied"), ("✎", "edited by you"),
-    ("½", "some hunks turned off"), ("!", "stale: the file changed since the agent read it"),
+    ("½", "some hunks turned off"), ("∅", "every hunk turned off: writes nothing"), ("!", "stale: the file changed since the agent read it"),
     ("⚠", "invalid: cannot apply or fails validation"),
     ("≡", "member of a template family (enter opens the family)"),
     ("≈", "an outlier: close to a family's template but not the same"),

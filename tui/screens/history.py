@@ -120,7 +120,7 @@ class HistoryScreen(Screen[None]):
         with Horizontal(id="history-buttons"):
             yield Button("Undo selected (u)", id="history-undo", variant="warning")
             yield Button("Back", id="history-back")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -174,6 +174,9 @@ class HistoryScreen(Screen[None]):
             data = _series(st, names)
             spark = self.query_one(f"#{wid}", Sparkline)
             spark.data = data
+            # a line needs two points to say anything (one fills the width as a solid block),
+            # and a row of zero rollbacks is no red bar
+            spark.display = len(data) >= 2 and (wid != "spark-rollbacks" or any(data))
             lab = self.query_one(f"#{wid}-label", Static)
             if data:
                 last = data[-1]

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 
 from wopt.engine import decide, spool
 from wopt.engine.errors import WoptError
+from wopt.engine.sizes import format_size
 
 from .. import keymap
 from ..widgets.key_bar import KeyBar
@@ -26,8 +27,9 @@ from ..messages import OpenPlan, PlansUpdated
 SOURCE_NAMES = {
     "native": "plan file", "claude-hook": "Claude Code hook", "claude-session": "Claude Code session",
     "claude-trace": "claude-trace log", "git-diff": "git diff", "diff": "unified diff",
-    "codex": "Codex patch", "aider": "Aider edits",
+    "codex": "Codex patch", "aider": "Aider edits", "codex-hook": "Codex hook", "gemini-hook": "Gemini hook",
 }
+HOOK_SOURCES = ("claude-hook", "codex-hook", "gemini-hook")
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,7 @@ class QueueRow:
 
 
 def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KiB"
-    return f"{n / 1024 / 1024:.1f} MiB"
+    return format_size(n)
 
 
 def age(created: str | None, now: datetime) -> str:
@@ -72,6 +70,8 @@ def age(created: str | None, now: datetime) -> str:
 
 
 def source_name(plan) -> str:
+    if plan.source == "mcp":  # `wopt mcp`: the agent is the MCP client's own name
+        return f"{plan.agent or 'MCP client'} via MCP"
     name = SOURCE_NAMES.get(plan.source, plan.source)
     if plan.agent and plan.agent.lower().replace("-", " ") not in name.lower():
         name = f"{name} ({plan.agent})"
@@ -168,12 +168,20 @@ class QueueScreen(Screen):
         self._known_errors = set(msg.errors)
         if sorted(msg.rows, key=lambda r: r.id not in msg.waiting) == self.rows \
                 and msg.waiting == self.waiting and self._loaded:
+            self._tick_ages()   # same plans: only the ages move on
             return
         self._loaded = True
         # a plan an agent is waiting on goes first
         self.rows = sorted(msg.rows, key=lambda r: r.id not in msg.waiting)
         self.waiting = msg.waiting
         self._fill()
+
+    def _tick_ages(self) -> None:
+        t = self.query_one(DataTable)
+        now = self.app.now()
+        for r in self.rows:
+            if not r.error:
+                t.update_cell(r.id, "age", age(r.created, now))
 
     def _fill(self) -> None:
         t = self.query_one(DataTable)

@@ -96,6 +96,7 @@ class ReviewScreen(Screen):
         self._shown: str | None = None
         self._diff_for: str | None = None
         self._split = False
+        self._details_wanted: bool | None = None   # None: by the terminal's width
         self._outliers: dict[str, str] = {}
         self._ids: set[str] = set()
         self._gone = False
@@ -120,6 +121,7 @@ class ReviewScreen(Screen):
             # after the first frame: the analysis is Python work that shares the GIL
             self.call_after_refresh(self.analyze)
         self.query_one(StepList).focus()
+        self._layout()
         self.set_interval(self.WATCH_SECONDS, self.watch_plan)
 
     WATCH_SECONDS = 1.0
@@ -206,7 +208,8 @@ class ReviewScreen(Screen):
         elif sid in self.review.edited:
             st = "edited"
         elif sid in self.review.hunks:
-            st = "partial"
+            # every hunk off writes nothing: not "some hunks off"
+            st = "partial" if self.review.hunks[sid] else "nohunks"
         else:
             st = "ok"
         path = info.path
@@ -256,7 +259,7 @@ class ReviewScreen(Screen):
                     r += 1
         t = Text()
         t.append(f" {p.title or p.id}", style="bold")
-        t.append(f"  ·  {n} steps: ")
+        t.append(f"  ·  {n} step{'s' if n != 1 else ''}: ")
         t.append(f"✓ {a} approved", style="bold")
         t.append(f" · ✗ {r} rejected · {n - a - r} pending")
         from .queue import source_name
@@ -288,7 +291,8 @@ class ReviewScreen(Screen):
             n_hunks = len(d.hunks)
         self.query_one(Details).show(describe_step(
             self.model, info, self.review.decision(sid), reason=self.review.reasons.get(sid),
-            edited=sid in self.review.edited, hunks=self.review.hunks.get(sid), n_hunks=n_hunks))
+            edited=sid in self.review.edited, hunks=self.review.hunks.get(sid), n_hunks=n_hunks,
+            position=self._order().index(sid) if sid in self.model.steps else None))
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def load_diff(self, sid: str) -> None:
@@ -396,16 +400,25 @@ class ReviewScreen(Screen):
     def action_approve(self) -> None:
         s = self.current
         if s:
+            info = self.model.steps.get(s) if self.model is not None else None
+            if info is not None and info.stale:
+                self.notify(f"{info.path} changed since the agent read it: the apply will refuse "
+                            "this step until the agent proposes it again on the current file",
+                            title="Approved a stale step", severity="warning", timeout=8)
             self.decide([s], APPROVED, label="approve")
             self.query_one(StepList).move(1)
 
     def action_reject(self) -> None:
         s = self.current
-        if not s:
-            return
+        if s:
+            self._reject(s)
+
+    def _reject(self, s: str, reason: str | None = None) -> None:
+        """Reject `s`; when other steps need it, ask whether to reject them too (whatever key
+        rejected it: r or ctrl+r)."""
         deps = [d for d in self.dependents(s) if self.review.decision(d) != REJECTED]
         if not deps:
-            self.decide([s], REJECTED, label="reject")
+            self.decide([s], REJECTED, label="reject", reason=reason)
             self.query_one(StepList).move(1)
             return
         paths = [self.model.steps[d].path for d in deps]
@@ -415,10 +428,12 @@ class ReviewScreen(Screen):
 
         def answered(ans: str | None) -> None:
             if ans == "y":
-                self.decide([s] + deps, REJECTED, label="reject with dependents",
-                            reasons={d: f"needs {self.model.steps[s].path}, which was rejected" for d in deps})
+                why = {d: f"needs {self.model.steps[s].path}, which was rejected" for d in deps}
+                if reason:
+                    why[s] = reason
+                self.decide([s] + deps, REJECTED, label="reject with dependents", reasons=why)
             elif ans == "n":
-                self.decide([s], REJECTED, label="reject")
+                self.decide([s], REJECTED, label="reject", reason=reason)
             else:
                 return
             self.query_one(StepList).move(1)
@@ -434,8 +449,7 @@ class ReviewScreen(Screen):
         def done(reason: str | None) -> None:
             if reason is None:
                 return
-            self.decide([s], REJECTED, label="reject", reason=reason or None)
-            self.query_one(StepList).move(1)
+            self._reject(s, reason or None)
 
         self.app.push_screen(ReasonScreen(self.model.steps[s].path), done)
 
@@ -555,6 +569,7 @@ class ReviewScreen(Screen):
         self.review.order = new
         self._save(order=True)
         self._rebuild(keep=s)
+        self._show_details(s)
 
     def _order_problem(self, order: list[str]) -> str | None:
         """Why `order` breaks a dependency (the engine's check names the edges), or None."""
@@ -601,15 +616,41 @@ class ReviewScreen(Screen):
         cur = next((i for i, p in enumerate(panes) if p is self.focused or p.has_focus_within), 0)
         panes[(cur + direction) % len(panes)].focus()
 
-    def action_split(self) -> None:
+    # below these widths the details pane steps aside (d brings it back) and split view
+    # shows unified (s again once the terminal is wide enough)
+    DETAILS_MIN_WIDTH = 120
+    SPLIT_MIN_WIDTH = 100
+
+    def _layout(self) -> None:
+        width = self.size.width
         v = self.query_one(DiffView)
-        v.split = not v.split
-        # side by side needs the width: the details pane steps aside (d brings it back)
-        self.query_one(Details).display = not v.split
+        split = self._split and width >= self.SPLIT_MIN_WIDTH
+        if v.split != split:
+            v.split = split
+        if self._details_wanted is not None:
+            show = self._details_wanted
+        else:
+            show = width >= self.DETAILS_MIN_WIDTH and not split
+        d = self.query_one(Details)
+        if d.display != show:
+            d.display = show
+
+    def on_resize(self, event) -> None:
+        self._layout()
+
+    def action_split(self) -> None:
+        self._split = not self._split
+        self._details_wanted = None   # side by side needs the width: details step aside
+        if self._split and self.size.width < self.SPLIT_MIN_WIDTH:
+            self.notify(f"split view needs {self.SPLIT_MIN_WIDTH} columns (this terminal has "
+                        f"{self.size.width}): showing the unified diff until it is wider",
+                        severity="warning")
+        self._layout()
 
     def action_toggle_details(self) -> None:
         d = self.query_one(Details)
-        d.display = not d.display
+        self._details_wanted = not d.display
+        self._layout()
 
     def _filter_input(self) -> Input | None:
         found = self.query("#filter")

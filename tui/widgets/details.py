@@ -16,7 +16,8 @@ def _path_of(model: ReviewModel, sid: str) -> str:
 
 
 def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: str | None = None,
-                  edited: bool = False, hunks: list[int] | None = None, n_hunks: int | None = None) -> Text:
+                  edited: bool = False, hunks: list[int] | None = None, n_hunks: int | None = None,
+                  position: int | None = None) -> Text:
     t = Text(no_wrap=False)
 
     def head(s: str) -> None:
@@ -26,7 +27,8 @@ def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: 
     t.append(info.path)
     if info.to:
         t.append(f" -> {info.to}")
-    t.append(f"\nstep {info.id} · #{info.position + 1} in commit order · batch {info.batch}/\n", style="dim")
+    pos = info.position if position is None else position   # the person's order, when set
+    t.append(f"\nstep {info.id} · #{pos + 1} in commit order · batch {info.batch}/\n", style="dim")
     t.append(f"decision: {decision}", style="bold")
     if reason:
         t.append(f" ({reason})")

@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from wopt.engine.analysis.model import DiffLine, StepDiff
+from wopt.engine.sizes import format_size
 
 # row tuples (kept small: a 100k-line diff holds 100k of them)
 HEAD = 0      # (HEAD, text, hunk index or -1)
@@ -123,13 +124,7 @@ class Prepared:
 
 
 def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+    return format_size(n)
 
 
 def describe(d: StepDiff) -> list[str]:

@@ -36,7 +36,8 @@ class KeyBar(Static):
         t = Text(no_wrap=True, overflow="ellipsis")
         regions = []
         shown = [(k, keys) for k, keys in keymap.effective(user) if k.show and k.scope in self.scopes]
-        shown.sort(key=lambda kk: self.scopes.index(kk[0].scope))    # the screen's keys first
+        # help first (it must stay visible on a narrow terminal), then the screen's own keys
+        shown.sort(key=lambda kk: (kk[0].id != "app.help", self.scopes.index(kk[0].scope)))
         for k, keys in shown:
             start = t.cell_len
             t.append(keymap.display_key(keys.split(",")[0]), style=key_style)

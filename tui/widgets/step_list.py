@@ -20,7 +20,17 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 DECISION_MARK = {"pending": "·", "approved": "✓", "rejected": "✗"}
-STATE_MARK = {"edited": "✎", "partial": "½", "stale": "!", "invalid": "⚠", "ok": " "}
+STATE_MARK = {"edited": "✎", "partial": "½", "nohunks": "∅", "stale": "!", "invalid": "⚠", "ok": " "}
+
+
+def _cut(strip: Strip, content: int, scroll_x: int, width: int, base: Style) -> Strip:
+    """The visible part of a row; a row cut at the right edge ends in `…`."""
+    out = strip.crop(scroll_x, scroll_x + width)
+    if content > scroll_x + width and width > 1:
+        last = out.crop(width - 1, width)
+        style = next((seg.style for seg in last if seg.style), base)
+        out = Strip([*out.crop(0, width - 1), Segment("…", style)], width)
+    return out
 
 
 @dataclass(slots=True)
@@ -221,7 +231,8 @@ class StepList(ScrollView, can_focus=True):
             text = f"▾ {r.dir}/ ({n} step{'s' if n != 1 else ''}{extra})" if r.dir != "." else \
                 f"▾ ./ ({n} step{'s' if n != 1 else ''}{extra})"
             segs = [Segment(text, base + st["batch"])]
-            return Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base).crop(scroll_x, scroll_x + width)
+            strip = Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base)
+            return _cut(strip, len(text), scroll_x, width, base)
         r = self.row(r)
         is_cursor = self.step_rows and self.step_rows[self.cursor] == idx if 0 <= self.cursor < len(self.step_rows) else False
         dstyle = st.get(r.decision, st["pending"])
@@ -234,8 +245,9 @@ class StepList(ScrollView, can_focus=True):
             Segment(f"{r.kind[:6]:<6} ", base + st["dim"]),
             Segment(r.label, base + (st["rejected"] if r.decision == "rejected" else Style())),
         ]
+        content = sum(seg.cell_length for seg in segs)
         strip = Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base)
         if is_cursor:
             cur = st["cursor"]
             strip = Strip([Segment(seg.text, (seg.style or Style()) + cur) for seg in strip], strip.cell_length)
-        return strip.crop(scroll_x, scroll_x + width)
+        return _cut(strip, content, scroll_x, width, base)
