@@ -133,7 +133,8 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
         if not ids:
             return Outcome(pid, new, APPROVED)
         from ..decide import waiting_on
-        with waiting_on(ws, pid, ids[0], timeout, path=new[0].path, tool=who.name):
+        with waiting_on(ws, pid, ids[0], timeout, path=new[0].path,
+                        tool=getattr(made[0], "tool", None) if made else None):
             decision, review = wait_steps(ws, pid, ids, timeout)
         if decision == REJECTED:
             paths = {s.id: s.path for s in new}
