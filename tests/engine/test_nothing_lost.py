@@ -161,3 +161,20 @@ def test_steps_queued_or_folded_while_the_apply_ran_stay_pending(root):
     assert listed(root) == {"claude-sess-A-2": ["d2.txt", "d3.txt"]}
     rc, out, err = wopt(root, "check", "claude-sess-A-2")
     assert rc == 1 and "d2.txt" in (out + err)
+
+
+def test_applying_some_calls_of_a_gate_plan_leaves_it_as_it_is(root):
+    """The gate applies a call approved with the person's edits itself; the gate plan's other
+    calls still wait in it, so it is neither marked applied nor copied."""
+    from wopt.engine.apply import apply_plan
+    from wopt.engine.plan import Plan, WriteStep
+    ws = Workspace(root)
+    gate = Plan(id="claude-sess-A-gate", source="claude-hook", agent="claude-code", session_id="sess-A",
+                steps=[WriteStep(id="g1", path="g1.txt", content="1"), WriteStep(id="g2", path="g2.txt", content="2")])
+    spool.save_plan(ws, gate)
+    one = spool.load_plan(ws, "claude-sess-A-gate")
+    one.steps = [s for s in one.steps if s.id == "g1"]
+    res = apply_plan(ws, one, ["g1"])
+    assert res.outcome == "committed" and res.pending_plan is None
+    assert listed(root) == {"claude-sess-A-gate": ["g1.txt", "g2.txt"]}
+    assert not spool.plan_file(ws, "claude-sess-A-gate-2").exists()
