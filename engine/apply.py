@@ -9,6 +9,7 @@ check under the lock, commit order, validation, the transaction, history, the re
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -40,6 +41,7 @@ class TxResult:
     steps: list[str] = field(default_factory=list)
     undoes: str | None = None
     error: str | None = None
+    pending_plan: str | None = None   # where the plan's steps this apply left pending went
 
     @property
     def paths(self) -> list[str]:
@@ -56,6 +58,8 @@ class TxResult:
             d["undoes"] = self.undoes
         if self.error:
             d["error"] = self.error
+        if self.pending_plan:
+            d["pending_plan"] = self.pending_plan
         return d
 
 
@@ -245,7 +249,6 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
     `model` is the plan's review model (`analysis.analyze`) when the caller has one: its
     optimization rate goes into the history record, and the template families the review
     approved whole are saved to `.wopt/templates/` once the transaction commits."""
-    from . import spool
     from .lock import file_lock
     from .recovery import recover
 
@@ -313,20 +316,97 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
         res = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="committed", files=stats.files,
                        bytes=stats.bytes, ops=stats.ops, durations=stats.durations,
                        fsyncs=stats.fsyncs, changes=out.changes, steps=ordered)
-        _record(ws, res, started, _model_extra(model))
+        with _line_lock(ws, plan):
+            _record(ws, res, started, _model_extra(model))
+            try:
+                res.pending_plan = _settle(ws, plan, ordered, tx, review)
+            except (OSError, WoptError) as e:
+                res.error = (f"applied, but the plan's record could not be updated ({e}); "
+                             "`wopt list --all` shows the plan")
         if model is not None and review is not None:
             _save_families(ws, model, review)
         try:
             txn.prune(ws)
         except OSError:
             pass
+    return res
+
+
+@contextmanager
+def _line_lock(ws: Workspace, plan: Plan):
+    """The lock of the plan's line in the spool (the one the hook queues under), so a hook
+    call never sees the plan applied without the steps left pending. The apply has committed
+    by then: when the lock cannot be had in bounded time it settles without it (the hook holds
+    it only briefly)."""
+    from . import spool
+    from .hook import plan_line
+
+    try:
+        held = spool.plan_lock(ws, plan_line(plan) or spool.lineage(plan.id or "-"), timeout=30.0)
+        held.__enter__()
+    except (WoptError, OSError):
+        held = None
+    try:
+        yield
+    finally:
+        if held is not None:
+            held.__exit__(None, None, None)
+
+
+def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) -> str | None:
+    """The stored plan after a committed apply of `ordered`: its review records the
+    transaction (so the plan leaves `wopt list`), and every step this apply did not carry out
+    and the person did not reject becomes a new pending plan, the next of the plan's line
+    (`p-2`, or the hook session's next plan, which the hook's later calls join), with its
+    decisions and edits. Returns that plan's id, or None when nothing is left.
+
+    The plan is read again from the spool: steps the hook queued during the apply are kept;
+    a step that changed since it was read (the hook folded a later edit into it) was not
+    applied as it now stands, so it stays pending too."""
+    from . import spool
+    from .hook import is_gate_plan, plan_line
+    from .review import REJECTED, Review
+
+    stored = None
+    if plan.id and spool.check_plan_id(plan.id) is None and spool.plan_file(ws, plan.id).is_file():
+        stored = spool.load_plan(ws, plan.id)
+        if is_gate_plan(stored):
+            stored = None   # its calls leave it as they are decided; the others still wait in it
+    mine = {s.id: s for s in plan.steps}
+    if stored is not None:
+        cur = {s.id: s for s in stored.steps}
+        applied = {sid for sid in ordered if sid in cur and cur[sid] == mine.get(sid)}
+        if not applied:
+            stored = None   # another plan under the same id (a plan file applied by path)
+    if stored is None:
         if review is not None:
             review.applied.append(tx)
-            try:
-                spool.save_review(ws, review)
-            except OSError:
-                pass
-    return res
+            spool.save_review(ws, review)
+        return None
+    with spool.review_lock(ws, plan.id):
+        rv = review if review is not None else spool.load_review(ws, plan.id)
+        rest = [s for s in stored.steps if s.id not in applied and rv.decision(s.id) != REJECTED]
+        new_id = None
+        if rest:
+            new_id = spool.next_generation(ws, plan_line(stored) or spool.lineage(stored.id))
+            ids = {s.id for s in rest}
+            for s in rest:
+                s.depends_on = [d for d in s.depends_on if d in ids]   # the others are on disk
+            spool.save_plan(ws, Plan(id=new_id, title=stored.title, source=stored.source, agent=stored.agent,
+                                     session_id=stored.session_id, created=stored.created,
+                                     templates=dict(stored.templates), steps=rest))
+            carried = Review(plan_id=new_id,
+                             decisions={k: v for k, v in rv.decisions.items() if k in ids},
+                             reasons={k: v for k, v in rv.reasons.items() if k in ids},
+                             edited={k: v for k, v in rv.edited.items() if k in ids},
+                             hunks={k: v for k, v in rv.hunks.items() if k in ids},
+                             order=[k for k in rv.order if k in ids])
+            if carried.decisions or carried.edited or carried.hunks or carried.order:
+                spool.save_review(ws, carried)
+        # the rest is saved first: a crash in between shows it twice, never loses it
+        rv.applied.append(tx)
+        spool.save_review(ws, rv)
+    return new_id
 
 
 # ---------------------------------------------------------------------------- undo

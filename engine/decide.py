@@ -4,12 +4,17 @@ review app, and the Claude Code hook in gate mode, which waits for them.
 Decisions live in the plan's review (`.wopt/reviews/<plan>.json`) and every change is a
 read-modify-write under the review's lock, so the shell, the app and a waiting hook never lose
 each other's decisions. `wait_decision` polls the review file's stat (cheap) and returns as
-soon as the step is decided.
+soon as the step is decided. While it waits, the hook leaves a marker in `.wopt/waiting/`
+(`waiting_on`), so a front end can tell which plans an agent is blocked on (`waiting`).
 """
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from . import spool
 from .errors import NotFound, UsageError
@@ -114,3 +119,80 @@ def wait_decision(ws: Workspace, plan_id: str, step_id: str, timeout: float, *,
         if now >= deadline:
             return PENDING, None
         time.sleep(min(poll, deadline - now))
+
+
+# ------------------------------------------------------------------ who is waiting
+
+@dataclass(frozen=True)
+class Waiting:
+    """A hook call blocked on a decision: its plan and step, the file, the process."""
+
+    plan_id: str
+    step_id: str
+    pid: int
+    path: str | None
+    tool: str | None
+    since: float
+    until: float
+
+
+def waiting_dir(ws: Workspace):
+    return ws.spool / "waiting"
+
+
+@contextmanager
+def waiting_on(ws: Workspace, plan_id: str, step_id: str, timeout: float, *,
+               path: str | None = None, tool: str | None = None):
+    """Mark (for `waiting`) that this process waits on a decision on `step_id` of `plan_id`
+    for at most `timeout` seconds; the marker goes when the block ends, and a marker left by a
+    killed process does not count (its pid is dead, or its time is up)."""
+    d = waiting_dir(ws)
+    d.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    f = d / f"{os.getpid()}-{secrets.token_hex(4)}.json"
+    spool.atomic_write(f, json.dumps({"plan": plan_id, "step": step_id, "pid": os.getpid(), "path": path,
+                                      "tool": tool, "since": now, "until": now + max(0.0, timeout)}).encode(),
+                       fsync=False)
+    try:
+        yield
+    finally:
+        try:
+            f.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True   # someone else's process
+    return True
+
+
+def waiting(ws: Workspace, *, slack: float = 5.0) -> list[Waiting]:
+    """The hook calls waiting on a decision now, oldest first."""
+    try:
+        names = sorted(os.listdir(waiting_dir(ws)))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    now = time.time()
+    out = []
+    for n in names:
+        if not n.endswith(".json") or n.startswith("."):
+            continue
+        try:
+            rec = json.loads((waiting_dir(ws) / n).read_bytes())
+            w = Waiting(plan_id=str(rec["plan"]), step_id=str(rec["step"]), pid=int(rec["pid"]),
+                        path=rec.get("path"), tool=rec.get("tool"), since=float(rec["since"]),
+                        until=float(rec["until"]))
+        except FileNotFoundError:
+            continue   # it just ended
+        except (OSError, ValueError, KeyError, TypeError):
+            continue   # not a marker wopt wrote: it says nothing about a waiting call
+        if w.pid > 0 and _alive(w.pid) and now <= w.until + slack:
+            out.append(w)
+    out.sort(key=lambda w: w.since)
+    return out

@@ -101,19 +101,102 @@ def decode_text(data: bytes, *, path: str, step: str) -> str:
                         hint="replace the file with a write step instead") from None
 
 
-def render_template(plan: Plan, step: RenderStep) -> bytes:
-    from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+MAX_RENDER = 64 * 1024 * 1024   # characters a template may produce (and any value inside it)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _size(x) -> int:
+    return len(x) if isinstance(x, (str, bytes, list, tuple)) else 0
+
+
+def _bounded_env():
+    """A sandboxed Jinja2 environment (no attribute or builtin escapes) whose values stay
+    bounded: `*` on strings and lists, `+`, `**`, `%` and the filters taking a width are
+    checked before they allocate, so a template cannot exhaust memory."""
+    import operator
+
+    from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
+    def pow_ok(base, exp) -> bool:
+        if not isinstance(base, int) or not isinstance(exp, int) or exp < 0 or abs(base) < 2:
+            return True
+        return exp * abs(base).bit_length() <= MAX_RENDER * 8
+
+    class Bounded(SandboxedEnvironment):
+        intercepted_binops = frozenset(["*", "**", "+", "%"])
+
+        def call_binop(self, context, operator_name, left, right):
+            if operator_name == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if _size(seq) and isinstance(n, int) and _size(seq) * n > MAX_RENDER:
+                        raise _TooLarge(f"`*` would make {_size(seq) * n:,} items")
+                return operator.mul(left, right)
+            if operator_name == "**":
+                if not pow_ok(left, right):
+                    raise _TooLarge(f"`{left} ** {right}` is too big a number")
+                return operator.pow(left, right)
+            if operator_name == "+":
+                if _size(left) + _size(right) > MAX_RENDER:
+                    raise _TooLarge("`+` would make too long a value")
+                return operator.add(left, right)
+            if operator_name == "%":
+                args = right if isinstance(right, tuple) else (right,)
+                if isinstance(left, str) and any(isinstance(a, int) and abs(a) > MAX_RENDER for a in args):
+                    raise _TooLarge("a `%` format width is too large")
+                return operator.mod(left, right)
+            return super().call_binop(context, operator_name, left, right)
+
+    env = Bounded(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+    def bounded(fn, name):
+        def f(*args, **kwargs):
+            for a in (*args[1:], *kwargs.values()):
+                if isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_RENDER:
+                    raise _TooLarge(f"filter {name} was given {a:,}")
+            return fn(*args, **kwargs)
+        for attr in ("jinja_pass_arg",):
+            if hasattr(fn, attr):
+                setattr(f, attr, getattr(fn, attr))
+        return f
+
+    env.filters = {k: bounded(v, k) for k, v in env.filters.items()}
+    return env
+
+
+def render_template(plan: Plan, step: RenderStep) -> bytes:
+    """The step's template rendered with its variables: sandboxed, strict (an undefined name
+    is an error), output and every value inside it bounded (MAX_RENDER characters)."""
+    from jinja2 import TemplateError, TemplateSyntaxError
+
     src = plan.templates[step.template]
-    env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    env = _bounded_env()
+    limit = f"{MAX_RENDER // (1024 * 1024)} MiB"
     try:
-        return env.from_string(src).render(**step.vars).encode("utf-8")
+        parts: list[str] = []
+        total = 0
+        for chunk in env.from_string(src).generate(**step.vars):
+            total += len(chunk)
+            if total > MAX_RENDER:
+                raise _TooLarge(f"its output passed {limit}")
+            parts.append(chunk)
+        return "".join(parts).encode("utf-8", "surrogateescape")
     except TemplateSyntaxError as e:
         raise StepError(f"template {step.template!r} line {e.lineno}: {e.message}", step=step.id,
                         path=step.path) from None
     except TemplateError as e:
         raise StepError(f"template {step.template!r}: {e}", step=step.id, path=step.path) from None
+    except (_TooLarge, MemoryError, OverflowError) as e:
+        why = str(e) if isinstance(e, _TooLarge) else type(e).__name__
+        raise StepError(f"template {step.template!r} renders too large a file ({why}; the limit is {limit})",
+                        step=step.id, path=step.path,
+                        hint="render smaller files, or write the content as it is") from None
+    except RecursionError:
+        raise StepError(f"template {step.template!r} nests or recurses too deeply", step=step.id,
+                        path=step.path) from None
 
 
 def compute(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *,

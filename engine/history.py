@@ -47,8 +47,34 @@ def append(ws: Workspace, record: dict, *, sync: bool = False, t: fsio.Tree | No
             t.close()
 
 
-def read_history(ws: Workspace) -> list[dict]:
-    """Every record, oldest first; a torn last line (a crash mid-append) is skipped."""
+_STR = (str,)
+_OPT_STR = (str, type(None))
+_NUM = (int, float, type(None))
+_SHAPE = {"tx": _OPT_STR, "plan": _OPT_STR, "kind": _OPT_STR, "mode": _OPT_STR, "outcome": _OPT_STR,
+          "started": _OPT_STR, "error": _OPT_STR, "undoes": _OPT_STR, "undone_by": _OPT_STR,
+          "files": _NUM, "bytes": _NUM, "fsyncs": _NUM, "optimization_rate": _NUM,
+          "ops": (dict, type(None)), "durations": (dict, type(None)),
+          "steps": (list, type(None)), "paths": (list, type(None))}
+_NAMES = {_OPT_STR: "a string", _NUM: "a number", (dict, type(None)): "an object",
+          (list, type(None)): "a list"}
+
+
+def record_problem(rec: dict) -> str | None:
+    """Why a history record does not have the shape wopt writes, or None."""
+    for k, types in _SHAPE.items():
+        v = rec.get(k)
+        if not isinstance(v, types) or isinstance(v, bool):
+            return f"{k!r} is {type(v).__name__}, not {_NAMES[types]}"
+    for k in ("ops", "durations"):
+        if any(not isinstance(x, (int, float)) or isinstance(x, bool) for x in (rec.get(k) or {}).values()):
+            return f"{k!r} holds a value that is not a number"
+    return None
+
+
+def read_history(ws: Workspace, problems: list[str] | None = None) -> list[dict]:
+    """Every record, oldest first; a torn last line (a crash mid-append) is skipped. A record
+    of the wrong shape (a hand edit, another tool) is left out, and with `problems` each one
+    is described there (`.wopt/history.jsonl line N: ...`)."""
     try:
         with fsio.Tree(ws.root) as t:
             data, _ = t.read(HISTORY)
@@ -59,7 +85,22 @@ def read_history(ws: Workspace) -> list[dict]:
                         hint="wopt reads its history only from a regular file: move that away") from None
     if data is None:
         return []
-    out = [rec for _, rec in iter_objects(data) if isinstance(rec, dict)]
+    out = []
+    for n, raw in enumerate(data.splitlines(), 1):
+        if not raw.strip():
+            continue
+        [(_, rec)] = list(iter_objects(raw)) or [(raw, None)]
+        if rec is None:   # a torn line (a crash mid-append): nothing to show
+            continue
+        if not isinstance(rec, dict):
+            why = f"a {type(rec).__name__}, not a record"
+        else:
+            why = record_problem(rec)
+        if why:
+            if problems is not None:
+                problems.append(f".wopt/history.jsonl line {n}: {why}; left out")
+            continue
+        out.append(rec)
     by_tx = {r["tx"]: r for r in out if r.get("outcome") == "committed" and isinstance(r.get("tx"), str)}
     for r in out:
         if r.get("kind") == "undo" and r.get("outcome") == "committed" \

@@ -7,7 +7,9 @@ sends the call as JSON on stdin. The hook answers with one JSON object on stdout
   session, appended under the plan's lock so calls arriving at once lose nothing; writes to
   one file fold into one step, and a later Edit of a queued file applies to the queued
   content). The answer is `deny` with a reason telling the model the change is queued for
-  human review as step N of plan P and to carry on as if it were done.
+  human review as step N of plan P and to carry on as if it were done. Once a plan of the
+  session is applied, even in part, its steps left pending are the session's next plan
+  (`claude-<session>-2` ...), which later calls join.
 - gate: the call becomes a step of the session's gate plan and the hook waits while the person
   decides (`wopt approve/reject`, or the review app): approve -> `allow` (Claude Code writes),
   reject -> `deny` with the person's reason, no decision in time -> `deny`. A decided gate step
@@ -59,6 +61,25 @@ def _session_key(payload: dict) -> str:
     sid = payload.get("session_id")
     sid = sid if isinstance(sid, str) and sid else "nosession"
     return re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:64]
+
+
+HOOK_PREFIXES = {"claude-hook": "claude", "codex-hook": "codex", "gemini-hook": "gemini"}
+
+
+def is_gate_plan(plan) -> bool:
+    """A hook session's gate plan: it holds only calls still waiting, and each leaves it when
+    decided (an apply does not settle it)."""
+    return plan.source in HOOK_PREFIXES and plan.id.endswith("-gate")
+
+
+def plan_line(plan) -> str | None:
+    """The line of plans a hook session's queue plan belongs to (`claude-<session>`, then
+    `claude-<session>-2` ... once one is applied), or None for any other plan. Every change to
+    the line holds the lock of this name."""
+    prefix = HOOK_PREFIXES.get(plan.source)
+    if prefix is None or not plan.session_id or is_gate_plan(plan):
+        return None
+    return f"{prefix}-{_session_key({'session_id': plan.session_id})}"
 
 
 def _workspace(payload: dict, root: str | None):

@@ -148,8 +148,22 @@ def format_mode(mode: int) -> str:
 
 # --------------------------------------------------------------------------- paths
 
+def reserved_part(parts) -> str | None:
+    """The reserved directory (`.git`, `.wopt`) among path components, at any depth, or None.
+    Compared case-insensitively: on a case-insensitive file system `.GIT/` is the repository."""
+    for p in parts:
+        low = p.casefold()
+        for r in RESERVED_DIRS:
+            if low == r:
+                return r
+    return None
+
+
 def check_relpath(path: str) -> str | None:
-    """Why `path` is not an acceptable plan path, or None. Pure: no disk access."""
+    """Why `path` is not an acceptable plan path, or None. Pure: no disk access.
+
+    Refused: empty, NUL, absolute, `..`, a trailing slash (or `/.`: it names a directory, not
+    the file), and `.git/` or `.wopt/` at any depth (a nested repository's hooks run code)."""
     if not path:
         return "must not be empty"
     if "\x00" in path:
@@ -162,8 +176,11 @@ def check_relpath(path: str) -> str | None:
     clean = [p for p in parts if p not in ("", ".")]
     if not clean:
         return "must name a file"
-    if clean[0] in RESERVED_DIRS:
-        return f"must not be inside {clean[0]}/"
+    if parts[-1] in ("", "."):
+        return "must name a file, not a directory (trailing slash)"
+    reserved = reserved_part(clean)
+    if reserved:
+        return f"must not be inside {reserved}/"
     return None
 
 

@@ -6,6 +6,7 @@ so a reader never sees half a file, and concurrent writers of one file serialize
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -56,10 +57,49 @@ def plans_dir(ws: Workspace) -> Path:
     return ws.spool / "plans"
 
 
+MAX_PLAN_ID = 200   # the file name adds ".json"; the lock ".<id>.lock": under 255 bytes
+
+
+def check_plan_id(plan_id: str) -> str | None:
+    """Why `plan_id` cannot name a plan file, or None."""
+    if not plan_id:
+        return "must not be empty"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in plan_id):
+        return "must not contain control characters (NUL, newline, ...)"
+    if "/" in plan_id or "\\" in plan_id:
+        return "must not contain a slash or backslash"
+    if plan_id.startswith(".") or plan_id != plan_id.strip():
+        return "must not start with a dot or start or end with white space"
+    if len(plan_id.encode("utf-8", "surrogateescape")) > MAX_PLAN_ID:
+        return f"must be at most {MAX_PLAN_ID} bytes"
+    return None
+
+
 def plan_file(ws: Workspace, plan_id: str) -> Path:
-    if not plan_id or "/" in plan_id or plan_id.startswith("."):
-        raise PlanError(f"invalid plan id {plan_id!r}")
+    why = check_plan_id(plan_id) if isinstance(plan_id, str) else "must be a string"
+    if why:
+        shown = plan_id if len(plan_id) <= 60 else plan_id[:57] + "..."
+        raise PlanError(f"invalid plan id {shown!r}: {why}", hint="give the plan another id")
     return plans_dir(ws) / f"{plan_id}.json"
+
+
+_GENERATION = re.compile(r"^(.+)-([1-9][0-9]{0,2})$")
+
+
+def lineage(plan_id: str) -> str:
+    """The first plan of a line of plans (`p`, `p-2`, `p-3` ...: what partial applies leave
+    pending): `p` for all of them. (The Claude Code hook names its session's line itself.)"""
+    m = _GENERATION.match(plan_id)
+    return m.group(1) if m else plan_id
+
+
+def next_generation(ws: Workspace, base: str) -> str:
+    """A free id in the line of plans `base`: `base-N` with the smallest N >= 2 that names no
+    plan file."""
+    n = 2
+    while plan_file(ws, f"{base}-{n}").exists():
+        n += 1
+    return f"{base}-{n}"
 
 
 def save_plan(ws: Workspace, plan: Plan) -> Path:

@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 
 from .errors import PathError
-from .plan import RESERVED_DIRS, check_relpath, normalize_relpath
+from .plan import check_relpath, normalize_relpath, reserved_part
 
 
 def find_root(root: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> Path:
@@ -44,6 +44,8 @@ class Workspace:
     def relativize(self, path: str, *, step: str | None = None) -> str:
         """An agent's path (absolute or relative) as a normalized workspace-relative path."""
         if os.path.isabs(path):
+            if path.endswith(("/", "/.")) or path.endswith(os.sep):
+                raise PathError(path, "must name a file, not a directory (trailing slash)", step=step)
             p = os.path.normpath(path)
             root = str(self.root)
             if p != root and not p.startswith(root.rstrip(os.sep) + os.sep):
@@ -91,9 +93,9 @@ class Workspace:
         real = cur
         if not self._inside(real):
             raise PathError(rel, "resolves outside the workspace", step=step)
-        relreal = real.relative_to(self.root).parts
-        if relreal and relreal[0] in RESERVED_DIRS:
-            raise PathError(rel, f"resolves inside {relreal[0]}/", step=step)
+        reserved = reserved_part(real.relative_to(self.root).parts)
+        if reserved:
+            raise PathError(rel, f"resolves inside {reserved}/", step=step)
         try:
             st = os.lstat(real)
         except FileNotFoundError:

@@ -132,7 +132,10 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
     try:
         if not ids:
             return Outcome(pid, new, APPROVED)
-        decision, review = wait_steps(ws, pid, ids, timeout)
+        from ..decide import waiting_on
+        with waiting_on(ws, pid, ids[0], timeout, path=new[0].path,
+                        tool=getattr(made[0], "tool", None) if made else None):
+            decision, review = wait_steps(ws, pid, ids, timeout)
         if decision == REJECTED:
             paths = {s.id: s.path for s in new}
             why = [f"{paths[i]}: {review.reasons.get(i) or 'rejected'}" for i in ids

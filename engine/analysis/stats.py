@@ -47,7 +47,7 @@ def stats(history_records: Iterable[dict]) -> dict:
         series_secs.append(round(secs, 6))
         series_fps.append(round(files / secs, 3) if secs > 0 and r.get("outcome") == "committed" else 0.0)
         series_rb.append(1 if r.get("outcome") == "rolled_back" else 0)
-    plans = {r.get("plan") for r in applies if r.get("plan")}
+    plans = {r.get("plan") for r in applies if isinstance(r.get("plan"), str) and r.get("plan")}
     return {
         "transactions": len(recs),
         "applies": len(applies),

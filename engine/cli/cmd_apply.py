@@ -143,6 +143,12 @@ def cmd_apply(args) -> int:
     print(f"applied plan {plan.id}: {res.files} file(s), {_human_bytes(res.bytes)} ({ops}) in "
           f"{total:.2f}s, transaction {res.tx} ({res.mode} mode, {res.fsyncs} fsyncs); "
           f"undo with `wopt undo {res.tx}`")
+    if res.pending_plan:
+        rest = spool.load_plan(ws, res.pending_plan)
+        print(f"{len(rest.steps)} step(s) of plan {plan.id} not applied are still pending, as plan "
+              f"{res.pending_plan} (`wopt show {res.pending_plan}`)")
+    if res.error:
+        sys.stderr.write(f"wopt: warning: {res.error}\n")
     return 0
 
 
@@ -188,15 +194,17 @@ def cmd_history(args) -> int:
     from .common import console, print_json, workspace
 
     ws = workspace(args)
-    recs = read_history(ws)
+    problems: list[str] = []
+    recs = read_history(ws, problems)
     if args.limit and args.limit > 0:
         recs = recs[-args.limit:]
+    rc = history_problems(problems)
     if args.json:
         print_json(recs)
-        return 0
+        return rc
     if not recs:
         print("no transactions yet (`wopt apply PLAN` makes one)")
-        return 0
+        return rc
     from rich.markup import escape
     from rich.table import Table
     t = Table(box=None, header_style="bold")
@@ -222,7 +230,18 @@ def cmd_history(args) -> int:
                   f"[{colour.get(oc, 'white')}]{oc}[/]", str(r.get("files", "")),
                   _human_bytes(int(r.get("bytes") or 0)), escape(", ".join(x for x in note if x)))
     console().print(t)
-    return 0
+    return rc
+
+
+def history_problems(problems: list[str]) -> int:
+    """Name the history records left out (wrong shape) on stderr: exit 1 when there are any."""
+    for p in problems[:20]:
+        sys.stderr.write(f"wopt: error: {p}\n")
+    if len(problems) > 20:
+        sys.stderr.write(f"wopt: error: and {len(problems) - 20} more such lines\n")
+    if problems:
+        sys.stderr.write("wopt: the other records are shown; fix or delete those lines of .wopt/history.jsonl\n")
+    return 1 if problems else 0
 
 
 def _model(ws, plan, review):

@@ -14,6 +14,8 @@ def register(sub, common) -> None:
     from ..sources import FORMATS
     p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: detect)")
     p.add_argument("--title", help="title for the plan")
+    p.add_argument("--replace", action="store_true",
+                   help="replace a stored plan of the same id (and drop its review)")
     p.add_argument("--json", action="store_true", help="print an object instead of the id")
     p.set_defaults(func=cmd_ingest)
 
@@ -27,8 +29,8 @@ def register(sub, common) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from ..errors import UsageError, WoptError
-    from ..ingest import ingest
+    from ..errors import PlanError, UsageError, WoptError
+    from ..ingest import check_nesting, ingest
     from ..sources import read
     from .common import print_json, workspace
 
@@ -42,12 +44,21 @@ def cmd_ingest(args) -> int:
         except OSError as e:
             raise UsageError(f"{args.file}: cannot read ({e.strerror})") from None
         name = args.file
-    plan, fmt = read(data, args.format, ws, name=name)
+    check_nesting(data, name)
+    try:
+        plan, fmt = read(data, args.format, ws, name=name)
+    except RecursionError:
+        raise PlanError("the input is nested too deeply to read", file=name,
+                        hint="nothing was stored") from None
     if args.title:
         plan.title = args.title
     if not plan.steps:
         raise WoptError(f"{name}: the input holds no file change", hint="nothing was stored")
-    ingest(ws, plan)
+    replaced: list = []
+    ingest(ws, plan, replace=args.replace, replaced=replaced)
+    for old in replaced:
+        sys.stderr.write(f"wopt: replaced the stored plan {plan.id} ({len(old.steps)} step(s)); "
+                         "its review was dropped\n")
     if args.json:
         print_json({"id": plan.id, "format": fmt, "steps": len(plan.steps), "title": plan.title})
     else:

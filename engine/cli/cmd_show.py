@@ -266,14 +266,17 @@ def cmd_stats(args) -> int:
     from ..analysis.stats import stats
     from ..history import read_history
     from .common import print_json, workspace
+    from .cmd_apply import history_problems
     ws = workspace(args)
-    s = stats(read_history(ws))
+    problems: list[str] = []
+    s = stats(read_history(ws, problems))
+    rc = history_problems(problems)
     if args.json:
         print_json(s)
-        return 0
+        return rc
     if not s["transactions"]:
         print("no transactions yet (apply a plan with `wopt apply` or `wopt-tui`)")
-        return 0
+        return rc
     med = s["median_apply_seconds"]
     rows = [("transactions", s["transactions"]), ("applies", s["applies"]), ("undos", s["undos"]),
             ("rollbacks", s["rollbacks"]), ("refused", s["refused"]), ("files written", s["files"]),
@@ -288,7 +291,7 @@ def cmd_stats(args) -> int:
     print(f"{'apply seconds':<{w}}  {sparkline(ser['apply_seconds'][-60:])}")
     print(f"{'files/second':<{w}}  {sparkline(ser['files_per_second'][-60:])}")
     print(f"{'rollbacks':<{w}}  {sparkline([float(x) for x in ser['rollbacks'][-60:]])}")
-    return 0
+    return rc
 
 
 _ = argparse  # command modules keep their top-level imports to argparse

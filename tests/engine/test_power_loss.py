@@ -48,7 +48,10 @@ from wopt.engine.recovery import needs_recovery, recover
 from wopt.engine.workspace import Workspace
 
 # written outside fsio (the lock's holder record, the history's append): not modelled
-UNMODELLED = {".wopt/lock", ".wopt/history.jsonl"}
+# bookkeeping written outside fsio, not part of the commit protocol: the lock, the history, and
+# the plan's review record and its locks (a lost review record shows the plan pending again)
+UNMODELLED = {".wopt/lock", ".wopt/history.jsonl", ".wopt/reviews/pl.json", ".wopt/reviews/.pl.lock",
+              ".wopt/plans/.pl.lock", ".wopt/reviews/ch.json", ".wopt/reviews/.ch.lock", ".wopt/plans/.ch.lock"}
 
 PLAN = {"version": 1, "id": "pl", "title": "power loss", "steps": [
     {"kind": "write", "id": "s1", "path": "notes.txt", "content": "notes, second version\n"},

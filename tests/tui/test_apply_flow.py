@@ -336,7 +336,7 @@ def test_snapshot_apply_failed(snap_compare, tmp_path):
 async def test_invalid_content_blocks_before_anything_is_written(tmp_path):
     ws, plan, review = make_workspace(tmp_path)
     plan.steps.append(WriteStep(id="s7", path="src/shop/broken.py", content="def broken(:\n    pass\n"))
-    ingest(ws, plan)
+    ingest(ws, plan, replace=True)
     review.set("s7", APPROVED)
     app = Host(ws, plan, review, clock=fake_clock())
     async with app.run_test(size=(120, 36)) as pilot:

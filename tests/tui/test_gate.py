@@ -66,3 +66,41 @@ def test_gate_call_stands_out_and_gets_the_decision(tmp_path):
             assert not (root / "one.txt").exists() and not (root / "two.txt").exists()
 
     asyncio.run(body())
+
+
+def test_only_a_live_gate_call_is_marked_waiting(tmp_path):
+    """A gate plan whose hook was killed (its steps stay, nobody waits) is an ordinary row; a
+    live call's plan is marked, first."""
+    from wopt.engine import spool
+    from wopt.engine.plan import Plan, WriteStep
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".git").mkdir()
+    ws = Workspace(root)
+    spool.save_plan(ws, Plan(id="claude-dead-gate", title="left by a killed hook", source="claude-hook",
+                             session_id="dead", created="2026-11-25T09:00:00Z",
+                             steps=[WriteStep(id="g1", path="d.txt", content="d\n")]))
+    box: dict = {}
+
+    async def body():
+        app = make_app(ws, poll_seconds=0.1)
+        async with app.run_test(size=SIZE) as pilot:
+            assert await wait_for(pilot, lambda: any(r[1] == "claude-dead-gate" for r in cells(app)))
+            dead = next(r for r in cells(app) if r[1] == "claude-dead-gate")
+            assert dead[0] == "" and "waiting" not in dead[8]
+            t = threading.Thread(target=lambda: box.update(out=hook.handle(
+                payload(root, "w.txt", "w\n", "toolu_w"), mode=hook.GATE, timeout=30, root=str(root))), daemon=True)
+            t.start()
+            assert await wait_for(pilot, lambda: cells(app)[0][1] == "claude-sess-G-gate", tries=120)
+            live = cells(app)[0]
+            assert live[0] == "◉" and "waiting" in live[8]
+            dead = next(r for r in cells(app) if r[1] == "claude-dead-gate")
+            assert dead[0] == "" and "waiting" not in dead[8]
+            from wopt.engine.decide import reject
+            reject(ws, "claude-sess-G-gate")
+            await asyncio.get_running_loop().run_in_executor(None, t.join, 20)
+            assert box["out"]["hookSpecificOutput"]["permissionDecision"] == "deny"
+            assert await wait_for(pilot, lambda: all(r[0] == "" for r in cells(app)))
+
+    asyncio.run(body())

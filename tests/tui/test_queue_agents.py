@@ -27,7 +27,12 @@ def _ws(tmp_path) -> Workspace:
 
 
 def test_queue_rows_name_the_agent_and_every_gate_waits(tmp_path):
-    rows, errors, waiting = scan(_ws(tmp_path))
+    from wopt.engine.decide import waiting_on
+    ws = _ws(tmp_path)
+    rows, errors, waiting = scan(ws)
+    assert not waiting   # a gate plan nobody waits on (its hook was killed) is not waiting
+    with waiting_on(ws, "codex-s2-gate", "s1", 60, path="codex-s2-gate.txt", tool="apply_patch"):
+        rows, errors, waiting = scan(ws)
     assert not errors
     assert {r.id: r.source for r in rows} == {
         "claude-s1": "Claude Code hook", "codex-s2": "Codex hook", "gemini-s3": "Gemini hook",

@@ -80,4 +80,6 @@ def test_queue_with_a_waiting_gate_call_and_a_broken_plan(snap_compare, tmp_path
                              source="claude-hook", agent="claude-code", created="2026-11-25T09:58:00Z",
                              steps=[WriteStep(id="g1", path="src/shop/tax.py", content="RATE = 0.2\n")]))
     (ws.spool / "plans" / "broken.json").write_text('{"version": 1, "steps": [{"kind": "write"}]}')
-    assert snap_compare(make_app(ws), terminal_size=SIZE, run_before=settle)
+    from wopt.engine.decide import waiting_on
+    with waiting_on(ws, "claude-5b2c8e1a-gate", "g1", 600, path="src/shop/tax.py", tool="Write"):
+        assert snap_compare(make_app(ws), terminal_size=SIZE, run_before=settle)

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from wopt.engine import spool
+from wopt.engine import decide, spool
 from wopt.engine.errors import WoptError
 from wopt.engine.sizes import format_size
 
@@ -113,29 +113,12 @@ def scan(ws) -> tuple[list[QueueRow], dict[str, str], set[str]]:
             approved = rejected = 0
         rows.append(QueueRow(p.id, p.title or "(untitled)", source_name(p), p.created, len(p.steps),
                              len(paths), size, approved, rejected))
-    waiting = waiting_plans(ws)
-    # an agent's hook in gate mode keeps the calls it is waiting on in `<session>-gate`
-    for e in entries:
-        if e.plan is not None and e.plan.steps and e.plan.source in HOOK_SOURCES and e.id.endswith("-gate"):
-            waiting.add(e.id)
-    return rows, errors, waiting
+    return rows, errors, waiting_plans(ws)
 
 
 def waiting_plans(ws) -> set[str]:
-    """Plans a gate-mode hook call is waiting on, when the engine can tell."""
-    for modname in ("wopt.engine.decide", "wopt.engine.spool"):
-        try:
-            mod = __import__(modname, fromlist=["waiting"])
-        except ImportError:
-            continue
-        fn = getattr(mod, "waiting", None)
-        if callable(fn):
-            try:
-                got = fn(ws)
-            except (WoptError, OSError):
-                return set()
-            return {getattr(w, "plan_id", w) for w in got}
-    return set()
+    """Plans a gate-mode hook call is blocked on now (its marker, from a live process)."""
+    return {w.plan_id for w in decide.waiting(ws)}
 
 
 class QueueScreen(Screen):
