@@ -159,13 +159,16 @@ def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, 
     return ordered, out
 
 
-def _validate(changes: list[Change], allow_invalid: bool) -> list:
+def _validate(changes: list[Change], allow_invalid: bool, ws: Workspace | None = None) -> list:
     try:
-        from .analysis.validate import validate_changes
+        from .analysis.cache import ContentCache, validate_changes_cached
     except ImportError:
         return []
     try:
-        findings = list(validate_changes(changes) or [])
+        # each content's syntax check once: an analysis of the same contents already did it
+        cc = ContentCache(ws)
+        findings = list(validate_changes_cached(changes, None, cc) or [])
+        cc.save()
     except Exception:  # a validator bug must not block (or crash) an apply
         return []
     errors = [f for f in findings if getattr(f, "severity", "error") == "error"]
@@ -276,7 +279,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
             _record(ws, base, started)
             raise err
         try:
-            _validate(out.changes, allow_invalid)
+            _validate(out.changes, allow_invalid, ws)
         except ApplyError as err:
             base.error = str(err)
             _record(ws, base, started)

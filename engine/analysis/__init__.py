@@ -16,23 +16,96 @@ from .model import (Batch, DiffHunk, DiffLine, Edge, Family, FamilyMember, Findi
 __all__ = ["analyze", "model_to_dict", "ReviewModel", "StepInfo", "StepDiff"]
 
 
-def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewModel:
-    """The review model of `plan` against the workspace's current files."""
-    from ..effects import compute
-    from ..plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
-    from . import batches as B
-    from . import diffs as D
-    from . import flags as F
-    from . import ordering as O
-    from . import templates as T
-    from .validate import validate_changes
+def analyze(ws, plan, review=None, *, saved_templates: bool = True, families: bool = True,
+            cache: bool = True) -> ReviewModel:
+    """The review model of `plan` against the workspace's current files.
 
+    `families=False` skips template-family detection (a check or an apply does not show
+    families; a model that has them is still used when the cache holds one). With `cache`, the
+    model comes from `.wopt/cache/` when nothing it was made from changed, and is kept there
+    for the next command (see `cache.py`); validation results are kept per content either way."""
+    from . import cache as C
+    base = C.model_key(ws, plan, review, f"saved={saved_templates}") if cache else None
+    if base is not None:
+        digest, newest = base
+        keys = [_opt_key(digest, True)] + ([] if families else [_opt_key(digest, False)])
+        for key in keys:
+            model = C.load_model(ws, key, plan)
+            if model is not None:
+                model._diff = _lazy_diff(ws, plan, review)
+                return model
+    model = _analyze(ws, plan, review, saved_templates=saved_templates, families=families,
+                     content_cache=C.ContentCache(ws if cache else None))
+    if base is not None:
+        C.store_model(ws, _opt_key(base[0], families), base[1], model)
+    return model
+
+
+def _opt_key(digest: str, families: bool) -> str:
+    import hashlib
+    return hashlib.sha256(f"{digest}:families={families}".encode()).hexdigest()
+
+
+def _edits(review):
     edited = hunks = None
     if review is not None:
         if review.edited:
             edited = {k: v.encode("utf-8", "surrogateescape") for k, v in review.edited.items()}
         if review.hunks:
             hunks = {k: list(v) for k, v in review.hunks.items()}
+    return edited, hunks
+
+
+def _lazy_diff(ws, plan, review):
+    """The diff function of a cached model: the steps are run (virtually) on the first diff
+    asked for, once."""
+    state: dict = {}
+
+    def diff(sid: str) -> StepDiff:
+        fn = state.get("fn")
+        if fn is None:
+            from ..effects import compute
+            edited, hunks = _edits(review)
+            out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True)
+            fn = state["fn"] = _differ(ws, plan, out.results)
+        return fn(sid)
+    return diff
+
+
+def _differ(ws, plan, results):
+    from ..plan import WriteStep, normalize_relpath, write_bytes
+    from . import diffs as D
+    steps_by_id = {s.id: s for s in plan.steps}
+
+    def diff(sid: str) -> StepDiff:
+        s = steps_by_id[sid]
+        path = normalize_relpath(s.path)
+        r = results.get(sid)
+        if r is not None:
+            return D.diff_bytes(r.before, r.after, path=r.to or r.path, step=sid,
+                                old_path=r.path if r.to else None,
+                                old_mode=r.before_mode, new_mode=r.after_mode)
+        if isinstance(s, WriteStep):   # stale or failed: show what it would write over the disk
+            try:
+                before, mode = ws.read(path, step=sid)
+            except Exception:
+                before, mode = None, None
+            return D.diff_bytes(before, write_bytes(s), path=path, step=sid, old_mode=mode)
+        return StepDiff(step=sid, path=path, old_path=None, hunks=[])
+    return diff
+
+
+def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content_cache) -> ReviewModel:
+    from ..effects import compute
+    detect_families = families
+    from ..plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
+    from . import batches as B
+    from . import flags as F
+    from . import ordering as O
+    from . import templates as T
+    from .cache import validate_changes_cached
+
+    edited, hunks = _edits(review)
     out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True)
     results = out.results
     steps_by_id = {s.id: s for s in plan.steps}
@@ -97,9 +170,9 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
     families = T.declared(plan)
     whole = [(sid, paths[sid], contents.get(sid)) for sid in order
              if kinds[sid] == "write" and sid in results]
-    detected = T.detect(whole)
-    families.extend(detected)
-    if saved_templates:
+    if detect_families:
+        families.extend(T.detect(whole, cache=content_cache))
+    if saved_templates and detect_families:
         saved = T.load_saved(ws)
         if saved:
             in_fam = {m.step for f in families for m in f.members}
@@ -111,7 +184,8 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
                 infos[m.step].family = fam.id
 
     # validation: the net changes, as the transaction checks them; plus broken plan templates
-    findings = validate_changes(out.changes, ws)
+    findings = validate_changes_cached(out.changes, ws, content_cache)
+    content_cache.save()
     bad_templates = {name: (line, msg) for name, line, msg in T.template_errors(plan)}
     if bad_templates:
         from ..plan import RenderStep
@@ -145,26 +219,11 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
     if review is not None and getattr(review, "order", None):
         warnings = O.check_order(_Shim(ordering, infos), list(review.order))
 
-    def diff(sid: str) -> StepDiff:
-        s = steps_by_id[sid]
-        r = results.get(sid)
-        if r is not None:
-            return D.diff_bytes(r.before, r.after, path=r.to or r.path, step=sid,
-                                old_path=r.path if r.to else None,
-                                old_mode=r.before_mode, new_mode=r.after_mode)
-        if isinstance(s, WriteStep):   # stale or failed: show what it would write over the disk
-            try:
-                before, mode = ws.read(paths[sid], step=sid)
-            except Exception:
-                before, mode = None, None
-            return D.diff_bytes(before, write_bytes(s), path=paths[sid], step=sid, old_mode=mode)
-        return StepDiff(step=sid, path=paths[sid], old_path=None, hunks=[])
-
     model = ReviewModel(plan_id=plan.id, order=order, groups=ordering.groups, edges=ordering.edges,
                         batches=batches, steps={sid: infos[sid] for sid in order}, families=families,
                         findings=findings, flags=flags, optimization_rate=rate, warnings=warnings,
                         stale=list(out.stale), errors=[str(e) for e in out.errors],
-                        tiers=ordering.tiers, _diff=diff)
+                        tiers=ordering.tiers, _diff=_differ(ws, plan, results))
     return model
 
 

@@ -4,6 +4,7 @@ Top-level imports stay argparse-only: `wopt hook` runs on every agent write."""
 from __future__ import annotations
 
 ORDER = 40
+COMMANDS = ('hook', 'install-hook', 'approve', 'reject')   # the commands register() adds (main builds only the one called)
 
 
 def register(sub, common) -> None:

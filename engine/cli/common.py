@@ -3,6 +3,7 @@ JSON and rich output. rich is imported only when something is printed with it.""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from ..workspace import Workspace, find_root
@@ -17,6 +18,11 @@ def workspace(args, *, recover: bool = True) -> Workspace:
 
 
 def run_recovery(ws: Workspace, *, quiet: bool) -> list:
+    try:
+        if not os.listdir(ws.spool / "journal"):
+            return []   # nothing in the journal: no need to load the transaction layer
+    except (FileNotFoundError, NotADirectoryError):
+        return []
     try:
         from .. import recovery
     except ImportError:  # the transaction layer is not there yet
