@@ -41,6 +41,63 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True, families: bo
     return model
 
 
+def cached(ws, plan, review=None, *, saved_templates: bool = True, families: bool = True) -> ReviewModel | None:
+    """The model `analyze` would return, if the cache holds it; None otherwise (no analysis)."""
+    from . import cache as C
+    base = C.model_key(ws, plan, review, f"saved={saved_templates}")
+    if base is None:
+        return None
+    keys = [_opt_key(base[0], True)] + ([] if families else [_opt_key(base[0], False)])
+    for key in keys:
+        model = C.load_model(ws, key, plan)
+        if model is not None:
+            model._diff = _lazy_diff(ws, plan, review)
+            return model
+    return None
+
+
+def analyze_elsewhere(ws, plan, review=None) -> ReviewModel:
+    """`analyze` run in a separate process (started with spawn), so the caller's interpreter,
+    and its GIL, stay free (the review app answers keys meanwhile). The model comes back
+    encoded; its diffs are computed here, lazily. Errors come back as the engine's errors."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    import msgspec
+
+    from ..errors import WoptError
+    from . import cache as C
+    review_raw = msgspec.json.encode(review) if review is not None else None
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        ok, raw = pool.submit(_analyze_child, str(ws.root), msgspec.json.encode(plan), review_raw).result()
+    if not ok:
+        raise WoptError(raw)
+    model = C.decode_model(raw, plan)
+    if model is None:
+        raise WoptError("the analysis process returned an unreadable model",
+                        hint="delete .wopt/cache/ and reopen the plan")
+    model._diff = _lazy_diff(ws, plan, review)
+    return model
+
+
+def _analyze_child(root: str, plan_raw: bytes, review_raw: bytes | None) -> tuple[bool, bytes | str]:
+    """In the analysis process: (True, encoded model) or (False, the error's message)."""
+    import msgspec
+
+    from ..errors import WoptError
+    from ..plan import decode_plan
+    from ..review import Review
+    from ..workspace import Workspace
+    from . import cache as C
+    try:
+        ws = Workspace(root)
+        plan = decode_plan(plan_raw)
+        review = msgspec.json.decode(review_raw, type=Review) if review_raw is not None else None
+        return True, C.encode_model(analyze(ws, plan, review))
+    except WoptError as e:
+        return False, str(e)
+
+
 def _opt_key(digest: str, families: bool) -> str:
     import hashlib
     return hashlib.sha256(f"{digest}:families={families}".encode()).hexdigest()

@@ -195,7 +195,9 @@ def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
     try:
         h.update(msgspec.msgpack.encode(plan))
         h.update(b"\0")
-        h.update(msgspec.msgpack.encode(review) if review is not None else b"-")
+        # what of a review the analysis reads: edits, kept hunks, the order (not the decisions)
+        h.update(msgspec.msgpack.encode([getattr(review, "edited", None), getattr(review, "hunks", None),
+                                         getattr(review, "order", None)]) if review is not None else b"-")
     except (TypeError, msgspec.EncodeError):
         return None
     paths: set[str] = set()
@@ -242,15 +244,20 @@ def _hints() -> dict:
     return _HINTS
 
 
-def load_model(ws, key: str, plan):
-    """The cached model under `key`, or None (absent, corrupt, another version or key)."""
+def encode_model(model, key: str = "") -> bytes:
+    """The model as bytes (without its diff function; the agents' calls come from the plan)."""
+    import msgspec
+    data = {f.name: getattr(model, f.name) for f in fields(model) if not f.name.startswith("_")}
+    data["steps"] = {sid: _info_no_origin(info) for sid, info in data["steps"].items()}
+    return msgspec.msgpack.encode({"v": VERSION, "key": key, "model": data})
+
+
+def decode_model(raw: bytes, plan, key: str = ""):
+    """The model `encode_model` made, or None when `raw` is not one (corrupt, another version
+    or another key): never trusted blindly."""
     import msgspec
 
     from .model import ReviewModel
-    try:
-        raw = _model_path(ws, key).read_bytes()
-    except OSError:
-        return None
     try:
         got = msgspec.msgpack.decode(raw)
         if not isinstance(got, dict) or got.get("v") != VERSION or got.get("key") != key:
@@ -266,17 +273,23 @@ def load_model(ws, key: str, plan):
     return model
 
 
+def load_model(ws, key: str, plan):
+    """The cached model under `key`, or None (absent, corrupt, another version or key)."""
+    try:
+        raw = _model_path(ws, key).read_bytes()
+    except OSError:
+        return None
+    return decode_model(raw, plan, key)
+
+
 def store_model(ws, key: str, newest: float, model) -> None:
     """Keep `model` under `key`, unless a fingerprinted path changed too recently to trust its
     timestamp, or the workspace has no spool."""
     import msgspec
     if not _writable(ws) or time.time() - newest < RACY_SECONDS:
         return
-    data = {f.name: getattr(model, f.name) for f in fields(model) if not f.name.startswith("_")}
-    # the agents' calls a step folds are taken from the plan again on load
-    data["steps"] = {sid: _info_no_origin(info) for sid, info in data["steps"].items()}
     try:
-        raw = msgspec.msgpack.encode({"v": VERSION, "key": key, "model": data})
+        raw = encode_model(model, key)
     except (TypeError, msgspec.EncodeError):
         return
     path = _model_path(ws, key)

@@ -152,3 +152,22 @@ def test_ingest_offers_every_source_format():
     from wopt.engine.cli.cmd_plans import FORMATS
     from wopt.engine.sources import FORMATS as READERS
     assert FORMATS == READERS
+
+
+def test_analysis_in_another_process_gives_the_same_model(tmp_path):
+    from wopt.engine.analysis import analyze_elsewhere
+    ws, plan = _ws(tmp_path)
+    fresh = _dict(analyze(ws, plan, cache=False))
+    assert _dict(analyze_elsewhere(ws, plan)) == fresh
+
+
+def test_a_decision_does_not_invalidate_the_cached_model(tmp_path, monkeypatch):
+    from wopt.engine.review import Review
+    import wopt.engine.analysis as A
+    ws, plan = _ws(tmp_path)
+    review = Review(plan_id=plan.id)
+    analyze(ws, plan, review)
+    review.decisions["mod"] = "approved"
+    monkeypatch.setattr(A, "_analyze", lambda *a, **k: (_ for _ in ()).throw(AssertionError("analysed again")))
+    assert A.cached(ws, plan, review) is not None
+    analyze(ws, plan, review)
