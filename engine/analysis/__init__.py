@@ -33,11 +33,14 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True, families: bo
             model = C.load_model(ws, key, plan)
             if model is not None:
                 model._diff = _lazy_diff(ws, plan, review)
+                model._cache_ref = (ws, key, newest)
                 return model
     model = _analyze(ws, plan, review, saved_templates=saved_templates, families=families,
                      content_cache=C.ContentCache(ws if cache else None))
     if base is not None:
-        C.store_model(ws, _opt_key(base[0], families), base[1], model)
+        key = _opt_key(base[0], families)
+        C.store_model(ws, key, base[1], model)
+        model._cache_ref = (ws, key, base[1])
     return model
 
 
@@ -310,6 +313,11 @@ def model_to_dict(model: ReviewModel, *, diffs: bool = False) -> dict[str, Any]:
         "optimization_rate": round(model.optimization_rate, 4),
         "warnings": list(getattr(model, "warnings", []) or []),
     }
+    if diffs:
+        from . import cache as C
+        from .diffs import unified
+        texts = C.load_unified(model._cache_ref)
+        fresh = False
     for sid in model.order:
         s = model.steps[sid]
         row = {"id": s.id, "kind": s.kind, "path": s.path, "to": s.to, "batch": s.batch,
@@ -318,7 +326,12 @@ def model_to_dict(model: ReviewModel, *, diffs: bool = False) -> dict[str, Any]:
                "depends_on": [{"step": e.before, "reason": e.reason} for e in s.depends_on],
                "findings": [asdict(f) for f in s.findings], "flags": [f.code for f in s.flags]}
         if diffs:
-            from .diffs import unified
-            row["diff"] = unified(model.diff(sid))
+            text = texts.get(sid)
+            if text is None:
+                text = texts[sid] = unified(model.diff(sid))
+                fresh = True
+            row["diff"] = text
         d["steps"].append(row)
+    if diffs and fresh:
+        C.store_unified(model._cache_ref, texts)   # the next `show --json` reads them back
     return d

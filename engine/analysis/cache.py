@@ -30,7 +30,7 @@ from pathlib import Path
 
 VERSION = 1
 RACY_SECONDS = 2.0
-MAX_MODELS = 12
+MAX_MODELS = 24            # models and their diff texts
 MAX_CONTENT_ENTRIES = 200_000
 _CODE_FILES = ("analysis/__init__.py", "analysis/batches.py", "analysis/diffs.py", "analysis/flags.py",
                "analysis/imports.py", "analysis/model.py", "analysis/ordering.py", "analysis/templates.py",
@@ -295,6 +295,47 @@ def store_model(ws, key: str, newest: float, model) -> None:
     path = _model_path(ws, key)
     try:
         _write(path, raw)
+    except OSError:
+        return
+    _prune(path.parent)
+
+
+def _diffs_path(ws, key: str) -> Path:
+    return cache_dir(ws) / "models" / f"{key[:40]}.diffs.msgpack"
+
+
+def load_unified(ref) -> dict[str, str]:
+    """The unified diff texts kept for the model `ref` = (ws, key, newest) names ({} if none)."""
+    import msgspec
+    if ref is None:
+        return {}
+    ws, key, _ = ref
+    try:
+        raw = _diffs_path(ws, key).read_bytes()
+    except OSError:
+        return {}
+    try:
+        got = msgspec.msgpack.decode(raw)
+    except msgspec.DecodeError:
+        return {}
+    if not isinstance(got, dict) or got.get("v") != VERSION or got.get("key") != key:
+        return {}
+    diffs = got.get("diffs")
+    if not isinstance(diffs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in diffs.items()):
+        return {}
+    return diffs
+
+
+def store_unified(ref, diffs: dict[str, str]) -> None:
+    import msgspec
+    if ref is None:
+        return
+    ws, key, newest = ref
+    if not _writable(ws) or time.time() - newest < RACY_SECONDS:
+        return
+    path = _diffs_path(ws, key)
+    try:
+        _write(path, msgspec.msgpack.encode({"v": VERSION, "key": key, "diffs": diffs}))
     except OSError:
         return
     _prune(path.parent)

@@ -171,3 +171,19 @@ def test_a_decision_does_not_invalidate_the_cached_model(tmp_path, monkeypatch):
     monkeypatch.setattr(A, "_analyze", lambda *a, **k: (_ for _ in ()).throw(AssertionError("analysed again")))
     assert A.cached(ws, plan, review) is not None
     analyze(ws, plan, review)
+
+
+def test_show_json_diffs_are_kept_and_read_back(tmp_path, monkeypatch):
+    ws, plan = _ws(tmp_path)
+    first = _dict(analyze(ws, plan))
+    assert list((ws.spool / "cache" / "models").glob("*.diffs.msgpack"))
+    import wopt.engine.analysis as A
+    monkeypatch.setattr(A, "_lazy_diff", lambda *a, **k: (lambda sid: (_ for _ in ()).throw(AssertionError("diffed again"))))
+    assert _dict(analyze(ws, plan)) == first
+
+
+def test_print_json_writes_what_json_dumps_writes(capsys):
+    from wopt.engine.cli.common import print_json
+    obj = {"a": [1, 2.5, {"é": None, "t": True}], "b": [], "c": {}, "p": Path("x/y"), "n": 0.1 + 0.2}
+    print_json(obj)
+    assert capsys.readouterr().out == json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
