@@ -59,45 +59,36 @@ def cached(ws, plan, review=None, *, saved_templates: bool = True, families: boo
 
 
 def analyze_elsewhere(ws, plan, review=None) -> ReviewModel:
-    """`analyze` run in a separate process (started with spawn), so the caller's interpreter,
-    and its GIL, stay free (the review app answers keys meanwhile). The model comes back
-    encoded; its diffs are computed here, lazily. Errors come back as the engine's errors."""
-    import concurrent.futures as cf
-    import multiprocessing as mp
+    """`analyze` run in another process (`python -m wopt.engine.analysis.worker`), so the
+    caller's interpreter, and its GIL, stay free (the review app answers keys meanwhile). The
+    model comes back encoded; its diffs are computed here, lazily."""
+    import subprocess
+    import sys
 
     import msgspec
 
     from ..errors import WoptError
     from . import cache as C
     review_raw = msgspec.json.encode(review) if review is not None else None
-    with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-        ok, raw = pool.submit(_analyze_child, str(ws.root), msgspec.json.encode(plan), review_raw).result()
+    request = msgspec.msgpack.encode([str(ws.root), msgspec.json.encode(plan), review_raw])
+    proc = subprocess.run([sys.executable, "-m", "wopt.engine.analysis.worker"], input=request,
+                          capture_output=True, cwd=str(ws.root))
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise WoptError(f"the analysis process failed (exit {proc.returncode}): {tail[0]}",
+                        hint="reopen the plan; `wopt check PLAN` shows the same analysis")
+    try:
+        ok, payload = msgspec.msgpack.decode(proc.stdout)
+    except (msgspec.DecodeError, ValueError, TypeError):
+        ok, payload = False, "the analysis process returned an unreadable answer"
     if not ok:
-        raise WoptError(raw)
-    model = C.decode_model(raw, plan)
+        raise WoptError(str(payload))
+    model = C.decode_model(payload, plan)
     if model is None:
         raise WoptError("the analysis process returned an unreadable model",
                         hint="delete .wopt/cache/ and reopen the plan")
     model._diff = _lazy_diff(ws, plan, review)
     return model
-
-
-def _analyze_child(root: str, plan_raw: bytes, review_raw: bytes | None) -> tuple[bool, bytes | str]:
-    """In the analysis process: (True, encoded model) or (False, the error's message)."""
-    import msgspec
-
-    from ..errors import WoptError
-    from ..plan import decode_plan
-    from ..review import Review
-    from ..workspace import Workspace
-    from . import cache as C
-    try:
-        ws = Workspace(root)
-        plan = decode_plan(plan_raw)
-        review = msgspec.json.decode(review_raw, type=Review) if review_raw is not None else None
-        return True, C.encode_model(analyze(ws, plan, review))
-    except WoptError as e:
-        return False, str(e)
 
 
 def _opt_key(digest: str, families: bool) -> str:

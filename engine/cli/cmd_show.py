@@ -184,7 +184,7 @@ def other_plans_overlap(ws, plan) -> list[dict]:
     from ..plan import step_paths
     mine = {p for s in plan.steps for p in step_paths(s)}
     out = []
-    for e in spool.list_plans(ws):
+    for e in spool.list_plans(ws, skip=plan.id):
         if e.plan is None or e.plan.id == plan.id:
             continue
         rev = spool.load_review(ws, e.plan.id)

@@ -186,7 +186,10 @@ async def _keys(ws, plan) -> tuple[list[float], bool, float]:
             await pilot.pause()
             lat.append((time.perf_counter() - t) * 1000)
         still = screen.model is None
+        deadline = time.perf_counter() + 600
         while screen.model is None:
+            assert time.perf_counter() < deadline, "the analysis never arrived"
+            assert not app._notifications, [str(n) for n in app._notifications]
             await pilot.pause(0.01)
         shown = time.perf_counter() - t0
         t = time.perf_counter()
@@ -200,7 +203,9 @@ async def _reopen(ws, plan) -> float:
     t0 = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        deadline = time.perf_counter() + 600
         while app.screen.model is None:
+            assert time.perf_counter() < deadline, "the analysis never arrived"
             await pilot.pause(0.005)
         return time.perf_counter() - t0
 
