@@ -147,6 +147,7 @@ def _differ(ws, plan, results):
 
 def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content_cache) -> ReviewModel:
     from ..effects import compute
+    from . import cache as C
     detect_families = families
     from ..plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
     from . import batches as B
@@ -176,6 +177,7 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
             except Exception:
                 befores[s.id] = None
 
+    C.seed_imports(content_cache, contents, steps_by_id)
     ordering = O.plan_order(plan, contents)
     position = {sid: i for i, sid in enumerate(ordering.order)}
 

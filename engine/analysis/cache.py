@@ -152,6 +152,28 @@ def validate_cached(cc: ContentCache, path: str, data: bytes | None, step: str):
     return found
 
 
+def seed_imports(cc: ContentCache, contents, steps) -> None:
+    """Python imports of each resulting `.py` content: from the content cache when it has
+    them (handed to imports.seed, so the order and the import check parse nothing), else
+    parsed now and kept for the next run."""
+    from . import imports as imp
+    for sid, data in contents.items():
+        s = steps.get(sid)
+        if data is None or s is None or not str(getattr(s, "path", "")).endswith((".py", ".pyi")):
+            continue
+        key = content_key("imp", data)
+        hit = cc.get(key)
+        if isinstance(hit, list) and len(hit) == 2 and hit[0] in (0, 1):
+            try:
+                refs = None if hit[0] == 0 else [imp.PyImport(m, lv, list(ns), ln, col) for m, lv, ns, ln, col in hit[1]]
+                imp.seed(data, refs)
+                continue
+            except (TypeError, ValueError):
+                pass   # malformed entry: parse again and replace it
+        refs = imp.py_imports(data)
+        cc.put(key, [0, []] if refs is None else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
+
+
 def validate_changes_cached(changes, ws=None, cc: ContentCache | None = None):
     """`validate.validate_changes` with each content's syntax check taken from the content
     cache: the same findings, in the same order."""

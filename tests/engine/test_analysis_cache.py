@@ -187,3 +187,22 @@ def test_print_json_writes_what_json_dumps_writes(capsys):
     obj = {"a": [1, 2.5, {"é": None, "t": True}], "b": [], "c": {}, "p": Path("x/y"), "n": 0.1 + 0.2}
     print_json(obj)
     assert capsys.readouterr().out == json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def test_imports_are_parsed_once_per_content(tmp_path, monkeypatch):
+    import shutil
+
+    from wopt.engine.analysis import imports as imp
+    ws, plan = _ws(tmp_path)
+    plan = decode_plan(json.dumps({"version": 1, "id": "p3", "steps": [
+        {"kind": "write", "id": f"m{i}", "path": f"pkg/m{i}.py",
+         "content": f"from .m{i - 1} import X\nX = {i}\n" if i else "X = 0\n"} for i in range(4)]}))
+    fresh = _dict(analyze(ws, plan))
+    shutil.rmtree(ws.spool / "cache" / "models")
+    imp._seeded.clear()
+
+    def boom(source):
+        raise AssertionError("parsed again")
+    monkeypatch.setattr(imp, "_py_imports", boom)
+    again = _dict(analyze(ws, plan))
+    assert again == fresh and len(again["edges"]) == 3
