@@ -160,14 +160,17 @@ def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, 
     return ordered, out
 
 
-def _validate(changes: list[Change], allow_invalid: bool) -> list:
+def _validate(changes: list[Change], allow_invalid: bool, ws: Workspace | None = None) -> list:
     """The findings on the net changes; invalid content (what the plan breaks) refuses the
     apply unless `allow_invalid`. A validator that raises or cannot be imported is wopt's
     internal error: it refuses the apply too (fail closed), unless `allow_invalid`, the
     person's explicit choice to apply without validation."""
     try:
-        from .analysis.validate import validate_changes
-        findings = list(validate_changes(changes))
+        # each content's syntax check once: an analysis of the same contents already did it
+        from .analysis.cache import ContentCache, validate_changes_cached
+        cc = ContentCache(ws)
+        findings = list(validate_changes_cached(changes, None, cc))
+        cc.save()
     except Exception as e:
         if isinstance(e, WoptError) and not isinstance(e, InternalError):
             raise
@@ -290,7 +293,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
             _record(ws, base, started)
             raise err
         try:
-            _validate(out.changes, allow_invalid)
+            _validate(out.changes, allow_invalid, ws)
         except (ApplyError, InternalError) as err:
             base.error = str(err)
             _record(ws, base, started)

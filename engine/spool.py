@@ -168,13 +168,16 @@ class PlanEntry:
     mtime: float
 
 
-def list_plans(ws: Workspace) -> list[PlanEntry]:
-    """Every plan file in the spool, oldest first; unreadable ones carry their error."""
+def list_plans(ws: Workspace, *, skip: str | None = None) -> list[PlanEntry]:
+    """Every plan file in the spool, oldest first; unreadable ones carry their error. `skip`
+    leaves out the file of that plan id (a caller that holds it already)."""
     d = plans_dir(ws)
     if not d.is_dir():
         return []
     out = []
     for f in d.glob("*.json"):
+        if skip is not None and f.stem == skip:
+            continue
         try:
             mtime = f.stat().st_mtime
         except OSError:

@@ -7,7 +7,6 @@ writes. A review's edited contents and accepted hunks are taken into account.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from .model import (Batch, DiffHunk, DiffLine, Edge, Family, FamilyMember, Finding, Flag,  # noqa: F401
@@ -16,24 +15,150 @@ from .model import (Batch, DiffHunk, DiffLine, Edge, Family, FamilyMember, Findi
 __all__ = ["analyze", "model_to_dict", "ReviewModel", "StepInfo", "StepDiff"]
 
 
-def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewModel:
-    """The review model of `plan` against the workspace's current files."""
-    from ..effects import compute
-    from ..errors import InternalError, WoptError
-    from ..plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
-    from . import batches as B
-    from . import diffs as D
-    from . import flags as F
-    from . import ordering as O
-    from . import templates as T
-    from .validate import validate_changes
+def analyze(ws, plan, review=None, *, saved_templates: bool = True, families: bool = True,
+            cache: bool = True) -> ReviewModel:
+    """The review model of `plan` against the workspace's current files.
 
+    `families=False` skips template-family detection (a check or an apply does not show
+    families; a model that has them is still used when the cache holds one). With `cache`, the
+    model comes from `.wopt/cache/` when nothing it was made from changed, and is kept there
+    for the next command (see `cache.py`); validation results are kept per content either way."""
+    from . import cache as C
+    base = C.model_key(ws, plan, review, f"saved={saved_templates}") if cache else None
+    if base is not None:
+        digest, newest = base
+        keys = [_opt_key(digest, True)] + ([] if families else [_opt_key(digest, False)])
+        for key in keys:
+            model = C.load_model(ws, key, plan)
+            if model is not None:
+                model._diff = _lazy_diff(ws, plan, review)
+                model._cache_ref = (ws, key, newest)
+                return model
+    model = _analyze(ws, plan, review, saved_templates=saved_templates, families=families,
+                     content_cache=C.ContentCache(ws if cache else None))
+    if base is not None:
+        key = _opt_key(base[0], families)
+        C.store_model(ws, key, base[1], model)
+        model._cache_ref = (ws, key, base[1])
+    return model
+
+
+def cached(ws, plan, review=None, *, saved_templates: bool = True, families: bool = True) -> ReviewModel | None:
+    """The model `analyze` would return, if the cache holds it; None otherwise (no analysis)."""
+    from . import cache as C
+    base = C.model_key(ws, plan, review, f"saved={saved_templates}")
+    if base is None:
+        return None
+    keys = [_opt_key(base[0], True)] + ([] if families else [_opt_key(base[0], False)])
+    for key in keys:
+        model = C.load_model(ws, key, plan)
+        if model is not None:
+            model._diff = _lazy_diff(ws, plan, review)
+            return model
+    return None
+
+
+def analyze_elsewhere(ws, plan, review=None) -> ReviewModel:
+    """`analyze` run in another process (`python -m wopt.engine.analysis.worker`), so the
+    caller's interpreter, and its GIL, stay free (the review app answers keys meanwhile). The
+    model comes back encoded; its diffs are computed here, lazily."""
+    import subprocess
+    import sys
+
+    import msgspec
+
+    from ..errors import WoptError
+    from . import cache as C
+    review_raw = msgspec.json.encode(review) if review is not None else None
+    request = msgspec.msgpack.encode([str(ws.root), msgspec.json.encode(plan), review_raw])
+    proc = subprocess.run([sys.executable, "-m", "wopt.engine.analysis.worker"], input=request,
+                          capture_output=True, cwd=str(ws.root))
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise WoptError(f"the analysis process failed (exit {proc.returncode}): {tail[0]}",
+                        hint="reopen the plan; `wopt check PLAN` shows the same analysis")
+    try:
+        ok, payload = msgspec.msgpack.decode(proc.stdout)
+    except (msgspec.DecodeError, ValueError, TypeError):
+        ok, payload = False, "the analysis process returned an unreadable answer"
+    if not ok:
+        raise WoptError(str(payload))
+    model = C.decode_model(payload, plan)
+    if model is None:
+        raise WoptError("the analysis process returned an unreadable model",
+                        hint="delete .wopt/cache/ and reopen the plan")
+    model._diff = _lazy_diff(ws, plan, review)
+    return model
+
+
+def _opt_key(digest: str, families: bool) -> str:
+    import hashlib
+    return hashlib.sha256(f"{digest}:families={families}".encode()).hexdigest()
+
+
+def _edits(review):
     edited = hunks = None
     if review is not None:
         if review.edited:
             edited = {k: v.encode("utf-8", "surrogateescape") for k, v in review.edited.items()}
         if review.hunks:
             hunks = {k: list(v) for k, v in review.hunks.items()}
+    return edited, hunks
+
+
+def _lazy_diff(ws, plan, review):
+    """The diff function of a cached model: the steps are run (virtually) on the first diff
+    asked for, once."""
+    state: dict = {}
+
+    def diff(sid: str) -> StepDiff:
+        fn = state.get("fn")
+        if fn is None:
+            from ..effects import compute
+            edited, hunks = _edits(review)
+            out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True)
+            fn = state["fn"] = _differ(ws, plan, out.results)
+        return fn(sid)
+    return diff
+
+
+def _differ(ws, plan, results):
+    from ..errors import WoptError
+    from ..plan import WriteStep, normalize_relpath, write_bytes
+    from . import diffs as D
+    steps_by_id = {s.id: s for s in plan.steps}
+
+    def diff(sid: str) -> StepDiff:
+        s = steps_by_id[sid]
+        path = normalize_relpath(s.path)
+        r = results.get(sid)
+        if r is not None:
+            return D.diff_bytes(r.before, r.after, path=r.to or r.path, step=sid,
+                                old_path=r.path if r.to else None,
+                                old_mode=r.before_mode, new_mode=r.after_mode)
+        if isinstance(s, WriteStep):   # stale or failed: show what it would write over the disk
+            try:
+                before, mode = ws.read(path, step=sid)
+            except (WoptError, OSError):
+                before, mode = None, None
+            return D.diff_bytes(before, write_bytes(s), path=path, step=sid, old_mode=mode)
+        return StepDiff(step=sid, path=path, old_path=None, hunks=[])
+    return diff
+
+
+def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content_cache) -> ReviewModel:
+    from ..effects import compute
+    from ..errors import InternalError, WoptError
+    from . import cache as C
+    detect_families = families
+    from ..plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
+    from . import batches as B
+    from . import flags as F
+    from . import ordering as O
+    from . import templates as T
+    from .cache import validate_changes_cached
+
+    edited, hunks = _edits(review)
     out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True)
     results = out.results
     steps_by_id = {s.id: s for s in plan.steps}
@@ -54,6 +179,7 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
             except (WoptError, OSError):   # the step's own error says why; a bug is not hidden
                 befores[s.id] = None
 
+    C.seed_imports(content_cache, contents, steps_by_id)
     ordering = O.plan_order(plan, contents)
     position = {sid: i for i, sid in enumerate(ordering.order)}
 
@@ -108,9 +234,9 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
     families = T.declared(plan)
     whole = [(sid, paths[sid], contents.get(sid)) for sid in order
              if kinds[sid] == "write" and sid in results]
-    detected = T.detect(whole)
-    families.extend(detected)
-    if saved_templates:
+    if detect_families:
+        families.extend(T.detect(whole, cache=content_cache))
+    if saved_templates and detect_families:
         saved = T.load_saved(ws)
         if saved:
             in_fam = {m.step for f in families for m in f.members}
@@ -123,12 +249,13 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
 
     # validation: the net changes, as the transaction checks them; plus broken plan templates
     try:
-        findings = validate_changes(out.changes, ws)
+        findings = validate_changes_cached(out.changes, ws, content_cache)
     except WoptError:
         raise
     except Exception as e:   # a validator's bug is reported, never skipped
         raise InternalError("validating " + ", ".join(c.path for c in out.changes[:5])
                             + (f" and {len(out.changes) - 5} more" if len(out.changes) > 5 else ""), e) from e
+    content_cache.save()
     bad_templates = {name: (line, msg) for name, line, msg in T.template_errors(plan)}
     if bad_templates:
         from ..plan import RenderStep
@@ -163,26 +290,11 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True) -> ReviewMod
     if review is not None and getattr(review, "order", None):
         warnings = O.check_order(_Shim(ordering, infos), list(review.order))
 
-    def diff(sid: str) -> StepDiff:
-        s = steps_by_id[sid]
-        r = results.get(sid)
-        if r is not None:
-            return D.diff_bytes(r.before, r.after, path=r.to or r.path, step=sid,
-                                old_path=r.path if r.to else None,
-                                old_mode=r.before_mode, new_mode=r.after_mode)
-        if isinstance(s, WriteStep):   # stale or failed: show what it would write over the disk
-            try:
-                before, mode = ws.read(paths[sid], step=sid)
-            except (WoptError, OSError):
-                before, mode = None, None
-            return D.diff_bytes(before, write_bytes(s), path=paths[sid], step=sid, old_mode=mode)
-        return StepDiff(step=sid, path=paths[sid], old_path=None, hunks=[])
-
     model = ReviewModel(plan_id=plan.id, order=order, groups=ordering.groups, edges=ordering.edges,
                         batches=batches, steps={sid: infos[sid] for sid in order}, families=families,
                         findings=findings, flags=flags, optimization_rate=rate, warnings=warnings,
                         stale=list(out.stale), errors=[str(e) for e in out.errors],
-                        tiers=ordering.tiers, _diff=diff)
+                        tiers=ordering.tiers, _diff=_differ(ws, plan, results))
     return model
 
 
@@ -199,28 +311,39 @@ def _short(h: str) -> str:
 
 def model_to_dict(model: ReviewModel, *, diffs: bool = False) -> dict[str, Any]:
     """The model as plain JSON-ready data (for `--json`); diffs only when asked (they are lazy)."""
+    from msgspec import to_builtins as asdicts   # dataclasses.asdict's result, at C speed
     d: dict[str, Any] = {
         "plan": model.plan_id,
         "order": list(model.order),
         "groups": [list(g) for g in model.groups],
-        "edges": [asdict(e) for e in model.edges],
-        "batches": [asdict(b) for b in model.batches],
+        "edges": asdicts(model.edges),
+        "batches": asdicts(model.batches),
         "steps": [],
-        "families": [asdict(f) for f in model.families],
-        "findings": [asdict(f) for f in model.findings],
-        "flags": [asdict(f) for f in model.flags],
+        "families": asdicts(model.families),
+        "findings": asdicts(model.findings),
+        "flags": asdicts(model.flags),
         "optimization_rate": round(model.optimization_rate, 4),
         "warnings": list(getattr(model, "warnings", []) or []),
     }
+    if diffs:
+        from . import cache as C
+        from .diffs import unified
+        texts = C.load_unified(model._cache_ref)
+        fresh = False
     for sid in model.order:
         s = model.steps[sid]
         row = {"id": s.id, "kind": s.kind, "path": s.path, "to": s.to, "batch": s.batch,
                "position": s.position, "group": s.group, "status": s.status, "family": s.family,
                "bytes": s.bytes, "small_edit": s.small_edit, "stale": s.stale, "error": s.error,
                "depends_on": [{"step": e.before, "reason": e.reason} for e in s.depends_on],
-               "findings": [asdict(f) for f in s.findings], "flags": [f.code for f in s.flags]}
+               "findings": asdicts(s.findings), "flags": [f.code for f in s.flags]}
         if diffs:
-            from .diffs import unified
-            row["diff"] = unified(model.diff(sid))
+            text = texts.get(sid)
+            if text is None:
+                text = texts[sid] = unified(model.diff(sid))
+                fresh = True
+            row["diff"] = text
         d["steps"].append(row)
+    if diffs and fresh:
+        C.store_unified(model._cache_ref, texts)   # the next `show --json` reads them back
     return d

@@ -28,8 +28,21 @@ class PyImport:
 def py_imports(source: bytes | str) -> list[PyImport] | None:
     """The imports of Python source (None if it does not parse). Imports nested in functions
     and `if TYPE_CHECKING:` blocks count too: they still name a dependency. Cached by content:
-    the order and the import check read the same files."""
+    the order and the import check read the same files (and `seed` brings in what the
+    analysis cache under `.wopt/cache/` kept from an earlier run)."""
+    if source in _seeded:
+        return _seeded[source]
     return _py_imports(source)
+
+
+_seeded: dict[bytes | str, list[PyImport] | None] = {}
+
+
+def seed(source: bytes | str, refs: list[PyImport] | None) -> None:
+    """Known imports of `source` (from the analysis cache): py_imports answers without parsing."""
+    if len(_seeded) > 65536:
+        _seeded.clear()
+    _seeded[source] = refs
 
 
 @lru_cache(maxsize=16384)

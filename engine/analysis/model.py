@@ -167,6 +167,7 @@ class ReviewModel:
     tiers: dict[str, int] = field(default_factory=dict) # step -> 0 config, 1 code, 2 tests, 3 docs
     _diff: Callable[[str], StepDiff] | None = field(default=None, repr=False)
     _diff_cache: dict[str, StepDiff] = field(default_factory=dict, repr=False)
+    _cache_ref: tuple | None = field(default=None, repr=False)   # (ws, key, newest): where its diffs are kept
 
     def diff(self, step_id: str) -> StepDiff:
         """The step's diff, computed on first request (lazily, per step) and cached."""

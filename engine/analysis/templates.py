@@ -278,8 +278,8 @@ def _q(s: str, n: int = 60) -> str:
 
 # --------------------------------------------------------------------------- detection
 
-def candidates(items: Iterable[tuple[str, str, bytes | None]]) -> list[_Cand]:
-    """(step, path, content) of whole-file writes -> tokenized candidates."""
+def _prefilter(items: Iterable[tuple[str, str, bytes | None]]) -> list[tuple[str, str, bytes, str]]:
+    """(step, path, content, text) of the writes that can be family members at all."""
     out = []
     for sid, path, data in items:
         if data is None or len(data) > MAX_FILE or b"\r" in data or b"\x00" in data:
@@ -290,6 +290,14 @@ def candidates(items: Iterable[tuple[str, str, bytes | None]]) -> list[_Cand]:
             continue
         if not text.strip():
             continue
+        out.append((sid, path, data, text))
+    return out
+
+
+def candidates(items: Iterable[tuple[str, str, bytes | None]]) -> list[_Cand]:
+    """(step, path, content) of whole-file writes -> tokenized candidates."""
+    out = []
+    for sid, path, data, text in _prefilter(items):
         toks = tokens(path, text)
         if sum(1 for k, v in toks if not v.isspace()) < 3:
             continue
@@ -297,55 +305,128 @@ def candidates(items: Iterable[tuple[str, str, bytes | None]]) -> list[_Cand]:
     return out
 
 
+def _sig_digest(c: _Cand) -> str:
+    import hashlib
+    h = hashlib.sha1(c.lexer.encode())
+    for k, v in c.toks:
+        h.update(b"\x00" + (k.encode() + b"\x01" if k is not None else v.encode("utf-8", "surrogatepass")))
+    return h.hexdigest()
+
+
 def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int = MIN_MEMBERS,
-           start: int = 1) -> list[Family]:
-    """Families among whole-file writes `(step, path, content)`, with their outliers."""
-    cands = candidates(items)
-    buckets: dict[tuple, list[_Cand]] = defaultdict(list)
-    for c in cands:
-        buckets[_signature(c)].append(c)
+           start: int = 1, cache=None) -> list[Family]:
+    """Families among whole-file writes `(step, path, content)`, with their outliers.
+
+    Cheap first: files are bucketed by (lexer, line count) and only files sharing that with
+    `min_members - 1` others are tokenized (a family's members share their line structure);
+    the shape signature of a content comes from the content cache (`cache`, see cache.py)
+    when it was seen before, so only members of a possible family are tokenized again."""
+    pre = _prefilter(items)
+    lexname = {}
+    cheap: dict[tuple, list[int]] = defaultdict(list)
+    for i, (sid, path, data, text) in enumerate(pre):
+        lx = lexname.get(path)
+        if lx is None:
+            lx = lexname[path] = type(_lexer(path)).__name__
+        cheap[(lx, data.count(b"\n"))].append(i)
+    # the shape signature of every file of a cheap bucket that can hold a family
+    sig_of: dict[int, str] = {}
+    toks_of: dict[int, _Cand] = {}
+    small: set[int] = set()
+    for (lx, _), idx in cheap.items():
+        if len(idx) < min_members:
+            continue
+        for i in idx:
+            sid, path, data, text = pre[i]
+            key = None
+            if cache is not None:
+                from .cache import content_key
+                key = content_key("sig", data, lx)
+                hit = cache.get(key)
+                if isinstance(hit, list) and len(hit) == 2 and isinstance(hit[0], str) and isinstance(hit[1], int):
+                    if hit[1] < 3:
+                        small.add(i)
+                    else:
+                        sig_of[i] = hit[0]
+                    continue
+            c = _Cand(sid, path, text, tokens(path, text), lx)
+            significant = sum(1 for k, v in c.toks if not v.isspace())
+            if significant < 3:
+                small.add(i)
+                if key is not None:
+                    cache.put(key, ["", significant])
+                continue
+            toks_of[i] = c
+            sig_of[i] = _sig_digest(c)
+            if key is not None:
+                cache.put(key, [sig_of[i], significant])
+    buckets: dict[str, list[int]] = defaultdict(list)
+    for i in sorted(sig_of):
+        buckets[sig_of[i]].append(i)
     families: list[tuple[Family, _Cand]] = []
     in_family: set[str] = set()
-    for members in buckets.values():
-        if len(members) < min_members:
+    for idx in buckets.values():
+        if len(idx) < min_members:
             continue
-        built = build_template(members)
-        if built is None:
-            continue
-        template, slots, values, nvary = built
-        significant = sum(1 for k, v in members[0].toks if not v.isspace())
-        if nvary > MAX_SLOT_SHARE * significant or len(slots) > MAX_VARS:
-            continue
-        env = template_env()
-        # wopt built this template to parse and render: a Jinja2 error here is wopt's bug,
-        # reported (fail closed), never skipped; a rendering that differs is simply no match
-        from jinja2 import TemplateError
-
-        from ..errors import InternalError
-        try:
-            tpl = env.from_string(template)
-        except TemplateError as e:
-            raise InternalError(f"detecting a template family of {members[0].path}", e) from e
-        fm = []
-        for m, vals in zip(members, values):
-            try:
-                ok = tpl.render(**vals) == m.text
-            except TemplateError as e:
-                raise InternalError(f"checking {m.path} against its template family", e) from e
-            if ok:
-                fm.append(FamilyMember(m.step, m.path, vals))
-        if len(fm) < min_members:
-            continue
-        fam = Family(id="", template=template, slots=slots, members=fm)
-        families.append((fam, members[0]))
-        in_family.update(x.step for x in fm)
+        members = []
+        for i in idx:
+            c = toks_of.get(i)
+            if c is None:
+                sid, path, data, text = pre[i]
+                c = _Cand(sid, path, text, tokens(path, text), lexname[path])
+            members.append(c)
+        # the full signatures decide (a cached digest is never trusted blindly)
+        exact: dict[tuple, list[_Cand]] = defaultdict(list)
+        for m in members:
+            exact[_signature(m)].append(m)
+        for group in exact.values():
+            if len(group) < min_members:
+                continue
+            fam = _family(group, min_members)
+            if fam is None:
+                continue
+            families.append((fam, group[0]))
+            in_family.update(x.step for x in fam.members)
     # stable ids: by the first member's position among the candidates
-    pos = {c.step: i for i, c in enumerate(cands)}
+    pos = {p[0]: i for i, p in enumerate(pre)}
     families.sort(key=lambda f: pos[f[0].members[0].step])
     for k, (fam, _) in enumerate(families):
         fam.id = f"family-{start + k}"
-    _find_outliers(families, [c for c in cands if c.step not in in_family])
+    rest = [_Cand(sid, path, text, [], lexname.get(path) or type(_lexer(path)).__name__)
+            for i, (sid, path, data, text) in enumerate(pre) if sid not in in_family and i not in small]
+    _find_outliers(families, rest)
     return [f for f, _ in families]
+
+
+def _family(members: list[_Cand], min_members: int) -> Family | None:
+    built = build_template(members)
+    if built is None:
+        return None
+    template, slots, values, nvary = built
+    significant = sum(1 for k, v in members[0].toks if not v.isspace())
+    if nvary > MAX_SLOT_SHARE * significant or len(slots) > MAX_VARS:
+        return None
+    env = template_env()
+    # wopt built this template to parse and render: a Jinja2 error here is wopt's bug,
+    # reported (fail closed), never skipped; a rendering that differs is simply no match
+    from jinja2 import TemplateError
+
+    from ..errors import InternalError
+    try:
+        tpl = env.from_string(template)
+    except TemplateError as e:
+        raise InternalError(f"detecting a template family of {members[0].path}", e) from e
+    fm = []
+    for m, vals in zip(members, values):
+        try:
+            ok = tpl.render(**vals) == m.text
+        except TemplateError as e:
+            raise InternalError(f"checking {m.path} against its template family", e) from e
+        if ok:
+            fm.append(FamilyMember(m.step, m.path, vals))
+    if len(fm) < min_members:
+        return None
+    return Family(id="", template=template, slots=slots, members=fm)
 
 
 def _find_outliers(families: list[tuple[Family, _Cand]], rest: list[_Cand]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import posixpath
 import re
 import warnings
@@ -276,16 +277,18 @@ def _unresolved(ref, path, present, created_py, created_pkgs, files, names_cache
 ALREADY_INVALID = "already invalid before this change, so it does not block the apply"
 
 
-def _was_invalid(path: str, prior_path: str, prior: bytes | None) -> bool:
+def _was_invalid(path: str, prior_path: str, prior: bytes | None, *, check=None) -> bool:
     """Whether the content a file had before the change (at `prior_path`: itself, or the
     source of a move or copy) was already invalid as the same kind of file."""
     if prior is None or checker_for(prior_path) != checker_for(path):
         return False     # e.g. notes.txt renamed to x.py: a new Python file
-    return any(f.severity == "error" for f in validate_content(prior_path, prior))
+    found = check(prior_path, prior, "") if check else validate_content(prior_path, prior)
+    return any(f.severity == "error" for f in found)
 
 
 def validate_changes(changes, ws=None, *,
-                     sources: Mapping[str, tuple[str, bytes | None]] | None = None) -> list[Finding]:
+                     sources: Mapping[str, tuple[str, bytes | None]] | None = None,
+                     check=None) -> list[Finding]:
     """Findings on the net changes of an apply (effects.Change objects): each resulting file's
     syntax, and Python imports of modules the plan creates. `ws` lets imports resolve against
     files on disk the plan does not touch.
@@ -295,7 +298,9 @@ def validate_changes(changes, ws=None, *,
     its content before is checked (only when the content after is invalid). The content
     before a moved file is its source's (the source's deletion and the destination share the
     move's step); `sources` gives it for other derived files (a copy): path -> (source path,
-    source content)."""
+    source content). `check(path, data, step)` replaces `validate_content` (the analysis cache
+    passes one that checks each content once)."""
+    check = check or (lambda path, data, step="": validate_content(path, data, step=step))
     out: list[Finding] = []
     files: dict[str, bytes | None] = {}
     steps: dict[str, str] = {}
@@ -314,14 +319,14 @@ def validate_changes(changes, ws=None, *,
         if ch.after is None:
             continue
         try:
-            found = validate_content(ch.path, ch.after, step=sid)
+            found = check(ch.path, ch.after, sid)
             if any(f.severity == "error" for f in found):
                 if ch.before is not None:
                     prior: tuple[str, bytes | None] | None = (ch.path, ch.before)
                 else:
                     prior = (sources or {}).get(ch.path) or next(
                         (moved_from[s] for s in ch.steps if s in moved_from), None)
-                if prior is not None and _was_invalid(ch.path, *prior):
+                if prior is not None and _was_invalid(ch.path, *prior, check=check):
                     for f in found:
                         if f.severity == "error":
                             f.severity = "warning"
@@ -331,11 +336,14 @@ def validate_changes(changes, ws=None, *,
         out.extend(found)
     exists = None
     if ws is not None:
+        root = str(ws.root)
+        known: dict[str, bool] = {}
+
         def exists(p: str) -> bool:
-            try:
-                return (ws.root / p).is_file()
-            except OSError:
-                return False
+            got = known.get(p)
+            if got is None:
+                got = known[p] = os.path.isfile(os.path.join(root, p))
+            return got
     try:
         out.extend(check_imports(files, created, steps=steps, exists=exists))
     except Exception as e:         # the import check's bug: fail closed

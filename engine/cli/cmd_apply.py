@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 ORDER = 30
+COMMANDS = ('apply', 'undo', 'recover', 'history')   # the commands register() adds (main builds only the one called)
 
 
 def register(sub, common) -> None:
@@ -249,6 +250,7 @@ def _model(ws, plan, review):
     None when the analysis cannot run (the apply itself reports what is wrong)."""
     try:
         from ..analysis import analyze
-        return analyze(ws, plan, review)
+        # families are detected only when a review may have approved one whole (to save it)
+        return analyze(ws, plan, review, families=review is not None)
     except Exception:  # the figures are a nicety: never block an apply on them
         return None

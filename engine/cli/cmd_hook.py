@@ -10,6 +10,7 @@ AGENTS = ("claude", "codex", "gemini")
 # (Claude Code and Codex: 600 s; Gemini CLI: 60 s)
 GATE_TIMEOUTS = {"claude": 570.0, "codex": 570.0, "gemini": 50.0}
 CONFIG_FILES = {"claude": ".claude/settings.json", "codex": ".codex/hooks.json", "gemini": ".gemini/settings.json"}
+COMMANDS = ('hook', 'install-hook', 'approve', 'reject', 'mcp')   # the commands register() adds (main builds only the one called)
 
 
 def register(sub, common) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import sys
 
 ORDER = 10
+# sources.FORMATS, spelt out so `wopt list` does not import every reader (a test keeps them equal)
+FORMATS = ("auto", "native", "claude-hook", "claude-transcript", "claude-trace", "diff", "codex", "aider")
+COMMANDS = ('ingest', 'list', 'schema')   # the commands register() adds (main builds only the one called)
 
 
 def register(sub, common) -> None:
@@ -11,7 +14,6 @@ def register(sub, common) -> None:
                        description="Read a plan (FILE, or - for stdin), capture missing preconditions "
                        "from disk, store it in .wopt/plans/ and print its id.")
     p.add_argument("file", metavar="FILE|-")
-    from ..sources import FORMATS
     p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: detect)")
     p.add_argument("--title", help="title for the plan")
     p.add_argument("--replace", action="store_true",

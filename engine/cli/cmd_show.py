@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 ORDER = 20
+COMMANDS = ('show', 'check', 'stats')   # the commands register() adds (main builds only the one called)
 
 
 def register(sub, common) -> None:
@@ -34,14 +35,14 @@ def register(sub, common) -> None:
     p.set_defaults(func=cmd_stats)
 
 
-def _load(args):
+def _load(args, *, families: bool = True):
     from .. import spool
     from ..analysis import analyze
     from .common import workspace
     ws = workspace(args)
     plan = spool.load_plan(ws, args.plan)
     review = spool.load_review(ws, plan.id) if plan.id else None
-    return ws, plan, analyze(ws, plan, review)
+    return ws, plan, analyze(ws, plan, review, families=families)
 
 
 # --------------------------------------------------------------------------- show
@@ -187,7 +188,7 @@ def other_plans_overlap(ws, plan) -> list[dict]:
     from ..plan import step_paths
     mine = {p for s in plan.steps for p in step_paths(s)}
     out = []
-    for e in spool.list_plans(ws):
+    for e in spool.list_plans(ws, skip=plan.id):
         if e.plan is None or e.plan.id == plan.id:
             continue
         rev = spool.load_review(ws, e.plan.id)
@@ -200,7 +201,7 @@ def other_plans_overlap(ws, plan) -> list[dict]:
 
 
 def cmd_check(args) -> int:
-    ws, plan, model = _load(args)
+    ws, plan, model = _load(args, families=False)   # a check reports no families: none detected
     findings = model.findings
     errors = [f for f in findings if f.severity == "error"]
     step_errors = [(sid, s.error) for sid, s in model.steps.items() if s.error]

@@ -37,25 +37,40 @@ def command_modules() -> list:
     return mods
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or only of `command` when a module declares it in its
+    COMMANDS (registering every command costs their imports on each call)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", metavar="DIR", default=argparse.SUPPRESS,
                         help="workspace root (default: git top level, else the current directory)")
     p = _Parser(prog="wopt", description="Review, shape and apply coding agents' file writes "
                 "as one atomic, undoable transaction.", epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
-    p.add_argument("--version", action="version", version=f"wopt {_version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show program's version number and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for mod in command_modules():
+    mods = command_modules()
+    if command is not None:
+        own = [m for m in mods if command in getattr(m, "COMMANDS", ())]
+        if len(own) == 1:
+            mods = own
+    for mod in mods:
         mod.register(sub, common)
     return p
 
 
+class _Version(argparse.Action):
+    """--version, with the version looked up only when asked (importlib.metadata is slow)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stdout.write(f"wopt {_version()}\n")
+        parser.exit(0)
+
+
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
     try:
-        from importlib.metadata import version
         return version("wopt")
-    except Exception:
+    except PackageNotFoundError:
         return "unknown"
 
 
@@ -65,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         # the Claude Code hook runs on every agent write: skip discovering every command
         from .cmd_hook import fast_main
         return fast_main(argv)
-    parser = build_parser()
+    first = next((a for a in argv if not a.startswith("-")), None)
+    narrow = first is not None and argv[0] == first   # `wopt CMD ...`: only CMD's module
+    parser = build_parser(first if narrow else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -30,6 +30,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+
+from benchlib import TINY
 from textual.app import App, ComposeResult
 
 from wopt.engine.analysis.diffs import diff_bytes
@@ -151,6 +153,8 @@ def _theirs(old_file: Path, new_file: Path, split: bool) -> dict:
 # --------------------------------------------------------------------------- the benchmark
 
 def test_10k_line_250_block_diff_opens_20x_faster_than_textual_diff_view(tmp_path):
+    if TINY:
+        pytest.skip("needs .venv-compare (textual-diff-view); not part of the tiny run")
     _compare_env()
     old, new = big_pair()
     assert old.count(b"\n") == 10_000

@@ -14,6 +14,7 @@ import statistics
 import time
 from pathlib import Path
 
+from benchlib import size, target
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
@@ -26,7 +27,7 @@ from wopt.tui.screens.review import ReviewScreen
 from wopt.tui.widgets.diff_view import DiffView, prepare
 from wopt.tui.widgets.step_list import StepList
 
-RUNS = 5
+RUNS = size(5, 1)
 SIZE = (120, 36)
 
 
@@ -36,7 +37,7 @@ def _median(xs):
 
 # --------------------------------------------------------------------------- 100k-line diff
 
-def _big_pair(n: int = 100_000) -> tuple[bytes, bytes]:
+def _big_pair(n: int = size(100_000, 2_000)) -> tuple[bytes, bytes]:
     old = [f"    value_{i} = compute({i}, 'item-{i}')  # line {i}" for i in range(n)]
     new = list(old)
     for i in range(0, n, 40):                       # 2,500 changed blocks
@@ -83,7 +84,7 @@ def test_100k_line_diff_opens_and_pages_under_100ms():
         worst = max(max(r) for r in runs)
         print(f"\n[bench_tui] 100k-line diff, {label}: open {per_step[0]:.1f} ms, page downs "
               + ", ".join(f"{x:.1f}" for x in per_step[1:]) + f" ms (medians of {RUNS}); worst step {worst:.1f} ms")
-        assert max(per_step) < 100, per_step
+        target(max(per_step) < 100, per_step)
     print(f"[bench_tui] engine diff of the 100k-line pair (in a worker in the app): {engine_ms:.0f} ms")
 
 
@@ -112,7 +113,7 @@ def _first_paint(make_app, ready=None) -> float:
     return box["t"]
 
 
-def _big_plan(tmp: Path, n: int = 10_000):
+def _big_plan(tmp: Path, n: int = size(10_000, 200)):
     ws = Workspace(tmp)
     plan = Plan(id="big", title="ten thousand steps", created="2026-11-25T09:00:00Z", steps=[
         WriteStep(id=f"s{i}", path=f"pkg{i % 100}/mod_{i}.py", content=f"VALUE = {i}\n") for i in range(n)])
@@ -151,4 +152,73 @@ def test_10k_step_plan_first_paint_within_3x_minimal_app(tmp_path):
           f"analysis started in its worker (which shares the GIL) {lv * 1000:.0f} ms (ratio {lv / b:.2f}, "
           f"not a target); the analysis itself "
           f"{analysis_s * 1000:.0f} ms")
-    assert o / b <= 3.0
+    target(o / b <= 3.0, f"first paint {o / b:.2f}x")
+
+
+# --------------------------------------------------------------------------- keys while analysing
+
+def _analysed_plan(tmp: Path, n: int):
+    """A plan whose analysis takes seconds: n modules importing each other, in packages."""
+    ws = Workspace(tmp)
+    steps = []
+    for i in range(n):
+        pkg = f"pkg{i // 100:03d}"
+        imp = f"from .mod_{i - 1} import VALUE as PREV\n" if i % 100 else ""
+        steps.append(WriteStep(id=f"s{i}", path=f"{pkg}/mod_{i}.py",
+                               content=f"{imp}VALUE = {i}\n\n\ndef f_{i}(x):\n    return x + VALUE\n"))
+    (tmp / ".wopt").mkdir(exist_ok=True)
+    return ws, Plan(id="keys", title="keys while analysing", created="2026-11-25T09:00:00Z", steps=steps)
+
+
+async def _keys(ws, plan) -> tuple[list[float], bool, float]:
+    """(ms from each key press to the frame that answers it, whether the analysis was still
+    running meanwhile, seconds until the model was shown)."""
+    app = ReviewApp(ws, plan, None)
+    lat = []
+    t0 = time.perf_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        still = True
+        for key in ("question_mark", "question_mark", "j", "j", "k"):
+            t = time.perf_counter()
+            await pilot.press(key)
+            await pilot.pause()
+            lat.append((time.perf_counter() - t) * 1000)
+        still = screen.model is None
+        deadline = time.perf_counter() + 600
+        while screen.model is None:
+            assert time.perf_counter() < deadline, "the analysis never arrived"
+            assert not app._notifications, [str(n) for n in app._notifications]
+            await pilot.pause(0.01)
+        shown = time.perf_counter() - t0
+        t = time.perf_counter()
+        await pilot.press("q")
+        lat.append((time.perf_counter() - t) * 1000)
+    return lat, still, shown
+
+
+async def _reopen(ws, plan) -> float:
+    app = ReviewApp(ws, plan, None)
+    t0 = time.perf_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        deadline = time.perf_counter() + 600
+        while app.screen.model is None:
+            assert time.perf_counter() < deadline, "the analysis never arrived"
+            await pilot.pause(0.005)
+        return time.perf_counter() - t0
+
+
+def test_keys_answered_within_100ms_while_a_10k_step_plan_is_analysed_and_reopening_is_at_once(tmp_path):
+    ws, plan = _analysed_plan(tmp_path, size(10_000, 600))
+    time.sleep(2.1)          # the workspace's timestamps are old enough for the cache to trust them
+    lat, still, shown = asyncio.run(_keys(ws, plan))
+    reopen = asyncio.run(_reopen(ws, plan))
+    first = _median([_first_paint(Minimal) for _ in range(RUNS)])
+    print(f"\n[bench_tui] {len(plan.steps):,}-step plan analysed in another process: keys ?, ?, j, j, k, q "
+          f"answered in " + ", ".join(f"{x:.0f}" for x in lat) + f" ms (target <= 100 each; analysis still "
+          f"running during the keys: {still}); model shown after {shown:.2f} s; reopened: model shown "
+          f"after {reopen * 1000:.0f} ms (a minimal app's first paint {first * 1000:.0f} ms; target <= 3x it)")
+    target(max(lat) <= 100, f"a key took {max(lat):.0f} ms")
+    target(reopen <= 3 * first, f"reopening took {reopen:.2f}s")

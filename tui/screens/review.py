@@ -163,11 +163,18 @@ class ReviewScreen(Screen):
         self.analyze(self.current)
 
     # ------------------------------------------------------------------ analysis
+    ELSEWHERE_STEPS = 500   # plans this large are analysed in another process
+
     @work(thread=True, exclusive=True, group="analyze", exit_on_error=False)
     def analyze(self, keep: str | None = None) -> None:
         try:
-            from wopt.engine.analysis import analyze
-            model = analyze(self.ws, self.plan, self.review)
+            from wopt.engine.analysis import analyze, analyze_elsewhere, cached
+            model = cached(self.ws, self.plan, self.review)   # a plan analysed before: at once
+            if model is None and len(self.plan.steps) >= self.ELSEWHERE_STEPS:
+                # a large plan: in another process, so this one (and its GIL) answers keys
+                model = analyze_elsewhere(self.ws, self.plan, self.review)
+            elif model is None:
+                model = analyze(self.ws, self.plan, self.review)
         except WoptError as e:
             self.app.call_from_thread(self._analysis_failed, str(e))
             return

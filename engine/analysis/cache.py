@@ -1,0 +1,357 @@
+"""The analysis cache under `.wopt/cache/`: work done once is not done again by the next
+`wopt show`, `wopt check`, `wopt apply` or the review app.
+
+Two stores, both versioned, written atomically (temp file + rename), safe to delete at any
+time, and never trusted blindly (an entry that does not decode, has another version or
+another key is ignored and rebuilt):
+
+- **content results** (`content-v1.msgpack`): per file content, keyed by its SHA-256 and the
+  checker that reads it: the validation findings of that content and the shape signature
+  template-family detection buckets it by. A content is validated once, whichever command or
+  plan meets it again.
+- **review models** (`models/<key>.msgpack`): the whole review model of one plan, keyed by
+  everything the analysis reads: the plan and review (their encoded bytes), the options, the
+  analysis code, the saved templates, and the stat fingerprint (mtime in ns, size, inode,
+  mode) of every path the plan touches and of the directories above them, as git's index
+  does. An entry is stored only when none of those paths changed in the last
+  `RACY_SECONDS` (a file rewritten within the same timestamp tick could otherwise keep its
+  fingerprint). The transaction never uses this cache: an apply re-reads and re-hashes every
+  file under the workspace lock.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import time
+import typing
+from dataclasses import fields
+from pathlib import Path
+
+VERSION = 1
+RACY_SECONDS = 2.0
+MAX_MODELS = 24            # models and their diff texts
+MAX_CONTENT_ENTRIES = 200_000
+_CODE_FILES = ("analysis/__init__.py", "analysis/batches.py", "analysis/diffs.py", "analysis/flags.py",
+               "analysis/imports.py", "analysis/model.py", "analysis/ordering.py", "analysis/templates.py",
+               "analysis/validate.py", "analysis/cache.py", "effects.py", "plan.py", "workspace.py", "review.py")
+
+
+def cache_dir(ws) -> Path:
+    return ws.spool / "cache"
+
+
+def _writable(ws) -> bool:
+    """The cache lives in an existing spool only: a read-only command never creates `.wopt/`."""
+    return ws.spool.is_dir()
+
+
+def _write(path: Path, data: bytes) -> None:
+    from ..spool import atomic_write
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data, fsync=False)   # a cache: rebuilt when lost, never half-written (rename)
+
+
+_code_stamp: str | None = None
+
+
+def code_stamp() -> str:
+    """Fingerprint of the analysis code: an upgraded wopt never reads an older model."""
+    global _code_stamp
+    if _code_stamp is None:
+        base = Path(__file__).resolve().parent.parent
+        h = hashlib.sha256(f"v{VERSION}".encode())
+        for rel in _CODE_FILES:
+            try:
+                st = os.stat(base / rel)
+                h.update(f"{rel}:{st.st_mtime_ns}:{st.st_size};".encode())
+            except OSError:
+                h.update(f"{rel}:-;".encode())
+        _code_stamp = h.hexdigest()[:16]
+    return _code_stamp
+
+
+# --------------------------------------------------------------------------- content results
+
+class ContentCache:
+    """Per-content results of one run, loaded from and saved to `.wopt/cache/`."""
+
+    NAME = f"content-v{VERSION}.msgpack"
+
+    def __init__(self, ws=None):
+        self.ws = ws
+        self.entries: dict[str, list] = {}
+        self.dirty = False
+        if ws is not None:
+            self.entries = self._load()
+
+    def _path(self) -> Path:
+        return cache_dir(self.ws) / self.NAME
+
+    def _load(self) -> dict[str, list]:
+        import msgspec
+        try:
+            raw = self._path().read_bytes()
+        except OSError:
+            return {}
+        try:
+            got = msgspec.msgpack.decode(raw, type=dict[str, typing.Union[str, dict[str, list]]])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return {}   # corrupt: ignored, rebuilt and replaced on save
+        entries = got.get("entries")
+        if got.get("stamp") != code_stamp() or not isinstance(entries, dict):
+            return {}   # written by other checkers: their results are not ours
+        return entries
+
+    def get(self, key: str):
+        return self.entries.get(key)
+
+    def put(self, key: str, value: list) -> None:
+        if self.entries.get(key) != value:
+            self.entries[key] = value
+            self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty or self.ws is None or not _writable(self.ws):
+            return
+        import msgspec
+        if len(self.entries) > MAX_CONTENT_ENTRIES:   # drop the oldest half (dicts keep insertion order)
+            items = list(self.entries.items())
+            self.entries = dict(items[len(items) // 2:])
+        try:
+            _write(self._path(), msgspec.msgpack.encode({"stamp": code_stamp(), "entries": self.entries}))
+        except OSError:
+            return   # a cache that cannot be written is only slower next time
+        self.dirty = False
+
+
+def content_key(kind: str, data: bytes, extra: str = "") -> str:
+    return f"{kind}:{extra}:{hashlib.sha256(data).hexdigest()}"
+
+
+def validate_cached(cc: ContentCache, path: str, data: bytes | None, step: str):
+    """`validate.validate_content`, once per content: the findings depend on the bytes, the
+    checker and (for JSON) whether the file is a JSON-with-comments one."""
+    from . import validate as V
+    from .model import Finding
+    if data is None:
+        return []
+    checker = V.checker_for(path)
+    if checker is None or len(data) > V.MAX_VALIDATE:
+        return []
+    extra = checker + ("c" if checker == "json" and V._jsonc(path) else "")
+    key = content_key("v", data, extra)
+    hit = cc.get(key)
+    if hit is not None:
+        try:
+            return [Finding(step, path, c, m, ln, col, sev) for c, m, ln, col, sev in hit]
+        except (TypeError, ValueError):
+            pass   # malformed entry: validate again and replace it
+    found = V.validate_content(path, data, step=step)
+    cc.put(key, [[f.checker, f.message, f.line, f.column, f.severity] for f in found])
+    return found
+
+
+def seed_imports(cc: ContentCache, contents, steps) -> None:
+    """Python imports of each resulting `.py` content: from the content cache when it has
+    them (handed to imports.seed, so the order and the import check parse nothing), else
+    parsed now and kept for the next run."""
+    from . import imports as imp
+    for sid, data in contents.items():
+        s = steps.get(sid)
+        if data is None or s is None or not str(getattr(s, "path", "")).endswith((".py", ".pyi")):
+            continue
+        key = content_key("imp", data)
+        hit = cc.get(key)
+        if isinstance(hit, list) and len(hit) == 2 and hit[0] in (0, 1):
+            try:
+                refs = None if hit[0] == 0 else [imp.PyImport(m, lv, list(ns), ln, col) for m, lv, ns, ln, col in hit[1]]
+                imp.seed(data, refs)
+                continue
+            except (TypeError, ValueError):
+                pass   # malformed entry: parse again and replace it
+        refs = imp.py_imports(data)
+        cc.put(key, [0, []] if refs is None else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
+
+
+def validate_changes_cached(changes, ws=None, cc: ContentCache | None = None):
+    """`validate.validate_changes` with each content's syntax check taken from the content
+    cache: the same findings (blocking only what the plan breaks), in the same order."""
+    from . import validate as V
+    cc = cc if cc is not None else ContentCache(ws)
+    return V.validate_changes(changes, ws, check=lambda path, data, step: validate_cached(cc, path, data, step))
+
+
+# --------------------------------------------------------------------------- review models
+
+def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
+    """(key, newest mtime among the fingerprinted paths) of the model of `plan`, or None when
+    the plan cannot be fingerprinted (then nothing is cached)."""
+    import msgspec
+
+    from ..plan import MoveStep, normalize_relpath
+    h = hashlib.sha256(f"wopt-model:{VERSION}:{code_stamp()}:{options}\n".encode())
+    try:
+        h.update(msgspec.msgpack.encode(plan))
+        h.update(b"\0")
+        # what of a review the analysis reads: edits, kept hunks, the order (not the decisions)
+        h.update(msgspec.msgpack.encode([getattr(review, "edited", None), getattr(review, "hunks", None),
+                                         getattr(review, "order", None)]) if review is not None else b"-")
+    except (TypeError, msgspec.EncodeError):
+        return None
+    paths: set[str] = set()
+    for s in plan.steps:
+        try:
+            paths.add(normalize_relpath(s.path))
+            if isinstance(s, MoveStep):
+                paths.add(normalize_relpath(s.to))
+        except (ValueError, TypeError):
+            return None
+    dirs: set[str] = set()
+    for p in paths:
+        d = posixpath.dirname(p)
+        while d and d not in dirs:
+            dirs.add(d)
+            d = posixpath.dirname(d)
+    root = str(ws.root)
+    newest = 0.0
+    h.update(b"\0")
+    for group in (sorted(paths), sorted(dirs) + ["", ".wopt/templates"]):
+        for p in group:
+            try:
+                st = os.stat(os.path.join(root, p) if p else root)
+            except OSError:
+                h.update(f"{p}\0-\n".encode())
+                continue
+            newest = max(newest, st.st_mtime, st.st_ctime)
+            h.update(f"{p}\0{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}:{st.st_mode}\n".encode())
+    return h.hexdigest(), newest
+
+
+def _model_path(ws, key: str) -> Path:
+    return cache_dir(ws) / "models" / f"{key[:40]}.msgpack"
+
+
+_HINTS: dict | None = None
+
+
+def _hints() -> dict:
+    global _HINTS
+    if _HINTS is None:
+        from .model import ReviewModel
+        _HINTS = typing.get_type_hints(ReviewModel)
+    return _HINTS
+
+
+def encode_model(model, key: str = "") -> bytes:
+    """The model as bytes (without its diff function; the agents' calls come from the plan)."""
+    import msgspec
+    data = {f.name: getattr(model, f.name) for f in fields(model) if not f.name.startswith("_")}
+    data["steps"] = {sid: _info_no_origin(info) for sid, info in data["steps"].items()}
+    return msgspec.msgpack.encode({"v": VERSION, "key": key, "model": data})
+
+
+def decode_model(raw: bytes, plan, key: str = ""):
+    """The model `encode_model` made, or None when `raw` is not one (corrupt, another version
+    or another key): never trusted blindly."""
+    import msgspec
+
+    from .model import ReviewModel
+    try:
+        got = msgspec.msgpack.decode(raw)
+        if not isinstance(got, dict) or got.get("v") != VERSION or got.get("key") != key:
+            return None
+        hints = _hints()
+        data = {k: msgspec.convert(v, hints[k]) for k, v in got["model"].items()}
+        model = ReviewModel(**data)
+    except (msgspec.DecodeError, msgspec.ValidationError, KeyError, TypeError, ValueError):
+        return None   # corrupt or from another layout: ignored and rebuilt
+    origin = {s.id: list(s.origin) for s in plan.steps}
+    for sid, info in model.steps.items():
+        info.origin = origin.get(sid, [])
+    return model
+
+
+def load_model(ws, key: str, plan):
+    """The cached model under `key`, or None (absent, corrupt, another version or key)."""
+    try:
+        raw = _model_path(ws, key).read_bytes()
+    except OSError:
+        return None
+    return decode_model(raw, plan, key)
+
+
+def store_model(ws, key: str, newest: float, model) -> None:
+    """Keep `model` under `key`, unless a fingerprinted path changed too recently to trust its
+    timestamp, or the workspace has no spool."""
+    import msgspec
+    if not _writable(ws) or time.time() - newest < RACY_SECONDS:
+        return
+    try:
+        raw = encode_model(model, key)
+    except (TypeError, msgspec.EncodeError):
+        return
+    path = _model_path(ws, key)
+    try:
+        _write(path, raw)
+    except OSError:
+        return
+    _prune(path.parent)
+
+
+def _diffs_path(ws, key: str) -> Path:
+    return cache_dir(ws) / "models" / f"{key[:40]}.diffs.msgpack"
+
+
+def load_unified(ref) -> dict[str, str]:
+    """The unified diff texts kept for the model `ref` = (ws, key, newest) names ({} if none)."""
+    import msgspec
+    if ref is None:
+        return {}
+    ws, key, _ = ref
+    try:
+        raw = _diffs_path(ws, key).read_bytes()
+    except OSError:
+        return {}
+    try:
+        got = msgspec.msgpack.decode(raw)
+    except msgspec.DecodeError:
+        return {}
+    if not isinstance(got, dict) or got.get("v") != VERSION or got.get("key") != key:
+        return {}
+    diffs = got.get("diffs")
+    if not isinstance(diffs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in diffs.items()):
+        return {}
+    return diffs
+
+
+def store_unified(ref, diffs: dict[str, str]) -> None:
+    import msgspec
+    if ref is None:
+        return
+    ws, key, newest = ref
+    if not _writable(ws) or time.time() - newest < RACY_SECONDS:
+        return
+    path = _diffs_path(ws, key)
+    try:
+        _write(path, msgspec.msgpack.encode({"v": VERSION, "key": key, "diffs": diffs}))
+    except OSError:
+        return
+    _prune(path.parent)
+
+
+def _info_no_origin(info):
+    from dataclasses import replace
+    return replace(info, origin=[])
+
+
+def _prune(d: Path) -> None:
+    try:
+        entries = sorted(d.glob("*.msgpack"), key=lambda p: p.stat().st_mtime_ns)
+    except OSError:
+        return
+    for p in entries[:-MAX_MODELS]:
+        try:
+            p.unlink()
+        except OSError:
+            pass
