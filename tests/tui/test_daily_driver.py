@@ -421,3 +421,31 @@ def test_family_table_sorts_names_naturally_and_uses_the_width():
     assert sorted(["m10.py", "m2.py", "m0.py"], key=natural_key) == ["m0.py", "m2.py", "m10.py"]
     long = "x" * 60
     assert _cell(long, 70) == long
+
+
+def test_the_apply_result_lists_the_files_written(tmp_path):
+    from wopt.tui.screens.apply import ApplyFlowScreen
+    from wopt.tui.widgets.step_list import StepList
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            for sid in ("docs-payments", "payments-base"):
+                assert screen.query_one(StepList).select(sid)
+                await pilot.press("a")
+                await settle(pilot, 1)
+            await pilot.press("x")
+            await settle(pilot, 2)
+            assert isinstance(app.screen, ApplyFlowScreen)
+            await pilot.press("enter")
+            for _ in range(100):
+                await settle(pilot, 1)
+                if app.screen.stage == "result":
+                    break
+            detail = str(app.screen.query_one("#result-detail").render())
+            assert "Files" in detail
+            assert "docs/payments.md" in detail and "src/shop/payments/base.py" in detail
+    run(body())
+    assert (ws.root / "docs/payments.md").exists()

@@ -62,6 +62,9 @@ PHASE_WORDS = {
 }
 
 
+RESULT_FILES = 50     # files listed by name in the result; the rest are counted
+
+
 def human_bytes(n: int | float | None) -> str:
     return format_size(n or 0)
 
@@ -696,6 +699,17 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             for n in ("create", "replace", "delete", "move", "chmod"):
                 if ops.get(n):
                     lines.append((f"  {ops[n]:>5} {n}{'s' if ops[n] != 1 else ''}\n", ""))
+            changes = _get(res, "changes", default=[]) or []
+            if changes:
+                lines.append(("\nFiles\n", "bold"))
+                verb = {"create": "created", "replace": "written", "delete": "deleted", "chmod": "mode"}
+                for c in changes[:RESULT_FILES]:
+                    kind = getattr(c, "kind", "")
+                    lines.append((f"  {verb.get(kind, kind):<8} ", "$text-muted"))
+                    lines.append((f"{getattr(c, 'path', c)}\n", ""))
+                if len(changes) > RESULT_FILES:
+                    lines.append((f"  … and {len(changes) - RESULT_FILES} more "
+                                  "(wopt history --json lists them all)\n", "$text-muted"))
             fsyncs = _get(res, "fsyncs", default=None)
             lines.append(("\nTimes\n", "bold"))
             lines.append((f"  {st.elapsed:8.2f} s in all", ""))
