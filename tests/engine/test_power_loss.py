@@ -12,12 +12,14 @@ nothing else is durable. A rename is atomic (as on every journaling filesystem).
 
 At every crash point (after each operation) the states a power cut could leave (durable state
 only, every prefix of each directory's unsynced entry operations, file data persisted, lost
-or torn per file, metadata without data and the reverse, and the process-crash state) are
-each written into a fresh workspace (`.wopt/` included); wopt's recovery runs there, and the
-tree must then be byte for byte the tree before or the tree after (files, modes, directories,
-no stray file), with `.wopt/` agreeing: an after tree is a committed transaction that `undo`
-restores, a before tree has no committed record and no leftovers. Once the call has returned,
-only the after tree is acceptable (durability).
+or torn per file (in whole 4 KB pages: zero-filled past what reached the disk, or shorter),
+metadata without data and the reverse, and the process-crash state) are each written into a
+fresh workspace (`.wopt/` included); wopt's recovery runs there, and the tree must then be
+byte for byte the tree before or the tree after (files, modes, directories, no stray file),
+with `.wopt/` agreeing: an after tree is a committed transaction that `undo` restores, a
+before tree has no committed record and no leftovers; for an undo, the history shows it (and
+the apply undone by it) exactly when it took effect. Once the call has returned, only the
+after tree is acceptable (durability).
 
 Then every fsync, directory fsync and syncfs is shown load-bearing: with that one operation
 treated as never done, some crash point breaks the rule; the few the model shows redundant are
