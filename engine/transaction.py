@@ -10,7 +10,8 @@ Two durable modes, both following DESIGN.md's commit protocol (SQLite's super-jo
             own directory with their final mode; originals backed up by hard link into
             `.wopt/journal/<tx>/`; one sync pass makes all of it durable;
   commit    temporaries renamed over their targets in commit order, deletes, chmods;
-  sync      one fsync per touched directory;
+  sync      one fsync per touched directory; with mode-only changes, one sync pass over those
+            files and the touched directories (a chmod is not an entry of its directory);
   finalize  `<tx>.pending` renamed to `<tx>.committed`: the one atomic commit point.
 
 `journal`: files written in place (same inode: hard links, owner and inode identity kept).
@@ -660,6 +661,7 @@ def _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> 
 
     ph.start(ev.COMMIT)
     touched: set[str] = set()
+    chmodded: list[str] = []   # mode-only changes: the inode itself must be synced
     done_bytes = 0
     for i, (c, e) in enumerate(zip(changes, entries)):
         if "tmp" in e:
@@ -671,7 +673,7 @@ def _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> 
             touched.add(_parent(c.path))
         elif c.after_mode is not None and c.after_mode != c.before_mode:
             fsio.chmod(t, c.path, c.after_mode)
-            touched.add(_parent(c.path))
+            chmodded.append(c.path)
         emit(Event(ev.COMMIT, i + 1, n, done_bytes, total_bytes, path=c.path,
                    step=",".join(c.steps), batch=_batch(c.path), tx=tx))
 
@@ -679,6 +681,13 @@ def _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> 
     for d in new_dirs:
         touched.add(_parent(d))
     dirs = sorted(touched)
+    if chmodded:
+        # a chmod changes the inode, not a directory entry: a directory fsync does not make it
+        # durable. One pass over those files and the touched directories (one syncfs, or an
+        # fsync of each)
+        fsio.sync_files(t, chmodded, dirs=dirs)
+        emit(Event(ev.SYNC, 1, 1, total_bytes, total_bytes, tx=tx))
+        return
     for j, d in enumerate(dirs):
         fsio.fsync_dir(t, d)
         emit(Event(ev.SYNC, j + 1, len(dirs), total_bytes, total_bytes, batch=d or ".", tx=tx))
@@ -782,10 +791,13 @@ def _h16(data: bytes) -> str:
 
 def _torn(cur: bytes, orig: bytes | None, e: dict) -> bool:
     """True if `cur` is what an interrupted in-place write of the entry's new content over
-    `orig`, or of `orig` back over it, can leave (a kill, or a power cut that lost some of its
-    pages): no longer than the longer of the two, and each 4 KB page the original's, the new
-    content's (by its recorded hash), zeros, the new content's last page then the original's
-    tail, or the new content cut where the original ends (a restore truncates first)."""
+    `orig` (or a file created for it: `orig` None), or of `orig` back over it, can leave (a
+    kill, or a power cut that lost some of its pages: a filesystem writes data back in whole
+    pages, and leaves a block whose data never reached the disk zero-filled): no longer than
+    the longer of the two, and each 4 KB page the original's (its last page possibly followed
+    by zeros, or cut where the new content ends), the new content's (by its recorded hash),
+    zeros, the new content's last page then the original's tail, or the new content cut where
+    the original ends (a restore truncates first). Anything else is a person's."""
     orig = orig or b""
     pages = e.get("apages") or []
     alen = e.get("alen", 0)
@@ -795,8 +807,13 @@ def _torn(cur: bytes, orig: bytes | None, e: dict) -> bool:
         return False
     for k, i in enumerate(range(0, n, PAGE)):
         block = cur[i:i + PAGE]
-        if block == orig[i:i + PAGE] or not block.strip(b"\0"):
+        o = orig[i:i + PAGE]
+        if block == o or not block.strip(b"\0"):
             continue
+        if o and block[:len(o)] == o and not block[len(o):].strip(b"\0"):
+            continue  # the original's last page, the blocks past its end never written
+        if n == alen and i + len(block) == n and block == o[:len(block)]:
+            continue  # the original's page, cut where the new content ends
         if k < len(pages):
             cut = min(PAGE, alen - i)
             if _h16(block[:cut]) == pages[k] and block[cut:] == orig[i + cut:i + len(block)]:
@@ -929,7 +946,7 @@ def _rollback(ws: Workspace, tx: str, t: fsio.Tree) -> Rollback:
     live = []
     for d in sorted(touched):
         try:
-            if t.is_dir(d) or d == "":
+            if d == "" or t.is_dir(d):   # the root first: is_dir("") is not a plain path
                 live.append(d)
         except (fsio.Replaced, FileNotFoundError):
             continue

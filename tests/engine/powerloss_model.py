@@ -24,7 +24,8 @@ Persistence rules (POSIX, as ALICE and CrashMonkey model a crash; weaker than ex
   independently of other directories, each whole: a rename (across directories too) is one
   atomic operation, as on every journaling filesystem; persisting one needs the operations
   before it in the directories it touches, and an fsync of a directory persists them too;
-- unsynced file data persists or not per file, or torn.
+- unsynced file data persists or not per file, or torn in whole 4 KB pages (the first half of
+  its pages, with the new size and zero-filled pages, or the shorter size those pages reach).
 """
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ from typing import Callable, Iterator
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+
+PAGE = 4096   # the unit in which file data reaches the disk
 
 
 class RecorderError(AssertionError):
@@ -284,15 +288,26 @@ class FS:
         return out
 
     def file_view(self, ino: int, how) -> tuple[bytes, int]:
-        """(data, mode) of a file after a power cut: "d" durable, "v" volatile, "t" torn (the
-        durable data overwritten by the first half of the unsynced data)."""
+        """(data, mode) of a file after a power cut: "d" durable, "v" volatile; "t" torn and
+        "s" torn short, with the durable mode. A filesystem writes a file's data back in whole
+        pages (4 KB), and sets its size on disk with the blocks it allocated: a torn file has
+        the first half of the unsynced data's pages (at least one) over its durable data, and
+        either the new size ("t": pages past the durable data are zero-filled, as ext4 or XFS
+        leave allocated blocks whose data never reached the disk) or the size those pages
+        reach ("s": a shorter file). A page is never torn within itself."""
         node = self.inodes[ino]
         if how == "d":
             return node.d_data, node.d_mode
         if how == "v":
             return bytes(node.data), node.mode
-        half = bytes(node.data[: max(1, len(node.data) // 2)])
-        return half + node.d_data[len(half):], node.d_mode
+        new, old = bytes(node.data), node.d_data
+        pages = max(1, -(-len(new) // PAGE))
+        cut = min(len(new), max(1, pages // 2) * PAGE)
+        head = new[:cut]
+        if how == "t":
+            tail = old[cut:len(new)]
+            return head + tail + b"\0" * (len(new) - cut - len(tail)), node.d_mode
+        return head + old[cut:], node.d_mode
 
     def tree(self, persisted: set[int] | None, file_how: Callable[[int], str]) -> dict:
         """{rel path: ("dir", mode) | ("file", ino, data, mode) | ("symlink", ino, target)} of
@@ -356,6 +371,7 @@ def crash_states(fs: FS) -> Iterator[tuple[str, dict]]:
         yield f"file#{f}: only its data persisted", fs.tree(none, lambda i, f=f: "v" if i == f else "d")
         yield f"file#{f}: only its data lost", fs.tree(None, lambda i, f=f: "d" if i == f else "v")
         yield f"file#{f}: torn", fs.tree(None, lambda i, f=f: "t" if i == f else "v")
+        yield f"file#{f}: torn short", fs.tree(None, lambda i, f=f: "s" if i == f else "v")
 
 
 def state_key(tree: dict) -> tuple:
@@ -802,18 +818,19 @@ class Analysis:
             self.cache[key] = got
         return got
 
-    def violations(self, *, absent: int | None = None, first_only: bool = False,
+    def violations(self, *, absent: int | set[int] | None = None, first_only: bool = False,
                    tolerate_known: bool = False) -> list[Violation]:
         """Every violation of all-before-or-all-after over every crash point, with operation
-        `absent` (a sync) treated as never done. After the last operation (the call returned)
+        `absent` (a sync, or a set of them) treated as never done. After the last operation (the call returned)
         only the after state is acceptable. `tolerate_known`: known problems are accepted
         before the last operation."""
         fs = self.initial.clone()
         n = len(self.ops)
+        gone = {absent} if isinstance(absent, int) else set(absent or ())
         out: list[Violation] = []
         for k in range(n + 1):
             if k:
-                fs.apply(self.ops[k - 1], durable=(k - 1 != absent))
+                fs.apply(self.ops[k - 1], durable=(k - 1 not in gone))
             last = self.ops[k - 1].label if k else "none"
             seen: set[tuple] = set()
             for label, tree in crash_states(fs):

@@ -12,12 +12,14 @@ nothing else is durable. A rename is atomic (as on every journaling filesystem).
 
 At every crash point (after each operation) the states a power cut could leave (durable state
 only, every prefix of each directory's unsynced entry operations, file data persisted, lost
-or torn per file, metadata without data and the reverse, and the process-crash state) are
-each written into a fresh workspace (`.wopt/` included); wopt's recovery runs there, and the
-tree must then be byte for byte the tree before or the tree after (files, modes, directories,
-no stray file), with `.wopt/` agreeing: an after tree is a committed transaction that `undo`
-restores, a before tree has no committed record and no leftovers. Once the call has returned,
-only the after tree is acceptable (durability).
+or torn per file (in whole 4 KB pages: zero-filled past what reached the disk, or shorter),
+metadata without data and the reverse, and the process-crash state) are each written into a
+fresh workspace (`.wopt/` included); wopt's recovery runs there, and the tree must then be
+byte for byte the tree before or the tree after (files, modes, directories, no stray file),
+with `.wopt/` agreeing: an after tree is a committed transaction that `undo` restores, a
+before tree has no committed record and no leftovers; for an undo, the history shows it (and
+the apply undone by it) exactly when it took effect. Once the call has returned, only the
+after tree is acceptable (durability).
 
 Then every fsync, directory fsync and syncfs is shown load-bearing: with that one operation
 treated as never done, some crash point breaks the rule; the few the model shows redundant are
@@ -42,22 +44,31 @@ from wopt.engine import fsio, spool
 from wopt.engine import transaction as txn
 from wopt.engine.apply import apply_plan, undo
 from wopt.engine.errors import NotFound, WoptError
+from wopt.engine.history import read_history
 from wopt.engine.ingest import ingest
 from wopt.engine.plan import decode_plan
 from wopt.engine.recovery import needs_recovery, recover
 from wopt.engine.workspace import Workspace
 
-# written outside fsio (the lock's holder record, the history's append): not modelled
-# bookkeeping written outside fsio, not part of the commit protocol: the lock, the history, and
-# the plan's review record and its locks (a lost review record shows the plan pending again)
-UNMODELLED = {".wopt/lock", ".wopt/history.jsonl", ".wopt/reviews/pl.json", ".wopt/reviews/.pl.lock",
+# bookkeeping written outside fsio, not part of the commit protocol: the lock's holder record,
+# the plan's review record and its locks (a lost review record shows the plan pending again).
+# The history goes through fsio.
+UNMODELLED = {".wopt/lock", ".wopt/reviews/pl.json", ".wopt/reviews/.pl.lock",
               ".wopt/plans/.pl.lock", ".wopt/reviews/ch.json", ".wopt/reviews/.ch.lock", ".wopt/plans/.ch.lock"}
 
+# several 4 KB pages each, so a power cut can tear them (the model tears whole pages)
+NOTES_V1 = "".join(f"notes, first version, line {i}
+" for i in range(300))     # 3 pages
+NOTES_V2 = "".join(f"notes, second version, line {i}
+" for i in range(400))    # 4 pages
+NEW_PY = "".join(f"NEW_{i} = {i}
+" for i in range(1000))                        # 4 pages
+
 PLAN = {"version": 1, "id": "pl", "title": "power loss", "steps": [
-    {"kind": "write", "id": "s1", "path": "notes.txt", "content": "notes, second version\n"},
+    {"kind": "write", "id": "s1", "path": "notes.txt", "content": NOTES_V2},
     {"kind": "delete", "id": "s2", "path": "old.txt"},
     {"kind": "write", "id": "s3", "path": "src/app.py", "content": "print('v2')\n", "mode": "755"},
-    {"kind": "write", "id": "s4", "path": "src/new.py", "content": "NEW = 1\n"},
+    {"kind": "write", "id": "s4", "path": "src/new.py", "content": NEW_PY},
     {"kind": "write", "id": "s5", "path": "pkg/__init__.py", "content": "PKG = 1\n"},
 ]}
 
@@ -91,7 +102,7 @@ def template(tmp_path_factory):
     root = tmp_path_factory.mktemp("pl-template") / "ws"
     root.mkdir()
     (root / ".git").mkdir()
-    w(root, "notes.txt", "notes, first version\n")
+    w(root, "notes.txt", NOTES_V1)
     w(root, "old.txt", "obsolete\n", 0o640)
     w(root, "src/app.py", "print('v1')\n", 0o755)
     w(root, "src/util.py", "X = 1\n")
@@ -173,10 +184,21 @@ def _apply_judge(before: dict, after: dict, tx: str):
     return evaluate
 
 
+def _undo_records(ws: Workspace, apply_tx: str, undo_tx: str) -> tuple[bool, bool]:
+    """(the history has the undo's committed record, it shows the apply undone by it)."""
+    recs = read_history(ws)
+    undo_rec = any(r.get("tx") == undo_tx and r.get("kind") == "undo" and r.get("outcome") == "committed"
+                   for r in recs)
+    shown = any(r.get("tx") == apply_tx and r.get("undone_by") == undo_tx for r in recs)
+    return undo_rec, shown
+
+
 def _undo_judge(applied: dict, original: dict, apply_tx: str, undo_tx: str):
-    """For an undo, "before" is the applied tree and "after" the original one. Known problems
-    (issue 7: an interrupted undo leaves the apply marked committed and its new directories
-    behind) are reported apart, so a test can tolerate them before the undo returned."""
+    """For an undo, "before" is the applied tree and "after" the original one; its records
+    must agree (the journal's states, and the history a person reads: the undo's record, the
+    apply shown undone by it, exactly when the undo took effect). Problems of the kind issue 7
+    had (an interrupted undo leaves the apply marked committed and its new directories behind)
+    are reported apart, so they can be told apart."""
     created = applied["dirs"] - original["dirs"]
 
     def evaluate(path) -> Verdict:
@@ -191,11 +213,14 @@ def _undo_judge(applied: dict, original: dict, apply_tx: str, undo_tx: str):
             problems.append("recovery left an unfinished transaction in .wopt/journal")
         a = txn.load_committed(ws, apply_tx)
         u = txn.load_committed(ws, undo_tx)
+        undo_rec, shown = _undo_records(ws, apply_tx, undo_tx)
         if snap == applied:
             if a is None or a[2] != txn.COMMITTED:
                 problems.append("the applied tree, but the apply is no longer recorded as committed")
             if u is not None:
                 problems.append("the applied tree, yet the undo is recorded as committed")
+            if undo_rec or shown:
+                problems.append("the applied tree, yet the history shows the undo committed")
             try:
                 undo(ws, lock_timeout=0)
             except WoptError as e:
@@ -212,6 +237,9 @@ def _undo_judge(applied: dict, original: dict, apply_tx: str, undo_tx: str):
                 known.append("the undone apply's new directories stay behind: " + ", ".join(sorted(left)))
             if u is None or u[2] != txn.COMMITTED:
                 problems.append("the original tree, but no committed record of the undo")
+            if not undo_rec or not shown:
+                problems.append("the original tree, but the history does not show the undo "
+                                + ("(no record of it)" if not undo_rec else "(the apply is not shown undone)"))
             if a is None or a[2] != txn.UNDONE:
                 known.append("the undo took effect, yet the apply is still marked committed "
                              "(a second undo is refused, naming every file)")
@@ -290,9 +318,26 @@ SYNCS = ("auto", "fsync")
 #   directory durable earlier (a crash before the commit point rolls back; the manifest lists
 #   the directory). With syncfs, that pass is one call, which the temporaries' data needs.
 REDUNDANT_APPLY = {("rename", "fsync"): {"prepare: fsync_dir . (in _commit_rename)"}}
-# - an undo: its finalize fsyncs .wopt/journal, then mark_undone renames the apply's manifest
-#   to .undone and fsyncs .wopt/journal again before the undo returns; the first is subsumed.
-REDUNDANT_UNDO = {"finalize: fsync_dir .wopt/journal (in commit)"}
+# - an undo (its commit point is the rename of its manifest to `.finishing`; what follows is
+#   bookkeeping, which recovery completes from `.finishing`, idempotently):
+#   * the finalize's fsync of .wopt/journal and mark_undone's fsync of .wopt/journal are each
+#     redundant given the other: nothing is written between them outside .wopt/journal, and a
+#     directory fsync persists every earlier entry operation of that directory (the
+#     `.finishing` rename, then the apply's `.undone` mark). One of the two is needed (the
+#     removal of the apply's new directories must not be durable before `.finishing` is):
+#     removing both is caught (test_undo_survives_power_loss_at_every_operation);
+#   * finish_undo's last fsync of .wopt/journal persists the rename `.finishing` ->
+#     `.committed`: if a power cut loses it, recovery finds `.finishing` and completes it again
+#     (the history record already there is not repeated), and the tree, the journal's states
+#     and the history then agree.
+#   The history's fsync is load-bearing: without it a power cut after the undo returned can
+#   lose the undo's record, and nothing would write it again.
+REDUNDANT_UNDO = {"finalize: fsync_dir .wopt/journal (in _commit)",
+                  "finish: fsync_dir .wopt/journal (in mark_undone)",
+                  "finish: fsync_dir .wopt/journal (in finish_undo)"}
+# each redundant alone, not together
+REDUNDANT_UNDO_PAIR = ("finalize: fsync_dir .wopt/journal (in _commit)",
+                       "finish: fsync_dir .wopt/journal (in mark_undone)")
 
 
 @pytest.mark.parametrize("sync", SYNCS)
@@ -309,23 +354,29 @@ def test_apply_survives_power_loss_at_every_operation(mode, sync, template, tmp_
     assert sc.analysis.runs >= 20  # really many distinct power-cut states, each recovered
     # every fsync, directory fsync and syncfs is load-bearing
     shown = _assert_load_bearing(sc, redundant=REDUNDANT_APPLY.get((mode, sync), set()))
-    assert "journal: fsync_dir .wopt/journal (in commit)" in shown
+    assert "journal: fsync_dir .wopt/journal (in _commit)" in shown
 
 
 @pytest.mark.parametrize("sync", SYNCS)
 @pytest.mark.parametrize("mode", MODES)
 def test_undo_survives_power_loss_at_every_operation(mode, sync, template, tmp_path, scratch, monkeypatch):
-    """The undo's files: all-applied or all-original at every crash point, and after it
-    returned, its records too. (Its bookkeeping before it returned: next test.)"""
+    """The undo's files, journal states and history: all-applied or all-original at every
+    crash point, its bookkeeping included. Every sync load-bearing but the named ones, and
+    the two that cover each other cannot both go."""
     sc = _undo_scenario(monkeypatch, tmp_path, scratch, template, mode, sync)
-    _assert_consistent(sc, tolerate_known=True)
-    _assert_load_bearing(sc, tolerate_known=True, redundant=REDUNDANT_UNDO)
+    _assert_consistent(sc)
+    shown = _assert_load_bearing(sc, redundant=REDUNDANT_UNDO)
+    assert "finish: fsync .wopt/history.jsonl (in append)" in shown
+    pair = {i for i in _syncs(sc.rec) if _norm(sc.rec.ops[i].label) in REDUNDANT_UNDO_PAIR}
+    assert len(pair) == 2
+    assert sc.analysis.violations(absent=pair, first_only=True), \
+        f"{sc.label}: the undo's commit point is never made durable, unnoticed"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7: an undo's bookkeeping does not commit with it: a "
-                   "crash between the undo's finalize and mark_undone / the removal of the apply's "
-                   "new directories leaves the apply marked committed and its directories behind")
 def test_undo_bookkeeping_is_atomic_under_power_loss(template, tmp_path, scratch, monkeypatch):
+    """Issue 7: a power cut between the undo's commit point and its bookkeeping (the apply's
+    undone mark, the removal of its new directories, the history record) never leaves the
+    apply marked committed or its directories behind: recovery completes them."""
     sc = _undo_scenario(monkeypatch, tmp_path, scratch, template, "rename", "auto")
     _assert_consistent(sc)
 
@@ -389,16 +440,8 @@ CHMOD_PLAN = {"version": 1, "id": "ch", "title": "modes", "steps": [
     {"kind": "write", "id": "c2", "path": "notes.txt", "content": "notes, third version\n", "mode": "600"},
 ]}
 
-CHMOD_BUG = ("rename mode makes a chmod-only change durable by no fsync of the file: "
-             "_commit_rename chmods the target and fsyncs only its directory, which persists "
-             "entries, not the inode's mode; after the commit point a power cut can leave the "
-             "old mode beside the new contents of the other files")
 
-
-@pytest.mark.parametrize("mode,sync", [
-    pytest.param("rename", "auto", marks=pytest.mark.xfail(strict=True, reason=CHMOD_BUG)),
-    pytest.param("rename", "fsync", marks=pytest.mark.xfail(strict=True, reason=CHMOD_BUG)),
-    ("journal", "auto"), ("journal", "fsync")])
+@pytest.mark.parametrize("mode,sync", [(m, s) for m in MODES for s in SYNCS])
 def test_mode_only_change_survives_power_loss(mode, sync, template, tmp_path, scratch, monkeypatch):
     """A step that changes only a file's mode, beside one that writes another file."""
     monkeypatch.setenv("WOPT_SYNC", sync)

@@ -173,3 +173,84 @@ def test_an_io_error_while_marking_the_apply_undone_does_not_fail_the_undo(tmp_p
     assert [x for x in recs if x["kind"] == "apply"][-1].get("undone_by")
     assert not (root / "new").exists()
     assert "no applied transaction to undo" in run_wopt("undo", root=root).stderr.decode()
+
+
+# ---------------------------------------------------------------------------- torn files
+#
+# A power cut in journal mode can leave a file wopt was writing torn: a filesystem writes data
+# back in whole 4 KB pages and leaves blocks whose data never reached the disk zero-filled,
+# or the file only as long as the pages written. Such a file is wopt's own (recovery rolls it
+# back); a file with any other content is a person's (recovery leaves it and asks).
+
+PAGE = 4096
+BIG_NEW = "".join(f"created line {i:05d}\n" for i in range(700)).encode()        # 4 pages
+B_AFTER = "".join(f"b from the plan, line {i:05d}\n" for i in range(500)).encode()  # 4 pages
+B_BEFORE = "".join(f"b original, line {i:05d}\n" for i in range(300)).encode()      # 2 pages
+
+
+def _killed_big_apply(tmp_path: Path) -> Path:
+    steps = [{"kind": "write", "id": "s1", "path": "new/big.txt", "content": BIG_NEW.decode()},
+             {"kind": "write", "id": "s2", "path": "b.txt", "content": B_AFTER.decode()}]
+
+    def ws(root: Path) -> None:
+        w(root, "b.txt", B_BEFORE.decode())
+        pf = root.parent / "plan.json"
+        pf.write_text(json.dumps({"version": 1, "id": "p", "steps": steps}))
+        r = run_wopt("ingest", str(pf), root=root)
+        assert r.returncode == 0, r.stderr.decode()
+
+    probe = tmp_path / "probe" / "ws"
+    ws(probe)
+    k = _finalize(_log(probe, "apply", "p", "--yes", "--mode", "journal")) - 1
+    root = tmp_path / "run" / "ws"
+    ws(root)
+    r = run_wopt("apply", "p", "--yes", "--mode", "journal", root=root, env={"WOPT_FAULT": f"kill:{k}"})
+    assert r.returncode == -signal.SIGKILL
+    assert (root / "new" / "big.txt").read_bytes() == BIG_NEW   # really killed mid-apply
+    return root
+
+
+TORN_CREATED = {
+    "first page, then zero-filled pages": BIG_NEW[:PAGE] + b"\0" * (len(BIG_NEW) - PAGE),
+    "zero-filled first page, the rest written": b"\0" * PAGE + BIG_NEW[PAGE:],
+    "only the first two pages (shorter)": BIG_NEW[:2 * PAGE],
+    "empty (no data reached the disk)": b"",
+}
+
+
+@pytest.mark.parametrize("torn", sorted(TORN_CREATED))
+def test_a_torn_file_the_transaction_created_is_rolled_back(tmp_path, torn):
+    root = _killed_big_apply(tmp_path)
+    f = root / "new" / "big.txt"
+    f.write_bytes(TORN_CREATED[torn])
+    os.chmod(f, 0o600)      # the mode it was created with; its own mode was not synced either
+    # and the replaced file torn too: the original's last page, the blocks past its end zeros
+    b = root / "b.txt"
+    b.write_bytes(B_AFTER[:PAGE] + B_BEFORE[PAGE:] + b"\0" * (len(B_AFTER) - len(B_BEFORE)))
+    r = run_wopt("recover", root=root)
+    assert r.returncode == 0, r.stderr.decode()
+    assert "rolled back" in r.stdout.decode()
+    assert not f.exists() and not (root / "new").exists()
+    assert b.read_bytes() == B_BEFORE
+    assert _pending(root) == []
+
+
+PERSONS = {
+    "one byte changed in a page": BIG_NEW[:PAGE + 7] + b"X" + BIG_NEW[PAGE + 8:],
+    "a prefix cut inside a page": BIG_NEW[:PAGE + 100],
+    "longer than what wopt wrote": BIG_NEW + b"mine\n",
+    "other text": b"my own big.txt\n",
+}
+
+
+@pytest.mark.parametrize("person", sorted(PERSONS))
+def test_a_persons_file_where_the_transaction_created_one_is_not_rolled_back(tmp_path, person):
+    root = _killed_big_apply(tmp_path)
+    f = root / "new" / "big.txt"
+    f.write_bytes(PERSONS[person])
+    r = run_wopt("recover", root=root)
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "Traceback" not in err, err
+    assert "new/big.txt (changed since)" in err, err
+    assert f.read_bytes() == PERSONS[person]
+    assert (root / "b.txt").read_bytes() == B_BEFORE   # wopt's own write there: rolled back
