@@ -47,9 +47,16 @@ def _writable(ws) -> bool:
 
 
 def _write(path: Path, data: bytes) -> None:
-    from ..spool import atomic_write
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, data, fsync=False)   # a cache: rebuilt when lost, never half-written (rename)
+    """Through the confined I/O layer like every write under `.wopt/` (a symlinked
+    `.wopt/cache` is refused, never followed); not synced: a cache is rebuilt when lost, and
+    never half-written (rename)."""
+    from .. import fsio
+    t, rel = fsio.spool_tree(path)
+    with t:
+        parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        if parent:
+            fsio.makedirs(t, parent)
+        fsio.atomic_write(t, rel, data, sync=False)
 
 
 _code_stamp: str | None = None
