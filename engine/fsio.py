@@ -235,8 +235,16 @@ replace = rename
 
 
 def link(src, dst) -> None:
+    """A hard link of `src` itself (a symlink is linked, not followed)."""
     _op("link", f"{src} -> {dst}")
-    os.link(src, dst)
+    os.link(src, dst, follow_symlinks=False)
+    _after()
+
+
+def symlink(target, path) -> None:
+    """Create the symbolic link `path` pointing to `target` (bytes or str)."""
+    _op("symlink", f"{path} -> {os.fsdecode(target)}")
+    os.symlink(os.fsdecode(target), path)
     _after()
 
 

@@ -43,7 +43,7 @@ from . import fsio
 from .effects import Change
 from .errors import ApplyError, PathError
 from .events import Event
-from .plan import ABSENT, sha256
+from .plan import ABSENT, is_symlink_mode, sha256
 from .workspace import Workspace
 
 MODES = ("rename", "journal")
@@ -200,7 +200,7 @@ def check_writable(ws: Workspace, changes: Sequence[Change], mode: str) -> None:
             if uid not in (None, 0) and st.st_uid != uid and c.after_mode != c.before_mode:
                 bad.append(f"{c.path}: owned by another user, its mode cannot be changed")
             if mode == "journal" and c.after is not None and c.after != c.before \
-                    and not os.access(target, os.W_OK):
+                    and not is_symlink_mode(c.before_mode) and not os.access(target, os.W_OK):
                 bad.append(f"{c.path}: is not writable")
     need = _space_needed(changes, mode)
     try:
@@ -288,7 +288,7 @@ def commit(ws: Workspace, changes: Sequence[Change], *, mode: str = "rename", tx
         e = {"path": c.path, "op": c.kind, "before": c.before_hash, "after": c.after_hash,
              "before_mode": c.before_mode, "after_mode": c.after_mode, "steps": list(c.steps)}
         if mode == "rename":
-            if c.after is not None and c.after != c.before or (c.after is not None and c.before is None):
+            if c.kind in ("create", "replace"):
                 d, name = os.path.split(c.path)
                 e["tmp"] = (f"{d}/" if d else "") + f".{name}.wopt-{tx}"
             if c.before is not None and c.kind in ("replace", "delete"):
@@ -417,8 +417,11 @@ def _commit_rename(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes) ->
     for i, (c, e) in enumerate(zip(changes, entries)):
         if "tmp" in e:
             tmp = root / e["tmp"]
-            fsio.write_new_file(tmp, c.after, c.after_mode if c.after_mode is not None else 0o644, sync=False)
-            written.append(tmp)
+            if is_symlink_mode(c.after_mode):
+                fsio.symlink(c.after, tmp)  # made durable by the fsync of its directory after the rename
+            else:
+                fsio.write_new_file(tmp, c.after, c.after_mode if c.after_mode is not None else 0o644, sync=False)
+                written.append(tmp)
             done_bytes += len(c.after)
         if "backup" in e:
             src = root / c.path
@@ -428,8 +431,12 @@ def _commit_rename(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes) ->
             except OSError as x:
                 if x.errno not in (18, 1):  # EXDEV, EPERM (no hard links here): copy instead
                     raise
-                fsio.write_new_file(dst, c.before, c.before_mode if c.before_mode is not None else 0o644, sync=False)
-                written.append(dst)
+                if is_symlink_mode(c.before_mode):
+                    fsio.symlink(c.before, dst)
+                else:
+                    fsio.write_new_file(dst, c.before, c.before_mode if c.before_mode is not None else 0o644,
+                                        sync=False)
+                    written.append(dst)
         emit(Event(ev.PREPARE, i + 1, n, done_bytes, total_bytes, path=c.path,
                    step=",".join(c.steps), batch=_batch(c.path), tx=tx))
     sync_dirs = {bdir, journal_dir(ws)}  # the backups and the backup directory's own entry
@@ -478,9 +485,15 @@ def _commit_journal(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes) -
         if c.after is None:
             fsio.unlink(target)
             touched.add(target.parent)
-        elif c.before is None:
-            fsio.write_new_file(target, c.after, c.after_mode if c.after_mode is not None else 0o644, sync=False)
-            written.append(target)
+        elif c.before is None or is_symlink_mode(c.before_mode) or is_symlink_mode(c.after_mode):
+            if c.before is not None:  # a link replaced, or replaced by a link: never written through
+                fsio.unlink(target)
+            if is_symlink_mode(c.after_mode):
+                fsio.symlink(c.after, target)
+            else:
+                fsio.write_new_file(target, c.after, c.after_mode if c.after_mode is not None else 0o644,
+                                    sync=False)
+                written.append(target)
             touched.add(target.parent)
             done_bytes += len(c.after)
         else:
@@ -504,10 +517,13 @@ def _commit_journal(ws, tx, changes, entries, new_dirs, ph, emit, total_bytes) -
 # ---------------------------------------------------------------------------- rollback
 
 def _file_state(p: Path) -> tuple[bytes | None, int | None]:
+    """(content, mode) of a regular file, (target, SYMLINK_MODE) of a symlink, else (None, None)."""
     try:
         st = os.lstat(p)
     except FileNotFoundError:
         return None, None
+    if stat.S_ISLNK(st.st_mode):
+        return os.fsencode(os.readlink(p)), stat.S_IFLNK | 0o777
     if not stat.S_ISREG(st.st_mode):
         return None, None
     with open(p, "rb") as f:
@@ -539,7 +555,7 @@ def rollback(ws: Workspace, tx: str) -> list[str]:
         op = e["op"]
         if m["mode"] == "rename":
             if op == "create":
-                if os.path.lexists(target) and not target.is_dir():
+                if os.path.islink(target) or (os.path.lexists(target) and not target.is_dir()):
                     fsio.unlink(target)
                     restored.append(e["path"])
                     touched.add(target.parent)
@@ -570,7 +586,7 @@ def rollback(ws: Workspace, tx: str) -> list[str]:
                     touched.add(tmp.parent)
         else:
             if op == "create":
-                if os.path.lexists(target) and not target.is_dir():
+                if os.path.islink(target) or (os.path.lexists(target) and not target.is_dir()):
                     fsio.unlink(target)
                     restored.append(e["path"])
                     touched.add(target.parent)
@@ -578,6 +594,15 @@ def rollback(ws: Workspace, tx: str) -> list[str]:
             cur, cur_mode = _file_state(target)
             if op in ("replace", "delete"):
                 orig = blobs[e["off"]:e["off"] + e["len"]]
+                if cur is not None and (is_symlink_mode(cur_mode) or is_symlink_mode(e["before_mode"])) \
+                        and (cur != orig or cur_mode != e["before_mode"]):
+                    fsio.unlink(target)  # a link is replaced whole, never written through
+                    cur = None
+                if cur is None and is_symlink_mode(e["before_mode"]):
+                    fsio.symlink(orig, target)
+                    touched.add(target.parent)
+                    restored.append(e["path"])
+                    continue
                 if cur is None:
                     fsio.write_new_file(target, orig, e["before_mode"], sync=False)
                     rewritten.append(target)
@@ -628,7 +653,7 @@ def committed_original(ws: Workspace, m: dict, blobs: bytes, entry: dict) -> byt
         if "off" in entry:
             return blobs[entry["off"]:entry["off"] + entry["len"]]
     elif "backup" in entry:
-        return (backup_dir(ws, m["tx"]) / entry["backup"]).read_bytes()
+        return _file_state(backup_dir(ws, m["tx"]) / entry["backup"])[0]
     # chmod-only: the content never changed
     data, _ = _file_state(ws.root / entry["path"])
     return data
