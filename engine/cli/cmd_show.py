@@ -151,7 +151,7 @@ def show_model(plan, model, *, diffs: bool = True, only: list[str] | None = None
     if diffs:
         from rich.syntax import Syntax
 
-        from ..analysis.diffs import unified
+        from ..analysis.diffs import link_note, unified
         wanted = set(only) if only else None
         for sid in model.order:
             if wanted is not None and sid not in wanted:
@@ -161,7 +161,10 @@ def show_model(plan, model, *, diffs: bool = True, only: list[str] | None = None
             s = model.steps[sid]
             c.print()
             c.print(f"[bold]{s.position + 1}. {escape(s.path)}[/] [dim]({s.kind}, {escape(sid)})[/]")
-            if d.old_mode != d.new_mode and d.old_mode is not None and d.new_mode is not None:
+            note = link_note(d)
+            if note:
+                c.print(f"  {escape(note)}")
+            elif d.old_mode != d.new_mode and d.old_mode is not None and d.new_mode is not None:
                 c.print(f"  mode {d.old_mode & 0o7777:03o} -> {d.new_mode & 0o7777:03o}")
             if not text:
                 c.print("  [dim]" + ("new empty file" if d.created else "deleted" if d.deleted

@@ -21,6 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from wopt.engine.analysis.diffs import link_note
 from wopt.engine.analysis.model import DiffLine, StepDiff
 
 # row tuples (kept small: a 100k-line diff holds 100k of them)
@@ -141,7 +142,10 @@ def describe(d: StepDiff) -> list[str]:
         out.append(f"new file {d.path} ({_size(d.new_size)})")
     elif d.deleted:
         out.append(f"deleted {d.path} ({_size(d.old_size)})")
-    if d.old_mode is not None and d.new_mode is not None and d.old_mode != d.new_mode:
+    note = link_note(d)
+    if note:
+        out.append(note)
+    elif d.old_mode is not None and d.new_mode is not None and d.old_mode != d.new_mode:
         out.append(f"mode {d.old_mode & 0o7777:03o} -> {d.new_mode & 0o7777:03o}")
     elif d.created and d.new_mode is not None and d.new_mode & 0o111:
         out.append(f"mode {d.new_mode & 0o7777:03o} (executable)")
