@@ -29,6 +29,14 @@ if shutil.which("git") is None:  # pragma: no cover - git is on every machine th
     pytest.skip("git is not installed", allow_module_level=True)
 
 
+@pytest.fixture(autouse=True)
+def _umask():
+    """git apply creates files 0666/0777 less the umask; so does wopt: fix it for both."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
 def git(cwd: Path, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(GIT_ENV)
@@ -389,3 +397,103 @@ def test_p2_strips_two_components(tmp_path, mode):
         return (diff.replace(b" a/", b" a/x/").replace(b" b/", b" b/x/"))
     conform(tmp_path, {"a.txt": b"a\n"}, put("a.txt", b"A\n"), mode, patch=deeper,
             apply_opts=("-p2",), ingest_opts=("-p", "2"))
+
+
+# ------------------------------------------------------------------ a tree that moved since the diff
+
+def same_outcome(tmp: Path, before: Tree, edit, drift: Callable[[Path], None], mode: str,
+                 diff_opts: tuple = ()) -> bool:
+    """The diff of `edit`, applied to the original tree changed by `drift`: git apply and wopt
+    both accept it with the same result, or both refuse it and wopt changes nothing. Returns
+    whether git accepted."""
+    orig, diff = make_diff(tmp, before, edit, *diff_opts)
+    drift(orig)
+    g, rg = git_apply(tmp, orig, diff)
+    w, rw = wopt_apply(tmp, orig, diff, mode)
+    msg = rw.stderr.decode()
+    if rg.returncode == 0:
+        assert rw.returncode == 0, msg + "\n" + diff.decode(errors="replace")
+        sw = snap(w)
+        sw["dirs"].discard(".git")
+        assert sw == snap(g)
+        return True
+    assert rw.returncode != 0, f"git refused ({rg.stderr.decode()}) but wopt applied"
+    assert "diff line" in msg and "Traceback" not in msg, msg
+    sw = snap(w)
+    sw["dirs"].discard(".git")
+    assert sw == snap(orig)
+    return False
+
+
+TOP = LINES.replace(b"line 2\n", b"two\n")
+END = LINES.replace(b"line 38\n", b"thirty-eight\n")
+MID = LINES.replace(b"line 20\n", b"twenty\n")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case,after,drift", [
+    ("insert-above-top-hunk", TOP, lambda d: (d / "x.txt").write_bytes(b"new first\n" + LINES)),
+    ("append-below-end-hunk", END, lambda d: (d / "x.txt").write_bytes(LINES + b"new last\n")),
+    ("shift-mid-hunk-down", MID, lambda d: (d / "x.txt").write_bytes(b"a\nb\nc\n" + LINES)),
+    ("shift-mid-hunk-up", MID, lambda d: (d / "x.txt").write_bytes(LINES[len(b"line 1\nline 2\n"):])),
+    ("context-line-changed", MID, lambda d: (d / "x.txt").write_bytes(LINES.replace(b"line 19\n", b"19\n"))),
+    ("crlf-instead-of-lf", MID, lambda d: (d / "x.txt").write_bytes(LINES.replace(b"\n", b"\r\n"))),
+    ("duplicate-context", MID, lambda d: (d / "x.txt").write_bytes(LINES + LINES[:-1])),
+])
+def test_drifted_tree_same_outcome_as_git(tmp_path, mode, case, after, drift):
+    same_outcome(tmp_path, {"x.txt": LINES}, put("x.txt", after), drift, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_new_file_that_already_exists_is_refused(tmp_path, mode):
+    accepted = same_outcome(tmp_path, {"a.txt": b"a\n"}, put("n.txt", b"n\n"),
+                            lambda d: (d / "n.txt").write_bytes(b"there\n"), mode)
+    assert not accepted
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_delete_of_a_changed_file_is_refused(tmp_path, mode):
+    accepted = same_outcome(tmp_path, {"a.txt": b"a\n"}, rm("a.txt"),
+                            lambda d: (d / "a.txt").write_bytes(b"changed\n"), mode)
+    assert not accepted
+
+
+@pytest.mark.skipif(shutil.which("diff") is None, reason="no diff(1)")
+@pytest.mark.parametrize("mode", MODES)
+def test_plain_diff_u_output(tmp_path, mode):
+    """`diff -u old new` (no a/ b/, timestamps after a TAB) applies as git apply -p0 applies it."""
+    orig = tmp_path / "orig"
+    build(orig, {"x.txt": LINES, "y.txt": b"y\r\n"})
+    new = tmp_path / "new"
+    build(new, {"x.txt": MID, "y.txt": b"Y\r\n"})
+    diff = b""
+    for name in ("x.txt", "y.txt"):
+        (tmp_path / "x").mkdir(exist_ok=True)
+        (tmp_path / "y").mkdir(exist_ok=True)
+        shutil.copy(orig / name, tmp_path / "x" / name)
+        shutil.copy(new / name, tmp_path / "y" / name)
+        r = subprocess.run(["diff", "-u", f"x/{name}", f"y/{name}"], capture_output=True, cwd=tmp_path)
+        assert r.returncode == 1
+        diff += r.stdout.replace(f"--- x/{name}".encode(), f"--- {name}".encode()) \
+                        .replace(f"+++ y/{name}".encode(), f"+++ {name}".encode())
+    assert b"\t" in diff.split(b"\n")[0]  # the timestamp
+    g, rg = git_apply(tmp_path, orig, diff, "-p0")
+    assert rg.returncode == 0, rg.stderr.decode()
+    w, rw = wopt_apply(tmp_path, orig, diff, mode)
+    assert rw.returncode == 0, rw.stderr.decode()
+    assert snap(w)["files"] == snap(g)["files"]
+
+
+def test_p_option_errors(tmp_path):
+    w = tmp_path / "ws"
+    (w / ".git").mkdir(parents=True)
+    (w / "a.txt").write_bytes(b"a\n")
+    d = tmp_path / "d.diff"
+    d.write_bytes(b"diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+A\n")
+    r = run_wopt("ingest", "--format", "diff", "-p", "3", str(d), root=w)
+    assert r.returncode == 1 and "diff line 1" in r.stderr.decode() and "-p" in r.stderr.decode()
+    c = tmp_path / "c.patch"
+    c.write_bytes(b"*** Begin Patch\n*** Add File: n.txt\n+n\n*** End Patch\n")
+    r = run_wopt("ingest", "-p", "1", str(c), root=w)
+    assert r.returncode == 2 and "-p applies to diffs only" in r.stderr.decode()
+    assert (w / "a.txt").read_bytes() == b"a\n"
