@@ -2,7 +2,7 @@
 
 One module per format (imported only when used, so `wopt hook` stays light):
 native (the plan JSON), claude-hook (PreToolUse payloads), claude-transcript (session
-`.jsonl`), claude-trace (claude-trace logs), diff (git / unified diffs, via unidiff), codex
+`.jsonl`), claude-trace (claude-trace logs), diff (git / unified diffs, applied as `git apply` does), codex
 (`apply_patch` envelopes), aider (SEARCH/REPLACE blocks and Aider's udiff). Every reader needs
 the workspace: agents' paths become workspace-relative, and preconditions come from what the
 agent saw (the disk, or the text an edit expects). Writes to one file fold into one step

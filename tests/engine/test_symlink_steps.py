@@ -154,6 +154,7 @@ def test_show_names_the_link_and_its_target(template, tmp_path):
     assert "symlink l -> a.txt replaced by a regular file" in out or "symlink l -> a.txt removed" in out
     assert "new symlink d/new -> ../a.txt" in out
     assert "777" not in out  # a link's mode is not shown as permission bits
+    assert "d/  1 create, 1 delete" in out  # the batch counts what happens to each link
 
 
 def test_path_error_type_for_escape_on_compute(tmp_path):
