@@ -497,3 +497,21 @@ def test_p_option_errors(tmp_path):
     r = run_wopt("ingest", "-p", "1", str(c), root=w)
     assert r.returncode == 2 and "-p applies to diffs only" in r.stderr.decode()
     assert (w / "a.txt").read_bytes() == b"a\n"
+
+
+# ------------------------------------------------------------------ deliberate differences
+
+@pytest.mark.parametrize("mode", MODES)
+def test_differences_kept_permission_bits_and_emptied_directories(tmp_path, mode):
+    """git apply rewrites a patched file with 0666 less the umask and removes a directory its
+    deletes leave empty; wopt keeps the file's own permission bits and the directory."""
+    orig, diff = make_diff(tmp_path, {"secret.txt": (b"s\n", 0o600), "d/only.txt": b"o\n"},
+                           steps(put("secret.txt", b"S\n"), rm("d/only.txt")))
+    g, rg = git_apply(tmp_path, orig, diff)
+    assert rg.returncode == 0
+    w, rw = wopt_apply(tmp_path, orig, diff, mode)
+    assert rw.returncode == 0, rw.stderr.decode()
+    assert (g / "secret.txt").read_bytes() == (w / "secret.txt").read_bytes() == b"S\n"
+    assert stat.S_IMODE(os.stat(g / "secret.txt").st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(w / "secret.txt").st_mode) == 0o600
+    assert not (g / "d").exists() and (w / "d").is_dir() and not any((w / "d").iterdir())
