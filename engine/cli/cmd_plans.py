@@ -13,6 +13,9 @@ def register(sub, common) -> None:
     p.add_argument("file", metavar="FILE|-")
     from ..sources import FORMATS
     p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: detect)")
+    p.add_argument("-p", type=int, metavar="N", dest="strip",
+                   help="diffs: remove N leading components from file names, as `git apply -p N` "
+                   "(default: 1 when the diff uses a/ b/ prefixes, else 0)")
     p.add_argument("--title", help="title for the plan")
     p.add_argument("--json", action="store_true", help="print an object instead of the id")
     p.set_defaults(func=cmd_ingest)
@@ -42,7 +45,7 @@ def cmd_ingest(args) -> int:
         except OSError as e:
             raise UsageError(f"{args.file}: cannot read ({e.strerror})") from None
         name = args.file
-    plan, fmt = read(data, args.format, ws, name=name)
+    plan, fmt = read(data, args.format, ws, name=name, strip=args.strip)
     if args.title:
         plan.title = args.title
     if not plan.steps:
