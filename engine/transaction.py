@@ -365,7 +365,7 @@ def _check_writable(ws: Workspace, changes: Sequence[Change], mode: str, t: fsio
                 bad.append(f"{c.path}: vanished")
                 continue
             if uid not in (None, 0) and st.st_uid != uid and c.after_mode != c.before_mode \
-                    and c.kind == "chmod":
+                    and not is_symlink_mode(c.before_mode) and not is_symlink_mode(c.after_mode):
                 bad.append(f"{c.path}: owned by another user, its mode cannot be changed")
             # a link is never written through (journal mode replaces it whole), so only its
             # directory must be writable
