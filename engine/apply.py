@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Sequence
 from . import events as ev
 from . import fsio
 from . import transaction as txn
-from .effects import Change, Outcome, compute
+from .effects import Change, Outcome, compute, read_entry
 from .errors import ApplyError, InternalError, NotFound, StaleError, StepError, UndoRefused, WoptError
 from .events import Event
 from .plan import ABSENT, MoveStep, Plan, sha256
@@ -465,7 +465,7 @@ def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = No
         changes: list[Change] = []
         for e in reversed(m["entries"]):
             rel = e["path"]
-            cur, cur_mode = ws.read(rel)
+            cur, cur_mode = read_entry(ws, rel)  # a symlink is its own entry, not followed
             cur_hash = ABSENT if cur is None else sha256(cur)
             if cur_hash != e["after"] or (cur is not None and e["after_mode"] is not None
                                           and cur_mode != e["after_mode"]):

@@ -9,12 +9,14 @@ path, whatever number of steps made it.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 from .errors import PathError, StepError, WoptError
-from .plan import (ABSENT, ChmodStep, DeleteStep, EditStep, MoveStep, PatchStep, Plan, RenderStep,
-                   Step, WriteStep, normalize_relpath, parse_mode, sha256, write_bytes)
+from .plan import (ABSENT, RESERVED_DIRS, SYMLINK_MODE, ChmodStep, DeleteStep, EditStep, MoveStep, PatchStep,
+                   Plan, RenderStep, Step, SymlinkStep, WriteStep, check_link_target, check_relpath,
+                   is_symlink_mode, normalize_relpath, parse_mode, sha256, write_bytes)
 from .textops import apply_edits, apply_patch
 from .workspace import Workspace
 
@@ -29,9 +31,61 @@ def default_file_mode() -> int:
     return 0o666 & ~_UMASK
 
 
+def _real_dir(ws: Workspace, rel_dir: str, *, path: str, step: str | None) -> str:
+    """The real directory a workspace-relative directory names, refused when it leaves the
+    workspace or lies in .git/ or .wopt/."""
+    real = os.path.realpath(os.path.join(ws.root, rel_dir)) if rel_dir else str(ws.root)
+    root = str(ws.root)
+    if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+        raise PathError(path, "resolves outside the workspace", step=step)
+    first = os.path.relpath(real, root).split(os.sep)[0]
+    if first in RESERVED_DIRS:
+        raise PathError(path, f"resolves inside {first}/", step=step)
+    return real
+
+
+def read_entry(ws: Workspace, rel: str, *, step: str | None = None) -> tuple[bytes | None, int | None]:
+    """(content, mode) of a plan path without following a symlink AT the path: a link gives
+    (its target as bytes, SYMLINK_MODE); anything else reads as `ws.read` reads it."""
+    why = check_relpath(rel)
+    if why:
+        raise PathError(rel, why, step=step)
+    norm = normalize_relpath(rel)
+    parent, _, name = norm.rpartition("/")
+    real = os.path.join(_real_dir(ws, parent, path=norm, step=step), name)
+    try:
+        st = os.lstat(real)
+    except FileNotFoundError:
+        return None, None
+    except NotADirectoryError:
+        raise PathError(norm, f"{parent} is a file, not a directory", step=step) from None
+    if stat.S_ISLNK(st.st_mode):
+        return os.fsencode(os.readlink(real)), SYMLINK_MODE
+    return ws.read(norm, step=step)
+
+
+def check_link(ws: Workspace, rel: str, target: str, *, step: str | None = None) -> None:
+    """Refuse a symlink at `rel` to `target` unless the target stays inside the workspace,
+    both as written and as it resolves on disk now."""
+    why = check_link_target(rel, target)
+    if why:
+        raise PathError(rel, f"the symlink {why}", step=step)
+    norm = normalize_relpath(rel)
+    parent = norm.rpartition("/")[0]
+    real_parent = _real_dir(ws, parent, path=norm, step=step)
+    dest = os.path.realpath(os.path.join(real_parent, target))
+    root = str(ws.root)
+    if dest != root and not dest.startswith(root.rstrip(os.sep) + os.sep):
+        raise PathError(rel, f"the symlink points to {target!r}, which resolves outside the workspace", step=step)
+    first = os.path.relpath(dest, root).split(os.sep)[0]
+    if first in RESERVED_DIRS:
+        raise PathError(rel, f"the symlink points to {target!r}, which resolves inside {first}/", step=step)
+
+
 @dataclass
 class Change:
-    """The net change of one file. `before`/`after` None means absent."""
+    """The net change of one file. `before`/`after` None means absent. A symbolic link has
+    the mode SYMLINK_MODE and its target (bytes) as content."""
 
     path: str
     before: bytes | None
@@ -46,9 +100,14 @@ class Change:
             return "create"
         if self.after is None and self.before is not None:
             return "delete"
-        if self.before != self.after:
+        if self.before != self.after or is_symlink_mode(self.before_mode) != is_symlink_mode(self.after_mode):
             return "replace"
         return "chmod"
+
+    @property
+    def link(self) -> bool:
+        """Whether the path is a symbolic link after the change."""
+        return self.after is not None and is_symlink_mode(self.after_mode)
 
     @property
     def before_hash(self) -> str:
@@ -233,13 +292,24 @@ def compute(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *,
             order.append(relreal)
         return st
 
+    def lstate(rel: str, sid: str) -> _State:
+        """The path itself, a symlink not followed (for symlink steps)."""
+        st = tree.get(rel)
+        if st is None:
+            data, mode = read_entry(ws, rel, step=sid)
+            st = _State(data, mode, data, mode, [])
+            tree[rel] = st
+            order.append(rel)
+        return st
+
     for sid in ids:
         step = by_id.get(sid)
         if step is None:
             out.errors.append(StepError(f"no step {sid!r} in plan {plan.id}"))
             continue
         try:
-            _run(ws, plan, step, state, out, edited, hunks, check_preconditions)
+            _run(ws, plan, step, lstate if isinstance(step, SymlinkStep) else state, out, edited, hunks,
+                 check_preconditions)
         except (StepError, PathError) as e:
             out.errors.append(e)
 
@@ -294,6 +364,21 @@ def _run(ws, plan, step, state, out, edited, hunks, check_pre) -> None:
         return
 
     mode = st.mode
+    if isinstance(step, SymlinkStep):
+        if step.target is None:
+            if not is_symlink_mode(st.mode):
+                raise StepError("there is no symlink to remove", step=sid, path=rel)
+            after, mode = None, None
+        else:
+            check_link(ws, rel, step.target, step=sid)
+            after, mode = os.fsencode(step.target), SYMLINK_MODE
+        st.data, st.mode = after, mode
+        st.steps.append(sid)
+        out.results[sid] = StepResult(sid, rel, before, after, before_mode, mode)
+        return
+    if is_symlink_mode(st.mode) and st.data is not None and not isinstance(step, (DeleteStep, MoveStep)):
+        raise StepError("the path is a symlink made by an earlier step; change it with a symlink step",
+                        step=sid, path=rel)
     if isinstance(step, WriteStep):
         after = write_bytes(step)
         if step.mode:

@@ -351,6 +351,21 @@ class Tree:
         finally:
             os.close(fd)
 
+    def readlink(self, rel: str) -> bytes | None:
+        """The target (bytes) of the symlink `rel` itself, never followed; None if absent.
+        Anything else there raises Replaced."""
+        try:
+            dfd, name = self.at(rel)
+            return os.readlink(os.fsencode(name), dir_fd=dfd)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            if isinstance(e, Replaced):
+                raise
+            if e.errno == errno.EINVAL:
+                raise Replaced(e.errno, "is not a symlink", str(rel)) from None
+            raise OSError(e.errno, e.strerror, str(rel)) from None
+
     def listdir(self, rel: str) -> list[str]:
         return os.listdir(self.dir(rel))
 
@@ -497,6 +512,7 @@ replace = rename
 
 
 def link(tree: Tree, src: str, dst: str) -> None:
+    """A hard link of `src` itself (a symlink is linked, not followed)."""
     _op("link", f"{src} -> {dst}")
     sfd, sname = tree.at(src)
     dfd, dname = tree.at(dst)
@@ -507,12 +523,13 @@ def link(tree: Tree, src: str, dst: str) -> None:
     _after()
 
 
-def symlink(tree: Tree, target: str, rel: str) -> None:
-    """Create the symlink `rel` -> `target` (the target text is the caller's to check)."""
+def symlink(tree: Tree, target: str | bytes, rel: str) -> None:
+    """Create the symlink `rel` -> `target` (str or bytes; the target text is the caller's
+    to check)."""
     _op("symlink", rel)
     dfd, name = tree.at(rel)
     try:
-        os.symlink(target, name, dir_fd=dfd)
+        os.symlink(os.fsdecode(target), name, dir_fd=dfd)
     except OSError as e:
         raise _relabel(e, rel) from None
     _after()

@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import posixpath
 import re
+import stat
 from typing import Any, Annotated, Union
 
 import msgspec
@@ -25,6 +27,7 @@ ABSENT = "absent"
 _PRECOND_RE = re.compile(r"^(absent|sha256:[0-9a-f]{64})$")
 _MODE_RE = re.compile(r"^0?[0-7]{3}$")
 RESERVED_DIRS = (".wopt", ".git")
+SYMLINK_MODE = stat.S_IFLNK | 0o777   # the mode of a symbolic link in changes and on the virtual tree
 
 Mode = Annotated[str, Meta(pattern=r"^0?[0-7]{3}$", description="octal permission bits, e.g. \"644\" or \"0755\"")]
 Precondition = Annotated[str, Meta(pattern=r"^(absent|sha256:[0-9a-f]{64})$",
@@ -97,8 +100,21 @@ class RenderStep(_StepBase, tag="render"):
     mode: Mode | None = None
 
 
-Step = Union[WriteStep, EditStep, PatchStep, DeleteStep, MoveStep, ChmodStep, RenderStep]
-STEP_KINDS = ("write", "edit", "patch", "delete", "move", "chmod", "render")
+class SymlinkStep(_StepBase, tag="symlink"):
+    """Make `path` a symbolic link to `target`, creating it or replacing the file or link there;
+    with `target` null, remove the link at `path`. The target is relative to the link's
+    directory and must stay inside the workspace. The precondition of an existing link is the
+    hash of its target text."""
+
+    target: str | None = None
+
+
+Step = Union[WriteStep, EditStep, PatchStep, DeleteStep, MoveStep, ChmodStep, RenderStep, SymlinkStep]
+STEP_KINDS = ("write", "edit", "patch", "delete", "move", "chmod", "render", "symlink")
+
+
+def is_symlink_mode(mode: int | None) -> bool:
+    return mode is not None and stat.S_ISLNK(mode)
 
 
 class Plan(Struct, omit_defaults=True, kw_only=True):
@@ -184,6 +200,24 @@ def check_relpath(path: str) -> str | None:
     return None
 
 
+def check_link_target(path: str, target: str) -> str | None:
+    """Why a symlink at `path` must not point to `target`, or None. Pure: the target, taken
+    from the link's directory, must stay inside the workspace and out of .git/ and .wopt/."""
+    if not target:
+        return "has an empty target"
+    if "\x00" in target:
+        return "has a target with a NUL byte"
+    if target.startswith("/"):
+        return f"points to {target!r}, an absolute path (outside the workspace)"
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(normalize_relpath(path)), target))
+    if joined == ".." or joined.startswith("../"):
+        return f"points to {target!r}, outside the workspace"
+    first = joined.split("/")[0]
+    if first in RESERVED_DIRS:
+        return f"points to {target!r}, inside {first}/"
+    return None
+
+
 def normalize_relpath(path: str) -> str:
     parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
     return "/".join(parts)
@@ -251,6 +285,10 @@ def validate(plan: Plan, *, file: str | None = None) -> None:
         why = check_relpath(s.path)
         if why:
             raise PlanError(why, where=f"{w}.path", step=s.id, file=file)
+        if isinstance(s, SymlinkStep) and s.target is not None:
+            why = check_link_target(s.path, s.target)
+            if why:
+                raise PlanError(f"the symlink {why}", where=f"{w}.target", step=s.id, file=file)
         if isinstance(s, MoveStep):
             why = check_relpath(s.to)
             if why:

@@ -25,6 +25,13 @@ A failure at any point (an fsync error included: never retried) rolls back in-pr
 crash leaves `<tx>.pending`, which `rollback()` (run by recovery at the next start) undoes.
 Rolling back only looks at the state on disk, so it is idempotent and may itself be
 interrupted and run again. Committed journals keep the originals for undo.
+
+A symbolic link is a change whose mode is SYMLINK_MODE and whose content is its target. Rename
+mode creates it at the temporary name and renames it over the target (no file fsync: the
+directory fsync makes it durable) and backs an original link up as a link; journal mode never
+writes through a link: a link replacing a file, or replaced by one, is unlinked and created
+anew. A rollback reads a link as (target, SYMLINK_MODE) where the manifest says the path is or
+was one (anywhere else a link is a person's change), and restores an original link as a link.
 """
 from __future__ import annotations
 
@@ -45,7 +52,7 @@ from . import fsio
 from .effects import Change
 from .errors import ApplyError, PathError
 from .events import Event
-from .plan import ABSENT, check_relpath, normalize_relpath, sha256
+from .plan import ABSENT, SYMLINK_MODE, check_relpath, is_symlink_mode, normalize_relpath, sha256
 from .workspace import Workspace
 
 MODES = ("rename", "journal")
@@ -203,7 +210,8 @@ def check_manifest(m, tx: str, blobs: bytes) -> str | None:
                 return f"entry {e['path']}: bad {k} hash"
         for k in ("before_mode", "after_mode"):
             v = e.get(k)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 0o7777):
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool)
+                                  or not (0 <= v <= 0o7777 or v == SYMLINK_MODE)):
                 return f"entry {e['path']}: bad {k}"
         if "tmp" in e:
             t = e["tmp"]
@@ -357,9 +365,13 @@ def _check_writable(ws: Workspace, changes: Sequence[Change], mode: str, t: fsio
             if st is None:
                 bad.append(f"{c.path}: vanished")
                 continue
-            if uid not in (None, 0) and st.st_uid != uid and c.after_mode != c.before_mode:
+            if uid not in (None, 0) and st.st_uid != uid and c.after_mode != c.before_mode \
+                    and not is_symlink_mode(c.before_mode) and not is_symlink_mode(c.after_mode):
                 bad.append(f"{c.path}: owned by another user, its mode cannot be changed")
+            # a link is never written through (journal mode replaces it whole), so only its
+            # directory must be writable
             if mode == "journal" and c.after is not None and c.after != c.before \
+                    and not is_symlink_mode(c.before_mode) and not is_symlink_mode(c.after_mode) \
                     and not os.access(target, os.W_OK):
                 bad.append(f"{c.path}: is not writable")
     if mode == "journal":
@@ -475,7 +487,7 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
         e = {"path": c.path, "op": c.kind, "before": c.before_hash, "after": c.after_hash,
              "before_mode": c.before_mode, "after_mode": c.after_mode, "steps": list(c.steps)}
         if mode == "rename":
-            if c.after is not None and c.after != c.before or (c.after is not None and c.before is None):
+            if c.kind in ("create", "replace"):  # a file <-> link change with equal bytes too
                 d = _parent(c.path)
                 e["tmp"] = (f"{d}/" if d else "") + tmp_name(tx, i)
             if c.before is not None and c.kind in ("replace", "delete"):
@@ -485,7 +497,7 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
                 e["off"], e["len"] = off, len(c.before)
                 blobs.append(c.before)
                 off += len(c.before)
-            if c.after is not None and c.after != c.before:
+            if c.kind in ("create", "replace"):  # a file <-> link change with equal bytes too
                 e["alen"], e["apages"] = len(c.after), page_hashes(c.after)
                 lb = len(c.before) if c.before is not None else 0
                 if c.before is not None and lb < len(c.after) and lb % PAGE:
@@ -638,9 +650,12 @@ def _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> 
     done_bytes = 0
     for i, (c, e) in enumerate(zip(changes, entries)):
         if "tmp" in e:
-            fsio.write_new_file(t, e["tmp"], c.after, c.after_mode if c.after_mode is not None else 0o644,
-                                sync=False)
-            written.append(e["tmp"])
+            if is_symlink_mode(c.after_mode):
+                fsio.symlink(t, c.after, e["tmp"])  # durable by the fsync of its directory after the rename
+            else:
+                fsio.write_new_file(t, e["tmp"], c.after, c.after_mode if c.after_mode is not None else 0o644,
+                                    sync=False)
+                written.append(e["tmp"])
             done_bytes += len(c.after)
         if "backup" in e:
             dst = f"{bdir}/{e['backup']}"
@@ -649,9 +664,12 @@ def _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> 
             except OSError as x:
                 if x.errno not in (18, 1):  # EXDEV, EPERM (no hard links here): copy instead
                     raise
-                fsio.write_new_file(t, dst, c.before, c.before_mode if c.before_mode is not None else 0o644,
-                                    sync=False)
-                written.append(dst)
+                if is_symlink_mode(c.before_mode):
+                    fsio.symlink(t, c.before, dst)  # an original link is backed up as a link
+                else:
+                    fsio.write_new_file(t, dst, c.before, c.before_mode if c.before_mode is not None else 0o644,
+                                        sync=False)
+                    written.append(dst)
         emit(Event(ev.PREPARE, i + 1, n, done_bytes, total_bytes, path=c.path,
                    step=",".join(c.steps), batch=_batch(c.path), tx=tx))
     sync_dirs = {bdir, JOURNAL}  # the backups and the backup directory's own entry
@@ -706,10 +724,15 @@ def _commit_journal(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) ->
         if c.after is None:
             fsio.unlink(t, target)
             touched.add(_parent(target))
-        elif c.before is None:
-            fsio.write_new_file(t, target, c.after, c.after_mode if c.after_mode is not None else 0o644,
-                                sync=False)
-            written.append(target)
+        elif c.before is None or is_symlink_mode(c.before_mode) or is_symlink_mode(c.after_mode):
+            if c.before is not None:  # a link replaced, or replaced by a link: never written through
+                fsio.unlink(t, target)
+            if is_symlink_mode(c.after_mode):
+                fsio.symlink(t, c.after, target)
+            else:
+                fsio.write_new_file(t, target, c.after, c.after_mode if c.after_mode is not None else 0o644,
+                                    sync=False)
+                written.append(target)
             touched.add(_parent(target))
             done_bytes += len(c.after)
         else:
@@ -824,11 +847,21 @@ def _torn(cur: bytes, orig: bytes | None, e: dict) -> bool:
     return True
 
 
-def _read_state(t: fsio.Tree, rel: str) -> tuple[bytes | None, int | None]:
-    """(content, mode) of `rel`; (None, None) if it (or its directory) is absent. Raises
-    fsio.Replaced where something other than a regular file stands, or a directory on the way
-    was replaced."""
+def _links(e: dict) -> bool:
+    """Whether the entry's path was a symlink before the transaction or is one after it."""
+    return is_symlink_mode(e.get("before_mode")) or is_symlink_mode(e.get("after_mode"))
+
+
+def _read_state(t: fsio.Tree, rel: str, *, links: bool = False) -> tuple[bytes | None, int | None]:
+    """(content, mode) of `rel`; (None, None) if it (or its directory) is absent. With `links`
+    (the manifest says the path is or was a symlink), a symlink reads as (its target,
+    SYMLINK_MODE), never followed. Raises fsio.Replaced where something else than a regular
+    file (or such a link) stands, or a directory on the way was replaced."""
     try:
+        if links:
+            st = t.lstat(rel)
+            if st is not None and stat.S_ISLNK(st.st_mode):
+                return t.readlink(rel), SYMLINK_MODE
         return t.read(rel)
     except FileNotFoundError:
         return None, None
@@ -846,12 +879,16 @@ def _judge(m: dict, e: dict, cur: bytes | None, cur_mode: int | None, orig: byte
             return "before"
         if op == "delete":
             return "ours"
+        if m["mode"] == "journal" and _links(e):
+            return "ours"  # journal mode removes a link, or a file a link replaces, before creating anew
         return "theirs"  # the transaction never removes a replaced file: a person deleted it
     if h == e["before"] and cur_mode == e["before_mode"]:
         return "before"
     if h == e["after"] and cur_mode == e["after_mode"]:
         return "ours"
     modes = {e["before_mode"], e["after_mode"]}
+    if _links(e):
+        return _judge_link(m, e, cur, cur_mode, orig)
     if m["mode"] == "journal":
         if op == "create":
             # created with mode 0600, written, then given its mode
@@ -869,6 +906,26 @@ def _judge(m: dict, e: dict, cur: bytes | None, cur_mode: int | None, orig: byte
                 return "ours"
     elif op == "chmod" and h == e["before"] and cur_mode in modes:
         return "ours"
+    return "theirs"
+
+
+def _judge_link(m: dict, e: dict, cur: bytes, cur_mode: int | None, orig: bytes | None) -> str:
+    """`_judge` for an entry whose path is or was a symlink, where `cur` (present) is neither
+    exactly the before nor the after state. A link is created and removed whole, so only a
+    regular file can be a state between: in journal mode, the new file written where the
+    transaction removed a link, or the original file being restored where it removed the link
+    it made. A link with another target is a person's."""
+    if m["mode"] != "journal" or is_symlink_mode(cur_mode):
+        return "theirs"
+    if is_symlink_mode(e["before_mode"]) and not is_symlink_mode(e["after_mode"]) and e["after"] != ABSENT:
+        # a link replaced by a file: created with mode 0600, written, then given its mode
+        if cur_mode in (0o600, e["after_mode"]) and _torn(cur, None, e):
+            return "ours"
+    elif is_symlink_mode(e["after_mode"]) and e["before"] != ABSENT and not is_symlink_mode(e["before_mode"]):
+        # a file replaced by a link: a rollback re-creates the file with mode 0600, writes it,
+        # then gives it its mode
+        if cur_mode in (e["before_mode"], 0o600) and orig is not None and _torn(cur, orig, {}):
+            return "ours"
     return "theirs"
 
 
@@ -910,16 +967,16 @@ def _rollback(ws: Workspace, tx: str, t: fsio.Tree) -> Rollback:
     out.manifest = m
     rewritten: list[str] = []
     touched: set[str] = set()
-    kept_orig: list[tuple[str, bytes | None]] = []
+    kept_orig: list[tuple[str, bytes | None, bool]] = []
     for e in reversed(m["entries"]):
         rel, op = e["path"], e["op"]
         try:
             orig = _original(t, m, blobs, e)
-            cur, cur_mode = _read_state(t, rel)
+            cur, cur_mode = _read_state(t, rel, links=_links(e))
             verdict = _judge(m, e, cur, cur_mode, orig)
             if verdict == "theirs":
                 out.kept.append((rel, "deleted since" if cur is None else "changed since"))
-                kept_orig.append((rel, orig))
+                kept_orig.append((rel, orig, is_symlink_mode(e["before_mode"])))
             elif verdict == "ours":
                 if m["mode"] == "rename":
                     _undo_rename_entry(t, tx, e, cur, orig, out, touched, rewritten)
@@ -932,7 +989,7 @@ def _rollback(ws: Workspace, tx: str, t: fsio.Tree) -> Rollback:
             if t.loose and not t.opened(rel) and not (e.get("tmp") and t.opened(e["tmp"])):
                 continue  # in process: this transaction never reached that directory
             out.kept.append((rel, f"{x.filename}: {x.strerror}"))
-            kept_orig.append((rel, None))
+            kept_orig.append((rel, None, False))
     for d in reversed(m.get("dirs", [])):
         try:
             if t.is_dir(d):
@@ -975,7 +1032,8 @@ def _original(t: fsio.Tree, m: dict, blobs: bytes, e: dict) -> bytes | None:
         return blobs[e["off"]:e["off"] + e["len"]] if "off" in e else None
     if "backup" in e:
         try:
-            data, _ = t.read(f"{backup_rel(m['tx'])}/{e['backup']}")
+            data, _ = _read_state(t, f"{backup_rel(m['tx'])}/{e['backup']}",
+                                  links=is_symlink_mode(e["before_mode"]))
         except fsio.Replaced:
             return None
         if data is not None and sha256(data) == e["before"]:
@@ -1010,6 +1068,16 @@ def _undo_journal_entry(t, e, cur, cur_mode, orig, out, touched, rewritten) -> N
         touched.add(_parent(rel))
         return
     if op in ("replace", "delete"):
+        if cur is not None and (is_symlink_mode(cur_mode) or is_symlink_mode(e["before_mode"])) \
+                and (cur != orig or cur_mode != e["before_mode"]):
+            fsio.unlink(t, rel)  # a link is replaced whole, never written through
+            touched.add(_parent(rel))
+            cur = None
+        if cur is None and is_symlink_mode(e["before_mode"]):
+            fsio.symlink(t, orig, rel)
+            touched.add(_parent(rel))
+            out.restored.append(rel)
+            return
         if cur is None:
             fsio.write_new_file(t, rel, orig, e["before_mode"], sync=False)
             rewritten.append(rel)
@@ -1030,19 +1098,22 @@ def _undo_journal_entry(t, e, cur, cur_mode, orig, out, touched, rewritten) -> N
 RECOVERED = ".wopt/recovered"
 
 
-def _save_originals(t: fsio.Tree, tx: str, kept: list[tuple[str, bytes | None]]) -> str | None:
+def _save_originals(t: fsio.Tree, tx: str, kept: list[tuple[str, bytes | None, bool]]) -> str | None:
     """Copy the originals of the paths left for a person's decision to
     `.wopt/recovered/<tx>/<path>` (once), so they can be compared and taken back by hand."""
     base = f"{RECOVERED}/{tx}"
     saved = False
-    for rel, orig in kept:
+    for rel, orig, link in kept:
         if orig is None:
             continue
         dst = f"{base}/{rel}"
         try:
             fsio.makedirs(t, _parent(dst))
             if t.lstat(dst) is None:
-                fsio.write_new_file(t, dst, orig, 0o600)
+                if link:
+                    fsio.symlink(t, orig, dst)  # an original link, as a link (never followed by wopt)
+                else:
+                    fsio.write_new_file(t, dst, orig, 0o600)
             saved = True
         except fsio.Replaced:
             continue
@@ -1089,7 +1160,9 @@ def committed_original(ws: Workspace, m: dict, blobs: bytes, entry: dict,
     t = t or tree(ws)
     try:
         if m["mode"] != "journal" and "backup" in entry:
-            return t.read(f"{backup_rel(m['tx'])}/{entry['backup']}")[0]
+            # an original link was backed up as a link: its target
+            return _read_state(t, f"{backup_rel(m['tx'])}/{entry['backup']}",
+                               links=is_symlink_mode(entry.get("before_mode")))[0]
         # chmod-only: the content never changed
         return t.read(entry["path"])[0]
     except (fsio.Replaced, FileNotFoundError):

@@ -37,6 +37,13 @@ def batches(order: list[str], kinds: Mapping[str, str], paths: Mapping[str, str]
             b.moves += 1
         elif kind == "chmod":
             b.chmods += 1
+        elif kind == "symlink":  # counted by what happens to the path
+            if before.get(sid) is None:
+                b.creates += 1
+            elif after.get(sid) is None:
+                b.deletes += 1
+            else:
+                b.rewrites += 1
         data = after.get(sid)
         if data is not None and kind not in ("delete",):
             b.bytes += len(data)

@@ -29,6 +29,7 @@ from bisect import bisect_left
 from itertools import compress
 
 from ..plan import sha256
+from ..plan import is_symlink_mode
 from .model import DiffHunk, DiffLine, StepDiff
 
 CONTEXT = 3
@@ -225,7 +226,8 @@ def _size_words(n: int | None) -> str:
 
 def describe(d: StepDiff) -> list[str]:
     """Header lines saying what happens to the file beyond its lines: move, creation, deletion,
-    mode bits, binary content, and byte-level changes (line endings, BOM, final newline)."""
+    mode bits (or, when a symbolic link is involved, what happens to the link: `link_note`),
+    binary content, and byte-level changes (line endings, BOM, final newline)."""
     out = []
     if d.old_path and d.old_path != d.path:
         out.append(f"moved {d.old_path} -> {d.path}")
@@ -233,7 +235,10 @@ def describe(d: StepDiff) -> list[str]:
         out.append(f"new file {d.path} ({_size_words(d.new_size)})")
     elif d.deleted:
         out.append(f"deleted {d.path} ({_size_words(d.old_size)})")
-    if d.old_mode is not None and d.new_mode is not None and d.old_mode != d.new_mode:
+    note = link_note(d)
+    if note:
+        out.append(note)
+    elif d.old_mode is not None and d.new_mode is not None and d.old_mode != d.new_mode:
         out.append(f"mode {d.old_mode & 0o7777:03o} -> {d.new_mode & 0o7777:03o}")
     elif d.created and d.new_mode is not None and d.new_mode & 0o7777 != 0o644:
         out.append(f"mode {d.new_mode & 0o7777:03o}" + (" (executable)" if d.new_mode & 0o111 else ""))
@@ -618,6 +623,10 @@ def diff_bytes(before: bytes | None, after: bytes | None, *, path: str = "", ste
                  old_mode=old_mode, new_mode=new_mode,
                  old_size=None if before is None else len(before),
                  new_size=None if after is None else len(after))
+    if before is not None and is_symlink_mode(old_mode):
+        d.old_link = before.decode("utf-8", "surrogateescape")
+    if after is not None and is_symlink_mode(new_mode):
+        d.new_link = after.decode("utf-8", "surrogateescape")
     ta, tb = _text(before), _text(after)
     if ta is None or tb is None:
         d.binary = True
@@ -661,6 +670,19 @@ def apply_hunks(before: bytes, after: bytes, accepted: list[int]) -> bytes:
         pos = i2
     out.extend(a[pos:])
     return _join(out).encode("utf-8", "surrogateescape")
+
+
+def link_note(d: StepDiff) -> str | None:
+    """One line saying what happens to a symbolic link, or None when no link is involved."""
+    old, new = d.old_link, d.new_link
+    if old is None and new is None:
+        return None
+    if old is None:
+        return f"{'regular file replaced by a ' if d.old_size is not None else 'new '}symlink {d.path} -> {new}"
+    if new is None:
+        return (f"symlink {d.path} -> {old} removed" if d.deleted else
+                f"symlink {d.path} -> {old} replaced by a regular file")
+    return f"symlink {d.path}: target {old} -> {new}"
 
 
 def unified(d: StepDiff, *, color: bool = False, visible: bool = False) -> str:

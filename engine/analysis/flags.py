@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Mapping
 
+from ..plan import is_symlink_mode
 from .diffs import is_binary
 from .model import Flag
 
@@ -25,6 +26,13 @@ def step_flags(sid: str, kind: str, path: str, before: bytes | None, after: byte
         out.append(Flag(sid, "binary", f"{path}: binary content ({len(after):,} bytes)"))
     if kind == "delete" and before:
         out.append(Flag(sid, "delete-nonempty", f"{path}: deletes a non-empty file ({len(before):,} bytes)"))
+    if is_symlink_mode(before_mode) or is_symlink_mode(after_mode):
+        old = before.decode("utf-8", "surrogateescape") if before is not None and is_symlink_mode(before_mode) else None
+        new = after.decode("utf-8", "surrogateescape") if after is not None and is_symlink_mode(after_mode) else None
+        what = (f"makes a symlink to {new}" if old is None else f"removes the symlink to {old}" if new is None
+                else f"retargets a symlink from {old} to {new}")
+        out.append(Flag(sid, "symlink", f"{path}: {what}"))
+        return out
     if after is not None:
         bx = bool((before_mode or 0) & 0o111) if before is not None else False
         ax = bool((after_mode or 0) & 0o111)

@@ -117,12 +117,14 @@ class StepDiff:
     old_mode: int | None = None
     new_mode: int | None = None
     notes: list[str] = field(default_factory=list)   # byte-level changes: line endings, BOM, final newline
+    old_link: str | None = None   # the target, when the path was a symlink before
+    new_link: str | None = None   # the target, when the path is a symlink after
 
 
 @dataclass
 class StepInfo:
     id: str
-    kind: str                     # write, edit, patch, delete, move, chmod, render
+    kind: str                     # write, edit, patch, delete, move, chmod, render, symlink
     path: str
     to: str | None
     batch: str                    # its batch's dir

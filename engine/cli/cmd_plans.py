@@ -15,6 +15,9 @@ def register(sub, common) -> None:
                        "from disk, store it in .wopt/plans/ and print its id.")
     p.add_argument("file", metavar="FILE|-")
     p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: detect)")
+    p.add_argument("-p", type=int, metavar="N", dest="strip",
+                   help="diffs: remove N leading components from file names, as `git apply -p N` "
+                   "(default: 1 when the diff uses a/ b/ prefixes, else 0)")
     p.add_argument("--title", help="title for the plan")
     p.add_argument("--replace", action="store_true",
                    help="replace a stored plan of the same id (and drop its review)")
@@ -48,7 +51,7 @@ def cmd_ingest(args) -> int:
         name = args.file
     check_nesting(data, name)
     try:
-        plan, fmt = read(data, args.format, ws, name=name)
+        plan, fmt = read(data, args.format, ws, name=name, strip=args.strip)
     except RecursionError:
         raise PlanError("the input is nested too deeply to read", file=name,
                         hint="nothing was stored") from None

@@ -2,7 +2,7 @@
 
 One module per format (imported only when used, so `wopt hook` stays light):
 native (the plan JSON), claude-hook (PreToolUse payloads), claude-transcript (session
-`.jsonl`), claude-trace (claude-trace logs), diff (git / unified diffs, via unidiff), codex
+`.jsonl`), claude-trace (claude-trace logs), diff (git / unified diffs, applied as `git apply` does), codex
 (`apply_patch` envelopes), aider (SEARCH/REPLACE blocks and Aider's udiff). Every reader needs
 the workspace: agents' paths become workspace-relative, and preconditions come from what the
 agent saw (the disk, or the text an edit expects). Writes to one file fold into one step
@@ -65,11 +65,14 @@ def detect(data: bytes) -> str:
                      hint="pass --format (one of " + ", ".join(FORMATS[1:]) + ")")
 
 
-def read(data: bytes, fmt: str = "auto", ws=None, *, name: str | None = None) -> tuple[Plan, str]:
+def read(data: bytes, fmt: str = "auto", ws=None, *, name: str | None = None,
+         strip: int | None = None) -> tuple[Plan, str]:
     """(plan, format used). Raises WoptError subclasses on bad input; a plan is returned only
-    when every call in the input applies."""
+    when every call in the input applies. `strip` is git's `-p N` (diffs only)."""
     if fmt == "auto":
         fmt = detect(data)
+    if strip is not None and fmt != "diff":
+        raise UsageError(f"-p applies to diffs only (the input is {fmt})")
     if fmt == "native":
         return decode_plan(data, file=name), fmt
     if fmt not in FORMATS:
@@ -78,7 +81,7 @@ def read(data: bytes, fmt: str = "auto", ws=None, *, name: str | None = None) ->
         raise UsageError(f"reading {fmt} needs a workspace")
     mod = _module(fmt)
     try:
-        plan = mod.read(data, ws, name=name)
+        plan = mod.read(data, ws, name=name, strip=strip) if strip is not None else mod.read(data, ws, name=name)
     except RecursionError:
         raise PlanError("the input is nested too deeply", file=name) from None
     if not plan.source or plan.source == "native":

@@ -12,7 +12,9 @@ Folded step kinds:
 - anything else that leaves content -> a `write` step with the final content;
 - a file that existed and is gone at the end -> a `delete` step;
 - a rename -> a `move` step, then the moved file's own step on the new path if it changed;
-- a pure mode change -> a `chmod` step.
+- a pure mode change -> a `chmod` step;
+- a `symlink` call (the path itself, never followed) -> a `symlink` step; a link replaced by a
+  regular file -> a `symlink` step that removes it, then the file's `write` step.
 Each step's precondition is the hash of the content the first call acted on (or "absent").
 """
 from __future__ import annotations
@@ -23,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import PathError, StepError
-from ..plan import (ABSENT, ChmodStep, DeleteStep, Edit, EditStep, MoveStep, Origin, Plan, Step,
-                    WriteStep, check_relpath, format_mode, normalize_relpath, parse_mode, sha256)
+from ..plan import (ABSENT, SYMLINK_MODE, ChmodStep, DeleteStep, Edit, EditStep, MoveStep, Origin, Plan,
+                    Step, SymlinkStep, WriteStep, check_relpath, format_mode, is_symlink_mode,
+                    normalize_relpath, parse_mode, sha256)
 
 MISSING = object()   # "the call says nothing about what the agent saw"
 
@@ -33,7 +36,8 @@ Transform = Callable[[bytes | None], bytes | None]
 
 @dataclass
 class Call:
-    """One agent call on one file. `op`: write | edit | transform | delete | move | chmod."""
+    """One agent call on one file. `op`: write | edit | transform | delete | move | chmod |
+    symlink (a transform of the link's target text, None removing the link)."""
 
     tool: str
     op: str
@@ -155,16 +159,20 @@ class Folder:
         self.id_prefix = id_prefix
 
     # ------------------------------------------------------------------ virtual tree
-    def _state(self, rel: str) -> tuple[bytes | None, int | None]:
+    def _state(self, rel: str, link: bool = False) -> tuple[bytes | None, int | None]:
         if rel not in self.tree:
-            self.tree[rel] = self._read(rel)
+            if link:
+                from ..effects import read_entry
+                self.tree[rel] = read_entry(self.ws, rel)
+            else:
+                self.tree[rel] = self._read(rel)
         return self.tree[rel]
 
     def _group(self, rel: str, call: Call | None) -> _Group:
         g = self.open.get(rel)
         if g is not None and not g.locked:
             return g
-        data, mode = self._state(rel)
+        data, mode = self._state(rel, link=call is not None and call.op == "symlink")
         if g is None and call is not None and call.seen is not MISSING:
             # what the agent saw when it made the call (a transcript's record of it)
             data = call.seen  # type: ignore[assignment]
@@ -240,6 +248,11 @@ class Folder:
                 raise StepError(f"{call.label}: there is no file to delete", path=rel)
             after = None
             g.edits = None
+        elif call.op == "symlink":
+            assert call.transform is not None
+            after = call.transform(before)
+            g.edits = None
+            g.mode = SYMLINK_MODE
         elif call.op == "chmod":
             if before is None:
                 raise StepError(f"{call.label}: there is no file to change the mode of", path=rel)
@@ -309,6 +322,15 @@ class Folder:
                 continue  # moved away without a change of its own before the move
             if not g.step_id:
                 g.step_id = new_id()
+            if is_symlink_mode(g.base_mode) and g.cur is not None and not is_symlink_mode(g.mode) \
+                    and not g.closed:
+                # a link replaced by a regular file: remove the link, then write the file
+                out.append(SymlinkStep(id=g.step_id, path=g.path, precondition=sha256(g.base or b""),
+                                       target=None, origin=list(g.origins)))
+                mode = format_mode(g.mode) if g.mode is not None else None
+                out.append(write_step(new_id(), g.path, g.cur, precondition=ABSENT, mode=mode,
+                                      origin=list(g.origins)))
+                continue
             step = self._step_for(g, g.step_id)
             if step is not None:
                 out.append(step)
@@ -318,6 +340,13 @@ class Folder:
         pre = g.precondition if g.step_id and g.precondition else (ABSENT if g.base is None else sha256(g.base))
         end, mode = (g.pre_move, g.pre_move_mode) if g.closed else (g.cur, g.mode)
         origin = list(g.origins)
+        if is_symlink_mode(mode) and end is not None:
+            if is_symlink_mode(g.base_mode) and end == g.base:
+                return None
+            return SymlinkStep(id=sid, path=g.path, precondition=pre, origin=origin,
+                               target=end.decode("utf-8", "surrogateescape"))
+        if end is None and is_symlink_mode(g.base_mode):
+            return SymlinkStep(id=sid, path=g.path, precondition=pre, target=None, origin=origin)
         if end is None:
             if g.base is None:
                 return None  # created and removed again within the plan

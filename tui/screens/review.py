@@ -753,7 +753,7 @@ class ReviewScreen(Screen):
         s = self.current
         if not s or self.model is None:
             return None
-        if self.model.steps[s].kind in ("delete", "chmod", "move"):
+        if self.model.steps[s].kind in ("delete", "chmod", "move", "symlink"):
             self.notify(f"a {self.model.steps[s].kind} step has no content to edit", timeout=3)
             return None
         text = self._current_text(s)
