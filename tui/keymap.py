@@ -87,14 +87,12 @@ def known_ids() -> set[str]:
 def screen_ids() -> set[str]:
     """Binding ids of the screens the app pushes (apply flow, history, template family,
     editor): they declare their own bindings, and a user may remap those too."""
-    import importlib
+    from .screens.apply import ApplyFlowScreen
+    from .screens.editor import EditorScreen
+    from .screens.family import FamilyScreen
+    from .screens.history import HistoryScreen
     ids: set[str] = set()
-    for mod, cls in (("apply", "ApplyFlowScreen"), ("history", "HistoryScreen"),
-                     ("family", "FamilyScreen"), ("editor", "EditorScreen")):
-        try:
-            screen = getattr(importlib.import_module(f"wopt.tui.screens.{mod}"), cls)
-        except (ImportError, AttributeError):
-            continue
+    for screen in (ApplyFlowScreen, HistoryScreen, FamilyScreen, EditorScreen):
         ids |= {b.id for b in screen.BINDINGS if getattr(b, "id", None)}
     return ids
 

@@ -248,9 +248,10 @@ def history_problems(problems: list[str]) -> int:
 def _model(ws, plan, review):
     """The plan's review model, for the history's optimization rate and learned templates;
     None when the analysis cannot run (the apply itself reports what is wrong)."""
+    from ..analysis import analyze
+    from ..errors import WoptError
     try:
-        from ..analysis import analyze
         # families are detected only when a review may have approved one whole (to save it)
         return analyze(ws, plan, review, families=review is not None)
-    except Exception:  # the figures are a nicety: never block an apply on them
+    except WoptError:  # the apply itself meets the same problem and reports it
         return None

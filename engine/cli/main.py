@@ -106,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         _err(f"{e.strerror or e}{where}")
         return 1
+    except Exception as e:  # a bug in wopt: stop with a message, never a traceback
+        if os.environ.get("WOPT_DEBUG") == "1":
+            raise
+        _err(f"internal error ({type(e).__name__}: {e}); this is a bug in wopt. A transaction it "
+             "interrupted is rolled back (now, or by the next wopt command). Run again with "
+             "WOPT_DEBUG=1 for the traceback, and please report it with `wopt --version`")
+        return 1
 
 
 def _err(msg: str) -> None:

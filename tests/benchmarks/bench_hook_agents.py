@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from benchlib import size, target
 
 BIN = Path(sys.executable).parent
 WOPT = [str(BIN / "wopt")] if (BIN / "wopt").exists() else [sys.executable, "-m", "wopt.engine.cli.main"]
-RUNS = 21
+RUNS = size(21, 3)   # whole processes each; the tiny run checks the answers only
 TARGET = 4.0
 HEAVY = ("rich", "textual", "jinja2", "pygments", "unidiff", "mcp", "pydantic", "anyio")
 CONTENT = ("x" * 99 + "\n") * 100  # 10 KB
@@ -64,7 +65,7 @@ def test_hook_startup_at_most_4x_python(tmp_path, agent, make):
     ratio = hook / base
     print(f"\nwopt hook {agent}: median {hook * 1000:.1f} ms, python -c pass: {base * 1000:.1f} ms, "
           f"ratio {ratio:.2f}x (target <= {TARGET:g}x, {RUNS} runs each)")
-    assert ratio <= TARGET
+    target(ratio <= TARGET, f"wopt hook {agent} is {ratio:.2f}x python -c pass (target <= {TARGET:g}x)")
 
 
 @pytest.mark.parametrize("agent,make", [("codex", _codex), ("gemini", _gemini)])

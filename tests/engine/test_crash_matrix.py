@@ -86,7 +86,9 @@ def test_kill_at_every_operation_then_recover(mode, sync, counted, mixed_templat
             return f"{where}: tree is not the {'before' if want is before else 'after'} tree{mix}, " \
                    f"{'matches ' + other if not mix else ''}\n{diff_snap(want, snap)}"
         out = rec.stdout.decode()
-        if k < fin and "rolled back" not in out and "dropped" not in out:
+        # before the transaction starts (phase idle: the analysis cache's writes), there is
+        # nothing to roll back, and recover says so
+        if k < fin and log[k - 1][1] != "idle" and "rolled back" not in out and "dropped" not in out:
             return f"{where}: recover did not say what it rolled back: {out!r}"
         if k >= fin and "nothing to recover" not in out:
             return f"{where}: recover after finalize should find nothing: {out!r}"
@@ -126,6 +128,12 @@ def test_injected_errors_roll_back_cleanly(mode, counted, mixed_template, tmp_pa
         where = f"{mode}: WOPT_FAULT={spec} ({log[k - 1][1]} {log[k - 1][2]})"
         err = r.stderr.decode()
         snap = snapshot(ws)
+        if log[k - 1][1] == "idle" and not persist:
+            # a write of the analysis cache, before the transaction: a cache that cannot be
+            # written is rebuilt next time; the apply goes on and lands whole
+            if r.returncode != 0 or snap != after:
+                return f"{where}: a failed cache write must not stop the apply: exit {r.returncode}: {err[-400:]}"
+            return None
         if k > committed_at:
             if r.returncode != 0 or snap != after:
                 return f"{where}: a fault after the commit point must leave the apply committed: " \

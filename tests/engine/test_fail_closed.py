@@ -73,7 +73,9 @@ def test_validator_crash_on_one_file_names_that_file(ws, capsys, monkeypatch):
 
 
 def test_validator_that_cannot_be_imported_refuses_the_apply(ws, capsys, monkeypatch):
+    import wopt.engine.analysis as A
     monkeypatch.setitem(sys.modules, "wopt.engine.analysis.validate", None)   # import fails
+    monkeypatch.delattr(A, "validate", raising=False)   # (`from . import validate` looks here first)
     before = snapshot(ws)
     rc, out = run(capsys, "apply", "p", "--yes", "--root", str(ws))
     assert rc == 1, out
@@ -139,3 +141,17 @@ def test_no_import_guard_around_wopts_own_modules(rel):
                 if isinstance(n, ast.ImportFrom):
                     assert not (n.level or (n.module or "").startswith("wopt")), \
                         f"{rel}:{n.lineno}: an import guard around wopt's own module"
+
+
+def test_an_internal_bug_is_a_message_not_a_traceback(ws, capsys, monkeypatch):
+    import wopt.engine.cli.cmd_plans as P
+
+    def bug(args):
+        raise TypeError("unsupported operand")
+    monkeypatch.setattr(P, "cmd_list", bug)
+    before = snapshot(ws)
+    rc, out = run(capsys, "list", "--root", str(ws))
+    assert rc == 1
+    assert "internal error (TypeError: unsupported operand)" in out and "bug in wopt" in out
+    assert "Traceback" not in out
+    assert snapshot(ws) == before

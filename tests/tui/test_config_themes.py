@@ -43,7 +43,7 @@ def test_builtin_and_user_themes(tmp_path):
     assert {"wopt-dark", "wopt-light", "wopt-high-contrast"} <= names
     hc = next(t for t in builtin_themes() if t.name == "wopt-high-contrast")
     # colour-blind safe: additions and removals are blue and orange, not green and red
-    assert hc.colors["success"] == "#0072b2" and hc.colors["error"] == "#e69f00"
+    assert hc.colors["success"] == "#3b9ede" and hc.colors["error"] == "#e69f00"
     d = tmp_path / "wopt" / "themes"
     d.mkdir(parents=True)
     (d / "mine.toml").write_text('name = "mine"\nprimary = "#ff00ff"\n')
