@@ -447,5 +447,58 @@ def test_the_apply_result_lists_the_files_written(tmp_path):
             detail = str(app.screen.query_one("#result-detail").render())
             assert "Files" in detail
             assert "docs/payments.md" in detail and "src/shop/payments/base.py" in detail
+            pending = app.screen.result.pending_plan
+            assert pending
+            # closing the result leaves the applied plan: on to the steps it left pending
+            await pilot.press("enter")
+            await settle(pilot, 2)
+            from wopt.tui.screens.review import ReviewScreen
+            for _ in range(50):
+                if isinstance(app.screen, ReviewScreen) and app.screen.plan.id == pending:
+                    break
+                await settle(pilot, 1)
+            assert isinstance(app.screen, ReviewScreen) and app.screen.plan.id == pending
+            assert len(app.screen.plan.steps) == 11
+            from wopt.tui.screens.queue import scan
+            assert [r.id for r in scan(ws)[0]] == [pending, "demo-session"]
     run(body())
     assert (ws.root / "docs/payments.md").exists()
+
+
+async def _polled(pilot, app) -> bool:
+    for _ in range(40):
+        await pilot.pause(0.05)
+        if "demo-session" not in [r.id for r in app.screen.rows]:
+            return True
+    return False
+
+
+def test_a_whole_apply_returns_to_the_queue(tmp_path):
+    from wopt.engine import spool
+    from wopt.tui.screens.apply import ApplyFlowScreen
+    from wopt.tui.screens.queue import QueueScreen
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_review(pilot, "demo-session")
+            await pilot.press("ctrl+a")
+            await settle(pilot, 1)
+            await pilot.press("x")
+            await settle(pilot, 2)
+            assert isinstance(app.screen, ApplyFlowScreen)
+            await pilot.press("enter")
+            for _ in range(100):
+                await settle(pilot, 1)
+                if app.screen.stage == "result":
+                    break
+            assert app.screen.result.outcome == "committed"
+            await pilot.press("enter")
+            await settle(pilot, 2)
+            assert isinstance(app.screen, QueueScreen)
+            from wopt.tui.screens.queue import scan
+            assert "demo-session" not in [r.id for r in scan(ws)[0]]
+            assert "demo-session" not in [r.id for r in app.screen.rows] or await _polled(pilot, app)
+            assert any(n.title == "Applied" for n in app._notifications)
+    run(body())

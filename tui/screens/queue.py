@@ -105,6 +105,8 @@ def scan(ws) -> tuple[list[QueueRow], dict[str, str], set[str]]:
                 size += len(ed.new_string)
         try:
             rv = spool.load_review(ws, p.id)
+            if rv.applied:
+                continue   # applied: it has left the pending queue (History keeps it, with undo)
             dec = rv.decisions
             ids = {s.id for s in p.steps}
             approved = sum(1 for k, v in dec.items() if v == "approved" and k in ids)

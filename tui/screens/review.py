@@ -781,6 +781,23 @@ class ReviewScreen(Screen):
             return
         self._edited(s, text, new)
 
+    def _applied(self, result) -> None:
+        """After an apply: the plan has left the pending queue (History keeps it, with undo);
+        back to the queue, or on to the plan holding the steps this apply left pending."""
+        self._gone = True
+        self.undo_stack.clear()
+        self.app.post_message(ReviewChanged(self.plan.id))
+        pending = getattr(result, "pending_plan", None)
+        files = getattr(result, "files", 0)
+        msg = (f"Applied {files} file{'s' if files != 1 else ''} as transaction {result.tx}; "
+               f"it is in History (h), where it can be undone.")
+        if pending:
+            msg += f" The steps it did not apply wait in plan {pending}."
+        self.app.notify(msg, title="Applied", timeout=8)
+        self.app.pop_screen()
+        if pending:
+            self.app.open_plan(pending)
+
     def action_apply(self) -> None:
         if self.model is None:
             return
@@ -791,6 +808,9 @@ class ReviewScreen(Screen):
 
         def done(result) -> None:
             if result is None:
+                return
+            if getattr(result, "outcome", None) == "committed" and getattr(result, "kind", "apply") == "apply":
+                self._applied(result)
                 return
             try:
                 self.review = spool.load_review(self.ws, self.plan.id)
