@@ -147,7 +147,10 @@ def waiting_on(ws: Workspace, plan_id: str, step_id: str, timeout: float, *,
     for at most `timeout` seconds; the marker goes when the block ends, and a marker left by a
     killed process does not count (its pid is dead, or its time is up)."""
     d = waiting_dir(ws)
-    d.mkdir(parents=True, exist_ok=True)
+    from . import fsio
+    t, rel = fsio.spool_tree(d / "x")      # .wopt/waiting, walked without following a symlink
+    with t:
+        fsio.makedirs(t, rel.rsplit("/", 1)[0])
     now = time.time()
     f = d / f"{os.getpid()}-{secrets.token_hex(4)}.json"
     spool.atomic_write(f, json.dumps({"plan": plan_id, "step": step_id, "pid": os.getpid(), "path": path,

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
@@ -87,7 +88,12 @@ class WoptApp(App):
         # high contrast: the diff's backgrounds stronger than the other themes' 18% tints
         self.set_class(name == "wopt-high-contrast", "-high-contrast")
 
+    WAITING_SECONDS = 1.0
+
     def on_mount(self) -> None:
+        self._waiting_seen: set[tuple[str, str]] = set()
+        self._waiting: list = []
+        self.set_interval(self.poll_seconds or self.WAITING_SECONDS, self.poll_waiting)
         self.watch(self, "theme", self._theme_class, init=True)
         if self.user_keys:
             self.set_keymap(self.user_keys)
@@ -101,7 +107,45 @@ class WoptApp(App):
         if self.targets:
             self.open_plan(self.targets[0])
 
-    def open_plan(self, ref: str) -> None:
+    # ------------------------------------------------------------------ gate calls
+    @work(thread=True, exclusive=True, group="app-waiting", exit_on_error=False)
+    def poll_waiting(self) -> None:
+        """Which agent calls wait on a decision now (their markers, from live processes)."""
+        from wopt.engine import decide
+        waits = decide.waiting(self.ws)
+        self.call_from_thread(self._waiting_changed, waits)
+
+    def _waiting_changed(self, waits: list) -> None:
+        """A call that starts waiting cannot be missed: the bell and a notice on any screen;
+        `w` goes to it."""
+        self._waiting = waits
+        now = {(w.plan_id, w.step_id) for w in waits}
+        new = [w for w in waits if (w.plan_id, w.step_id) not in self._waiting_seen]
+        self._waiting_seen = now
+        if not new:
+            return
+        self.bell()
+        w = new[0]
+        what = f"{w.tool or 'a write'} of {w.path}" if w.path else (w.tool or "a write")
+        more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+        self.notify(f"{what} waits for your decision in plan {w.plan_id}{more}; press w to go to it",
+                    title="An agent is waiting", severity="warning", timeout=15)
+
+    def action_open_waiting(self) -> None:
+        if not self._waiting:
+            self.notify("no agent is waiting on a decision", timeout=3)
+            return
+        from .screens.review import ReviewScreen
+        w = self._waiting[0]
+        for screen in self.screen_stack:
+            if isinstance(screen, ReviewScreen) and screen.plan.id == w.plan_id:
+                while self.screen is not screen:
+                    self.pop_screen()
+                screen.select_step(w.step_id)
+                return
+        self.open_plan(w.plan_id, step=w.step_id)
+
+    def open_plan(self, ref: str, *, step: str | None = None) -> None:
         from .screens.review import ReviewScreen
         try:
             plan = spool.load_plan(self.ws, ref)
@@ -109,7 +153,10 @@ class WoptApp(App):
         except WoptError as e:
             self.notify(str(e), title="Cannot open this plan", severity="error", timeout=10)
             return
-        self.push_screen(ReviewScreen(self.ws, plan, review))
+        screen = ReviewScreen(self.ws, plan, review)
+        if step:
+            screen.start_at = step
+        self.push_screen(screen)
 
     def on_open_plan(self, msg: OpenPlan) -> None:
         self.open_plan(msg.plan_id)

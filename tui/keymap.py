@@ -31,6 +31,8 @@ KEYS: list[Key] = [
     Key("app.help", "question_mark", "help", "Help", "app", group="General"),
     Key("app.palette", "ctrl+p", "command_palette", "Commands", "app", group="General"),
     Key("app.history", "h", "history", "History", "app", show=False, group="General"),
+    Key("app.waiting", "w", "open_waiting", "Go to the call an agent is waiting on", "app", show=False,
+        group="General"),
     Key("app.quit", "q", "quit", "Quit", "app", group="General"),
     # queue
     Key("queue.open", "enter", "open", "Review", "queue", group="Queue"),

@@ -104,3 +104,50 @@ def test_only_a_live_gate_call_is_marked_waiting(tmp_path):
             assert await wait_for(pilot, lambda: all(r[0] == "" for r in cells(app)))
 
     asyncio.run(body())
+
+
+def test_a_call_that_starts_waiting_cannot_be_missed(tmp_path):
+    """The bell and a notice on whatever screen is open; w goes to the waiting step; the mark
+    goes when the call is answered."""
+    from wopt.engine.decide import approve
+    from wopt.tui.screens.history import HistoryScreen
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".git").mkdir()
+    ws = Workspace(root)
+    box: dict = {}
+
+    async def body():
+        app = make_app(ws, poll_seconds=0.1)
+        bells = []
+        app.bell = lambda: bells.append(1)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("h")                     # somewhere else than the queue
+            await settle(pilot, 1)
+            assert isinstance(app.screen, HistoryScreen)
+            t = threading.Thread(target=lambda: box.update(out=hook.handle(
+                payload(root, "w.txt", "w\n", "toolu_w"), mode=hook.GATE, timeout=30, root=str(root))),
+                daemon=True)
+            t.start()
+            for _ in range(120):
+                await pilot.pause(0.05)
+                if bells:
+                    break
+            assert bells, "no bell when the call started waiting"
+            notes = [n for n in app._notifications if n.title == "An agent is waiting"]
+            assert notes and "w.txt" in notes[0].message and "press w" in notes[0].message
+            await pilot.press("w")
+            await settle(pilot, 1)
+            assert isinstance(app.screen, ReviewScreen) and app.screen.plan.id == "claude-sess-G-gate"
+            for _ in range(60):
+                if app.screen.model is not None:
+                    break
+                await pilot.pause(0.05)
+            assert app.screen.current == app.screen.plan.steps[0].id
+            approve(ws, "claude-sess-G-gate")
+            await asyncio.get_running_loop().run_in_executor(None, t.join, 20)
+            assert box["out"]["hookSpecificOutput"]["permissionDecision"] == "allow"
+            assert len(bells) == 1                     # one call, one bell
+    asyncio.run(body())

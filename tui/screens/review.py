@@ -101,6 +101,7 @@ class ReviewScreen(Screen):
         self._ids: set[str] = set()
         self._gone = False
         self._seen = False
+        self.start_at: str | None = None   # the step to show first (the one an agent waits on)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -192,10 +193,18 @@ class ReviewScreen(Screen):
         self._outliers = {o.step: f.id for f in model.families for o in f.outliers}
         self._diff_for = None
         if keep is None and self._shown is None:
-            keep = next((s for s in self._order() if self.review.decision(s) == PENDING), None)
+            keep = self.start_at if self.start_at in model.steps else \
+                next((s for s in self._order() if self.review.decision(s) == PENDING), None)
         self._rebuild(keep=keep)
         if self._shown is not None:
             self._show_step(self._shown, force=True)
+
+    def select_step(self, sid: str) -> None:
+        """Show `sid` (once the model is there)."""
+        if self.model is None:
+            self.start_at = sid
+        elif sid in self.model.steps:
+            self.query_one(StepList).select(sid)
 
     def _order(self) -> list[str]:
         assert self.model is not None
