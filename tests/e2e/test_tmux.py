@@ -59,14 +59,15 @@ def wait_until(cond, timeout: float = 30.0) -> bool:
     return cond()
 
 
-@pytest.fixture
-def pane(tmp_path):
+@pytest.fixture(params=[(120, 36), (80, 24)], ids=["120x36", "80x24"])
+def pane(tmp_path, request):
+    cols, rows = (str(n) for n in request.param)
     root = make_demo(tmp_path / "demo")
     name = f"wopt-e2e-{os.getpid()}-{time.monotonic_ns() % 100000}"
     env = f"HOME={tmp_path} XDG_CONFIG_HOME={tmp_path}/config TERM=xterm-256color COLORTERM=truecolor"
     cmd = f"cd {root} && env -u COLUMNS -u LINES {env} {WOPT_TUI} --theme wopt-dark; sleep 5"
-    tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", cmd)
-    tmux("resize-window", "-t", name, "-x", "120", "-y", "36", check=False)
+    tmux("new-session", "-d", "-s", name, "-x", cols, "-y", rows, cmd)
+    tmux("resize-window", "-t", name, "-x", cols, "-y", rows, check=False)
     try:
         yield Pane(name), Workspace(root)
     finally:
@@ -81,7 +82,7 @@ def test_review_and_apply_from_the_keyboard(pane):
     p.wait_for("13 pending")
     # find the docs step with the filter, approve it, and the tests step too
     p.keys("/", "d", "o", "c", "s", "/", "Enter")
-    p.wait_for("payments.md")
+    p.wait_for("docs/ (1 step)")
     p.keys("a")
     p.wait_for("1 approved")
     p.keys("/", "C-u", "t", "e", "s", "t", "s", "/", "Enter")
@@ -90,7 +91,7 @@ def test_review_and_apply_from_the_keyboard(pane):
     assert spool.load_review(ws, "demo-payments").decision("docs-payments") == "approved"
     # the help screen is one key away and goes away with escape
     p.keys("?")
-    p.wait_for("review.approve")
+    p.wait_for("app.help")
     p.keys("Escape")
     # apply: confirm, wait for the files
     p.keys("x")

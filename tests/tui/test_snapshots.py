@@ -83,3 +83,26 @@ def test_queue_with_a_waiting_gate_call_and_a_broken_plan(snap_compare, tmp_path
     from wopt.engine.decide import waiting_on
     with waiting_on(ws, "claude-5b2c8e1a-gate", "g1", 600, path="src/shop/tax.py", tool="Write"):
         assert snap_compare(make_app(ws), terminal_size=SIZE, run_before=settle)
+
+
+# ------------------------------------------------------------------ 80x24: the app works there
+SMALL = (80, 24)
+
+
+def test_queue_80x24(snap_compare, tmp_path):
+    assert snap_compare(make_app(demo_ws(tmp_path)), terminal_size=SMALL, run_before=settle)
+
+
+def test_review_80x24(snap_compare, tmp_path):
+    assert snap_compare(make_app(demo_ws(tmp_path)), terminal_size=SMALL,
+                        run_before=review_at("demo-payments", "checkout-pay"))
+
+
+def test_help_80x24(snap_compare, tmp_path):
+    assert snap_compare(make_app(demo_ws(tmp_path)), terminal_size=SMALL,
+                        run_before=review_at("demo-payments", None, ("question_mark",)))
+
+
+def test_apply_confirmation_80x24(snap_compare, tmp_path):
+    assert snap_compare(make_app(demo_ws(tmp_path)), terminal_size=SMALL,
+                        run_before=review_at("demo-payments", "docs-payments", ("a", "x")))
