@@ -7,7 +7,6 @@ mode); `uninstall` takes it out and drops containers it leaves empty.
 """
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -58,57 +57,19 @@ def is_wopt_hook(h) -> bool:
 
 
 def _load(path: Path) -> dict:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except OSError as e:
-        raise WoptError(f"{path}: cannot read ({e.strerror})") from None
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as e:
-        raise WoptError(f"{path}: not valid JSON ({e})", hint="fix or remove the file; nothing was changed") from None
-    if not isinstance(data, dict):
-        raise WoptError(f"{path}: is not a JSON object", hint="fix or remove the file; nothing was changed")
-    return data
+    from .agents.install import load_config
+    return load_config(path)[0]
 
 
 def _strip(settings: dict, path: Path) -> bool:
     """Remove wopt's hook entries; True if something was removed."""
-    hooks = settings.get("hooks")
-    if hooks is None:
-        return False
-    if not isinstance(hooks, dict):
-        raise WoptError(f"{path}: \"hooks\" is not an object", hint="fix the file; nothing was changed")
-    pre = hooks.get("PreToolUse")
-    if not isinstance(pre, list):
-        return False
-    removed = False
-    new_pre = []
-    for entry in pre:
-        if isinstance(entry, dict) and isinstance(entry.get("hooks"), list):
-            keep = [h for h in entry["hooks"] if not is_wopt_hook(h)]
-            if len(keep) != len(entry["hooks"]):
-                removed = True
-                if not keep:
-                    continue
-                entry = {**entry, "hooks": keep}
-        new_pre.append(entry)
-    if new_pre:
-        hooks["PreToolUse"] = new_pre
-    else:
-        hooks.pop("PreToolUse", None)
-    if not hooks:
-        settings.pop("hooks", None)
-    return removed
+    from .agents.install import strip_hooks
+    return strip_hooks(settings, path, "PreToolUse", is_wopt_hook)
 
 
 def _save(path: Path, settings: dict) -> None:
-    from .spool import atomic_write
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    from .agents.install import save_config
+    save_config(path, settings, 2)
 
 
 def install(path: Path, mode: str = "queue", gate_timeout: float = 570, *, base: list[str] | None = None) -> dict:

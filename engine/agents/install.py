@@ -87,7 +87,8 @@ def _indent(raw: str):
     return "\t" if ws.startswith("\t") else len(ws)
 
 
-def _load(path: Path) -> tuple[dict, object]:
+def load_config(path: Path) -> tuple[dict, object]:
+    """An agent's JSON config file as a dict (empty when absent or blank) and its indent."""
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -105,20 +106,20 @@ def _load(path: Path) -> tuple[dict, object]:
     return data, _indent(raw)
 
 
-def _save(path: Path, data: dict, indent) -> None:
+def save_config(path: Path, data: dict, indent) -> None:
     from ..spool import atomic_write
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, (json.dumps(data, indent=indent, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-def _strip(agent: str, data: dict, path: Path) -> bool:
-    """Take wopt's hook entries out of `data`; True if there were any."""
+def strip_hooks(data: dict, path: Path, ev: str, is_ours) -> bool:
+    """Take the hook entries `is_ours` recognises out of `data["hooks"][ev]`, and the
+    containers they leave empty; True if there were any."""
     hooks = data.get("hooks")
     if hooks is None:
         return False
     if not isinstance(hooks, dict):
         raise WoptError(f"{path}: \"hooks\" is not an object", hint="fix the file; nothing was changed")
-    ev = event(agent)
     groups = hooks.get(ev)
     if not isinstance(groups, list):
         return False
@@ -126,7 +127,7 @@ def _strip(agent: str, data: dict, path: Path) -> bool:
     kept = []
     for g in groups:
         if isinstance(g, dict) and isinstance(g.get("hooks"), list):
-            keep = [h for h in g["hooks"] if not is_wopt_hook(agent, h)]
+            keep = [h for h in g["hooks"] if not is_ours(h)]
             if len(keep) != len(g["hooks"]):
                 removed = True
                 if not keep:
@@ -142,6 +143,10 @@ def _strip(agent: str, data: dict, path: Path) -> bool:
     return removed
 
 
+def _strip(agent: str, data: dict, path: Path) -> bool:
+    return strip_hooks(data, path, event(agent), lambda h: is_wopt_hook(agent, h))
+
+
 def install(agent: str, path: Path, mode: str = "queue", gate_timeout: float | None = None, *,
             base: list[str] | None = None) -> dict:
     """Merge wopt's hook into the config file at `path`; returns the hook entry written."""
@@ -149,7 +154,7 @@ def install(agent: str, path: Path, mode: str = "queue", gate_timeout: float | N
         raise UsageError(f"unknown mode {mode!r} (known: queue, gate)")
     if gate_timeout is None:
         gate_timeout = default_gate_timeout(agent)
-    data, indent = _load(path)
+    data, indent = load_config(path)
     _strip(agent, data, path)
     hooks = data.setdefault("hooks", {})
     groups = hooks.setdefault(event(agent), [])
@@ -157,7 +162,7 @@ def install(agent: str, path: Path, mode: str = "queue", gate_timeout: float | N
         raise WoptError(f"{path}: hooks.{event(agent)} is not a list", hint="fix the file; nothing was changed")
     e = entry(agent, mode, gate_timeout, base)
     groups.append(e)
-    _save(path, data, indent)
+    save_config(path, data, indent)
     return e["hooks"][0]
 
 
@@ -166,13 +171,13 @@ def uninstall(agent: str, path: Path) -> bool:
     left with nothing in it is removed."""
     if not path.exists():
         return False
-    data, indent = _load(path)
+    data, indent = load_config(path)
     if not _strip(agent, data, path):
         return False
     if not data and agent == "codex":
         path.unlink()
         return True
-    _save(path, data, indent)
+    save_config(path, data, indent)
     return True
 
 
@@ -204,7 +209,7 @@ def notes(agent: str, path: Path, scope: str) -> list[str]:
                    + (" (and trust the project's .codex/ folder)" if scope == "project" else ""))
     else:
         try:
-            data, _ = _load(path)
+            data, _ = load_config(path)
         except WoptError:
             data = {}
         hc = data.get("hooksConfig") if isinstance(data.get("hooksConfig"), dict) else {}
