@@ -308,20 +308,32 @@ def _handle(data: bytes, *, mode: str, timeout: float, root: str | None) -> dict
     return queue(ws, payload, call)
 
 
-def main(stdin=None, stdout=None, *, mode: str = QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
-         root: str | None = None) -> int:
+def serve(answer, deny, stdin=None, stdout=None) -> int:
+    """One hook call, for every agent: read the payload, print `answer(data)` (which never
+    raises) as one JSON object, exit 0. If the answer cannot be written, an empty stdout with
+    exit 0 would let the write through (Codex reads it as allow), so the reason goes to stderr
+    and the exit code is 2, which Claude Code, Codex and Gemini CLI all take as a block."""
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout
     try:
         data = stdin.read()
-    except BaseException as e:  # noqa: BLE001
-        data = b""
+    except BaseException as e:  # noqa: BLE001 - fail closed: deny
         out = deny(f"wopt could not read the hook input ({e}); the write was not made.")
     else:
-        out = handle(data, mode=mode, timeout=timeout, root=root)
+        out = answer(data)
     try:
         stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         stdout.flush()
-    except BaseException:  # noqa: BLE001 - nothing more can be said
-        pass
+    except BaseException as e:  # noqa: BLE001 - fail closed: block by the exit code
+        try:
+            sys.stderr.write(f"wopt could not answer the hook ({e}); the write was not made.\n")
+            sys.stderr.flush()
+        except OSError:
+            pass   # the exit code alone still blocks
+        return 2
     return 0
+
+
+def main(stdin=None, stdout=None, *, mode: str = QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
+         root: str | None = None) -> int:
+    return serve(lambda data: handle(data, mode=mode, timeout=timeout, root=root), deny, stdin, stdout)

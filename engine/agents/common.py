@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 QUEUE, GATE = "queue", "gate"
@@ -233,18 +232,6 @@ def run(data: bytes, handle, deny) -> dict:
 
 
 def main(handle, deny, stdin=None, stdout=None) -> int:
-    """Read the payload, answer one JSON object (nothing for an empty answer), exit 0."""
-    stdin = stdin or sys.stdin.buffer
-    stdout = stdout or sys.stdout
-    try:
-        data = stdin.read()
-    except BaseException as e:  # noqa: BLE001
-        out = deny(f"wopt could not read the hook input ({e}); the write was not made.")
-    else:
-        out = run(data, handle, deny)
-    try:
-        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-        stdout.flush()
-    except BaseException:  # noqa: BLE001 - nothing more can be said
-        pass
-    return 0
+    """Read the payload, answer one JSON object, exit 0 (the shell every hook shares)."""
+    from ..hook import serve
+    return serve(lambda data: run(data, handle, deny), deny, stdin, stdout)
