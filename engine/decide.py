@@ -95,14 +95,15 @@ def current(ws: Workspace, plan_id: str, step_id: str) -> tuple[str, str | None]
     return review.decision(step_id), review.reasons.get(step_id)
 
 
-def wait_decision(ws: Workspace, plan_id: str, step_id: str, timeout: float, *,
-                  poll: float = 0.05) -> tuple[str, str | None]:
-    """Wait until the step is approved or rejected: (decision, reason); ("pending", None) when
-    `timeout` seconds pass first. Polls the review file's stat, re-reading it only when it
-    changed."""
+def wait_steps(ws: Workspace, plan_id: str, step_ids: list[str], timeout: float, *,
+               poll: float = 0.05) -> tuple[str, Review | None]:
+    """Wait until every step is approved or one is rejected: (APPROVED or REJECTED, review);
+    (PENDING, the last review read) when `timeout` seconds pass first. Polls the review file's
+    stat, re-reading it only when it changed."""
     f = spool.review_file(ws, plan_id)
     deadline = time.monotonic() + max(0.0, timeout)
     last = None
+    review = None
     while True:
         try:
             st = os.stat(f)
@@ -112,13 +113,26 @@ def wait_decision(ws: Workspace, plan_id: str, step_id: str, timeout: float, *,
         if sig != last:
             last = sig
             if sig is not None:
-                d, why = current(ws, plan_id, step_id)
-                if d in (APPROVED, REJECTED):
-                    return d, why
+                review = spool.load_review(ws, plan_id)
+                ds = [review.decision(i) for i in step_ids]
+                if REJECTED in ds:
+                    return REJECTED, review
+                if all(d == APPROVED for d in ds):
+                    return APPROVED, review
         now = time.monotonic()
         if now >= deadline:
-            return PENDING, None
+            return PENDING, review
         time.sleep(min(poll, deadline - now))
+
+
+def wait_decision(ws: Workspace, plan_id: str, step_id: str, timeout: float, *,
+                  poll: float = 0.05) -> tuple[str, str | None]:
+    """Wait until the step is approved or rejected: (decision, reason); ("pending", None) when
+    `timeout` seconds pass first."""
+    d, review = wait_steps(ws, plan_id, [step_id], timeout, poll=poll)
+    if d == PENDING or review is None:
+        return PENDING, None
+    return d, review.reasons.get(step_id)
 
 
 # ------------------------------------------------------------------ who is waiting

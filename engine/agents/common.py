@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 QUEUE, GATE = "queue", "gate"
 
@@ -131,7 +130,7 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
     try:
         if not ids:
             return Outcome(pid, new, APPROVED)
-        from ..decide import waiting_on
+        from ..decide import wait_steps, waiting_on
         with waiting_on(ws, pid, ids[0], timeout, path=new[0].path,
                         tool=getattr(made[0], "tool", None) if made else None):
             decision, review = wait_steps(ws, pid, ids, timeout)
@@ -161,36 +160,6 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
     finally:
         if ids:
             _forget(ws, pid, ids)
-
-
-def wait_steps(ws, pid: str, ids: list[str], timeout: float, *, poll: float = 0.05):
-    """Wait until every step is approved or one is rejected: (decision, review); pending
-    when `timeout` seconds pass first. Polls the review file's stat (cheap)."""
-    from .. import spool
-    from ..review import APPROVED, PENDING, REJECTED
-    f = spool.review_file(ws, pid)
-    deadline = time.monotonic() + max(0.0, timeout)
-    last = None
-    review = None
-    while True:
-        try:
-            st = os.stat(f)
-            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except FileNotFoundError:
-            sig = None
-        if sig != last:
-            last = sig
-            if sig is not None:
-                review = spool.load_review(ws, pid)
-                ds = [review.decision(i) for i in ids]
-                if REJECTED in ds:
-                    return REJECTED, review
-                if all(d == APPROVED for d in ds):
-                    return APPROVED, review
-        now = time.monotonic()
-        if now >= deadline:
-            return PENDING, review
-        time.sleep(min(poll, deadline - now))
 
 
 def rejected_reason(out: Outcome) -> str:
