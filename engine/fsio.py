@@ -399,13 +399,12 @@ def open_new(tree: Tree, rel: str, mode: int = 0o600) -> int:
     return fd
 
 
-def open_write(tree: Tree, rel: str) -> int:
-    """Open an existing regular file for writing in place (same inode), never through a
-    symlink."""
-    _op("open_write", rel)
+def _open_regular(tree: Tree, rel: str, flags: int, mode: int = 0o644) -> int:
+    """Open `rel` with `flags`, never through a symlink; anything but a regular file there is
+    refused (Replaced)."""
     dfd, name = tree.at(rel)
     try:
-        fd = os.open(name, os.O_WRONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=dfd)
+        fd = os.open(name, flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC, mode, dir_fd=dfd)
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise Replaced(e.errno, "is a symlink; wopt does not write through it", rel) from None
@@ -413,6 +412,14 @@ def open_write(tree: Tree, rel: str) -> int:
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise Replaced(errno.EINVAL, "is not a regular file", rel)
+    return fd
+
+
+def open_write(tree: Tree, rel: str) -> int:
+    """Open an existing regular file for writing in place (same inode), never through a
+    symlink."""
+    _op("open_write", rel)
+    fd = _open_regular(tree, rel, os.O_WRONLY)
     _after()
     return fd
 
@@ -420,17 +427,7 @@ def open_write(tree: Tree, rel: str) -> int:
 def open_append(tree: Tree, rel: str, mode: int = 0o644) -> int:
     """Open (create if absent) a regular file for appending, never through a symlink."""
     _op("open_append", rel)
-    dfd, name = tree.at(rel)
-    try:
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | _NONBLOCK | _CLOEXEC,
-                     mode, dir_fd=dfd)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise Replaced(e.errno, "is a symlink; wopt does not write through it", rel) from None
-        raise _relabel(e, rel) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise Replaced(errno.EINVAL, "is not a regular file", rel)
+    fd = _open_regular(tree, rel, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
     _after()
     return fd
 
