@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import stat
 import time
 from dataclasses import dataclass, field
@@ -70,7 +69,7 @@ JOURNAL = ".wopt/journal"       # workspace-relative: every operation goes throu
 
 def new_tx_id() -> str:
     now = datetime.now(timezone.utc)
-    return now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond:06d}" + secrets.token_hex(1)
+    return now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond:06d}" + os.urandom(1).hex()
 
 
 def journal_dir(ws: Workspace) -> Path:
@@ -943,7 +942,6 @@ def rollback(ws: Workspace, tx: str, t: fsio.Tree | None = None) -> Rollback:
 def _rollback(ws: Workspace, tx: str, t: fsio.Tree) -> Rollback:
     out = Rollback(tx)
     mrel = manifest_rel(tx)
-    bdir = backup_rel(tx)
     try:
         data, _ = t.read(mrel)
     except fsio.Replaced as e:
@@ -969,7 +967,7 @@ def _rollback(ws: Workspace, tx: str, t: fsio.Tree) -> Rollback:
     touched: set[str] = set()
     kept_orig: list[tuple[str, bytes | None, bool]] = []
     for e in reversed(m["entries"]):
-        rel, op = e["path"], e["op"]
+        rel = e["path"]
         try:
             orig = _original(t, m, blobs, e)
             cur, cur_mode = _read_state(t, rel, links=_links(e))
