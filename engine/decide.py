@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -166,7 +165,7 @@ def waiting_on(ws: Workspace, plan_id: str, step_id: str, timeout: float, *,
     with t:
         fsio.makedirs(t, rel.rsplit("/", 1)[0])
     now = time.time()
-    f = d / f"{os.getpid()}-{secrets.token_hex(4)}.json"
+    f = d / f"{os.getpid()}-{os.urandom(4).hex()}.json"
     spool.atomic_write(f, json.dumps({"plan": plan_id, "step": step_id, "pid": os.getpid(), "path": path,
                                       "tool": tool, "since": now, "until": now + max(0.0, timeout)}).encode(),
                        fsync=False)

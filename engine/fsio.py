@@ -31,7 +31,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
 import signal
 import stat
 import sys
@@ -661,7 +660,7 @@ def atomic_write(tree: Tree, rel: str, data: bytes, *, mode: int = 0o644, sync: 
     """Replace `rel` by `data` atomically: a temporary file in the same directory, fsync'd,
     renamed over it, the directory fsync'd."""
     d, name = _split(rel)
-    tmp = (f"{d}/" if d else "") + f".{name[:200]}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
+    tmp = (f"{d}/" if d else "") + f".{name[:200]}.{os.getpid()}.{os.urandom(3).hex()}.tmp"
     try:
         write_new_file(tree, tmp, data, mode, sync=sync)
         rename(tree, tmp, rel)

@@ -34,6 +34,12 @@ Precondition = Annotated[str, Meta(pattern=r"^(absent|sha256:[0-9a-f]{64})$",
                                    description="\"absent\" or \"sha256:<hex>\" of the file the agent saw")]
 
 
+# what a reader puts in an origin's summary when the agent's tool moves a file onto an existing
+# one (Codex's `*** Move to:`): the analysis flags the step that writes the destination
+# "overwrite" (here, below both, so a reader needs no analysis module: the hook stays light)
+OVERWRITE_NOTE = "overwriting the existing file"
+
+
 class Origin(Struct, omit_defaults=True, forbid_unknown_fields=False):
     """One agent call that a step folds (a Write, an Edit, a patch section...)."""
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Mapping
 
-from ..plan import is_symlink_mode
+from ..plan import OVERWRITE_NOTE, is_symlink_mode
 from .diffs import is_binary
 from .model import Flag
 
 LARGE = 1024 * 1024          # bytes of resulting content
-# what a reader puts in an origin's summary when the agent's tool moves a file onto an existing
-# one (Codex's `*** Move to:`): the step that writes the destination is flagged "overwrite"
-OVERWRITE_NOTE = "overwriting the existing file"
 LARGE_LINES = 20_000
 
 

@@ -24,8 +24,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import PlanError, StepError
-from ..plan import Plan
-from ..analysis.flags import OVERWRITE_NOTE
+from ..plan import OVERWRITE_NOTE, Plan
 from .fold import Call, Folder, agent_path, to_bytes
 
 BEGIN, END = "*** Begin Patch", "*** End Patch"
