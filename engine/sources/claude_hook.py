@@ -236,7 +236,8 @@ def _payloads(data: bytes, name: str | None) -> list:
         try:
             out.append(json.loads(line))
         except ValueError as e:
-            raise PlanError(f"line {i}: not valid JSON ({e.msg})", file=name,
+            why = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+            raise PlanError(f"line {i}: not valid JSON ({why})", file=name,
                             hint="expected a PreToolUse payload (one JSON object, or one a line)") from None
     return out
 

@@ -71,6 +71,16 @@ def test_deeply_nested_input_on_stdin_with_a_format(root):
     assert everything(root) == before
 
 
+def test_huge_number_in_a_hook_payload_line_is_a_clear_error(root):
+    # json.loads raises a plain ValueError (no .msg) for an integer past Python's digit limit
+    lines = b'{"tool_name": "Write"}\n{"n": ' + b"1" * 5000 + b"}\n"
+    (root / "hooks.jsonl").write_bytes(lines)
+    before = everything(root)
+    rc, out, err = wopt(root, "ingest", "hooks.jsonl", "--format", "claude-hook")
+    assert_clear(rc, out, err, "hooks.jsonl", "line 2", "not valid JSON")
+    assert everything(root) == before
+
+
 def test_moderate_nesting_still_reads(root):
     # a plan holding a render step with nested vars 100 deep is fine
     nested: object = "leaf"
