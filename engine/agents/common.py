@@ -134,13 +134,13 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
         with waiting_on(ws, pid, ids[0], timeout, path=new[0].path,
                         tool=getattr(made[0], "tool", None) if made else None):
             decision, review = wait_steps(ws, pid, ids, timeout)
+        if decision == PENDING or review is None:
+            return Outcome(pid, new, PENDING)
         if decision == REJECTED:
             paths = {s.id: s.path for s in new}
             why = [f"{paths[i]}: {review.reasons.get(i) or 'rejected'}" for i in ids
                    if review.decision(i) == REJECTED]
             return Outcome(pid, new, REJECTED, why)
-        if decision == PENDING:
-            return Outcome(pid, new, PENDING)
         out = Outcome(pid, new, APPROVED)
         edited = {i: review.edited[i].encode("utf-8", "surrogateescape") for i in ids if i in review.edited}
         hunks = {i: list(review.hunks[i]) for i in ids if i in review.hunks}

@@ -199,7 +199,9 @@ def notes(agent: str, path: Path, scope: str) -> list[str]:
             cfg = tomllib.loads(toml.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             cfg = {}
-        feats = cfg.get("features") if isinstance(cfg.get("features"), dict) else {}
+        feats = cfg.get("features")
+        if not isinstance(feats, dict):
+            feats = {}
         if feats.get("hooks") is False or feats.get("codex_hooks") is False:
             out.append(f"{toml} turns hooks off ([features] hooks = false): turn them on for wopt's hook to run")
         pre = ((cfg.get("hooks") or {}).get("PreToolUse") if isinstance(cfg.get("hooks"), dict) else None) or []
@@ -212,7 +214,9 @@ def notes(agent: str, path: Path, scope: str) -> list[str]:
             data, _ = load_config(path)
         except WoptError:
             data = {}
-        hc = data.get("hooksConfig") if isinstance(data.get("hooksConfig"), dict) else {}
+        hc = data.get("hooksConfig")
+        if not isinstance(hc, dict):
+            hc = {}
         if hc.get("enabled") is False:
             out.append(f"{path} turns hooks off (hooksConfig.enabled = false): turn them on for wopt's hook to run")
         if GEMINI_NAME in (hc.get("disabled") or []):

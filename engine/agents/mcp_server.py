@@ -113,9 +113,10 @@ def status(ws, plan_id: str) -> dict:
     applied = list(review.applied)
     try:
         for rec in read_history(ws):
+            tx = rec.get("tx")
             if rec.get("plan") == plan.id and rec.get("kind") == "apply" and rec.get("outcome") == "committed" \
-                    and rec.get("tx") not in applied:
-                applied.append(rec.get("tx"))
+                    and isinstance(tx, str) and tx not in applied:
+                applied.append(tx)
     except OSError:
         pass
     steps = []
