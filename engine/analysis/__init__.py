@@ -211,11 +211,11 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
                        sum(len(ln) for ln in s.diff.split("\n") if ln.startswith("+") and not ln.startswith("+++")))
             info.small_edit = touched < len(after)
         infos[s.id] = info
-    for e in ordering.edges:
-        if e.after in infos:
-            infos[e.after].depends_on.append(e)
-        if e.before in infos:
-            infos[e.before].needed_by.append(e)
+    for edge in ordering.edges:
+        if edge.after in infos:
+            infos[edge.after].depends_on.append(edge)
+        if edge.before in infos:
+            infos[edge.before].needed_by.append(edge)
 
     order = ordering.order
     # a person's order (K/J in the app) that keeps every dependency is the order the apply
@@ -231,18 +231,18 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
     batches = B.batches(order, kinds, paths, befores, contents)
 
     # families: declared (render steps), detected among whole-file writes, saved templates
-    families = T.declared(plan)
+    fams = T.declared(plan)
     whole = [(sid, paths[sid], contents.get(sid)) for sid in order
              if kinds[sid] == "write" and sid in results]
     if detect_families:
-        families.extend(T.detect(whole, cache=content_cache))
+        fams.extend(T.detect(whole, cache=content_cache))
     if saved_templates and detect_families:
         saved = T.load_saved(ws)
         if saved:
-            in_fam = {m.step for f in families for m in f.members}
-            families.extend(T.match_saved(families, saved, contents,
-                                          [w for w in whole if w[0] not in in_fam]))
-    for fam in families:
+            in_fam = {m.step for f in fams for m in f.members}
+            fams.extend(T.match_saved(fams, saved, contents,
+                                      [w for w in whole if w[0] not in in_fam]))
+    for fam in fams:
         for m in fam.members:
             if m.step in infos and infos[m.step].family is None:
                 infos[m.step].family = fam.id
@@ -291,7 +291,7 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
         warnings = O.check_order(_Shim(ordering, infos), list(review.order))
 
     model = ReviewModel(plan_id=plan.id, order=order, groups=ordering.groups, edges=ordering.edges,
-                        batches=batches, steps={sid: infos[sid] for sid in order}, families=families,
+                        batches=batches, steps={sid: infos[sid] for sid in order}, families=fams,
                         findings=findings, flags=flags, optimization_rate=rate, warnings=warnings,
                         stale=list(out.stale), errors=[str(e) for e in out.errors],
                         tiers=ordering.tiers, _diff=_differ(ws, plan, results))

@@ -47,7 +47,7 @@ def seed(source: bytes | str, refs: list[PyImport] | None) -> None:
 
 @lru_cache(maxsize=16384)
 def _py_imports(source: bytes | str) -> list[PyImport] | None:
-    if (b"import" if isinstance(source, bytes) else "import") not in source:
+    if (b"import" not in source) if isinstance(source, bytes) else ("import" not in source):
         return []
     try:
         tree = ast.parse(source)

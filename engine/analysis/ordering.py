@@ -206,9 +206,9 @@ def build_graph(plan: Plan, contents: Mapping[str, bytes | None] | None = None) 
             stem = stem[5:]
         elif stem.endswith("_test"):
             stem = stem[:-5]
-        cands = by_stem.get(stem, [])
-        if len(cands) == 1:
-            add(cands[0][0], sid, f"test after what it tests ({cands[0][1]})")
+        named = by_stem.get(stem, [])
+        if len(named) == 1:
+            add(named[0][0], sid, f"test after what it tests ({named[0][1]})")
     return list(edges.values())
 
 

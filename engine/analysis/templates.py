@@ -22,7 +22,7 @@ import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from .model import Family, FamilyMember, Outlier
 
@@ -48,7 +48,7 @@ def _lexer(path: str):
     if lx is None:
         from pygments.lexers import TextLexer, get_lexer_for_filename
         from pygments.util import ClassNotFound
-        opts = dict(stripnl=False, stripall=False, ensurenl=False, tabsize=0)
+        opts: dict[str, Any] = dict(stripnl=False, stripall=False, ensurenl=False, tabsize=0)
         try:
             lx = get_lexer_for_filename(path, **opts)
         except ClassNotFound:
@@ -322,7 +322,7 @@ def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int =
     the shape signature of a content comes from the content cache (`cache`, see cache.py)
     when it was seen before, so only members of a possible family are tokenized again."""
     pre = _prefilter(items)
-    lexname = {}
+    lexname: dict[str, str] = {}
     cheap: dict[tuple, list[int]] = defaultdict(list)
     for i, (sid, path, data, text) in enumerate(pre):
         lx = lexname.get(path)
@@ -370,11 +370,11 @@ def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int =
             continue
         members = []
         for i in idx:
-            c = toks_of.get(i)
-            if c is None:
+            known = toks_of.get(i)
+            if known is None:
                 sid, path, data, text = pre[i]
-                c = _Cand(sid, path, text, tokens(path, text), lexname[path])
-            members.append(c)
+                known = _Cand(sid, path, text, tokens(path, text), lexname[path])
+            members.append(known)
         # the full signatures decide (a cached digest is never trusted blindly)
         exact: dict[tuple, list[_Cand]] = defaultdict(list)
         for m in members:
@@ -487,7 +487,7 @@ def template_errors(plan) -> list[tuple[str, int | None, str]]:
     """(template name, line, message) for each plan template that does not parse."""
     from jinja2 import TemplateSyntaxError
     env = template_env()
-    out = []
+    out: list[tuple[str, int | None, str]] = []
     for name, src in plan.templates.items():
         try:
             env.parse(src)
@@ -589,13 +589,13 @@ def match_saved(families: list[Family], saved: list[dict], contents: Mapping[str
             m = pat.fullmatch(text)
             if m is None:
                 continue
-            fam = extra.get(rec["name"])
-            if fam is None:
-                fam = extra[rec["name"]] = Family(id=f"saved:{rec['name']}", template=rec["template"],
-                                                  slots=list(m.groupdict().keys()),
-                                                  members=[], saved_as=rec["name"],
-                                                  saved_uses=int(rec.get("uses", 0)))
-            fam.members.append(FamilyMember(sid, path, dict(m.groupdict())))
+            fresh = extra.get(rec["name"])
+            if fresh is None:
+                fresh = extra[rec["name"]] = Family(id=f"saved:{rec['name']}", template=rec["template"],
+                                                    slots=list(m.groupdict().keys()),
+                                                    members=[], saved_as=rec["name"],
+                                                    saved_uses=int(rec.get("uses", 0)))
+            fresh.members.append(FamilyMember(sid, path, dict(m.groupdict())))
             break
     return list(extra.values())
 
