@@ -280,7 +280,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
         base = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="refused", steps=ordered,
                         changes=out.changes, durations=durations)
         if out.stale:
-            err = StaleError(out.stale)
+            err: WoptError = StaleError(out.stale)
             base.error = str(err)
             _record(ws, base, started)
             raise err

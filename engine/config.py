@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Config:
     problems: list[str] = field(default_factory=list)   # non-fatal problems, shown to the user
 
 
-def config_dir(env: dict | None = None) -> Path:
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME") or ""
     root = Path(base) if base else Path(env.get("HOME") or Path.home()) / ".config"

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .plan import ABSENT, Edit, EditStep, Origin, Plan, WriteStep, sha256
+from .plan import ABSENT, Edit, EditStep, Origin, Plan, Step, WriteStep, sha256
 
 SESSION = "5b2c8e1a-0d4f-4e6b-9a3c-2f7d1e8b6c40"
 CREATED = "2026-11-20T09:30:00Z"
@@ -61,7 +61,7 @@ def _w(sid: str, path: str, content: str, *, pre: str = ABSENT, deps=(), desc=No
 def payments_plan() -> Plan:
     readme = PROJECT["README.md"]
     stale_readme = readme.replace("A tiny shop backend.", "A small shop backend.")
-    steps = [
+    steps: list[Step] = [
         # deliberately not in dependency order: wopt orders them
         _w("tests-payments", "tests/test_payments.py",
            "from shop.payments import PROVIDERS\n\n\ndef test_every_provider_has_a_fee():\n"

@@ -93,6 +93,8 @@ class LockBusy(WoptError):
 class ApplyError(WoptError):
     """An apply that failed and was rolled back."""
 
+    stats: object = None   # the transaction's CommitStats, set where the commit failed
+
 
 class UndoRefused(WoptError):
     pass

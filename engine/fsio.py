@@ -251,6 +251,7 @@ class Tree:
         if not rel:
             return fd
         parts = rel.split("/")
+        st: os.stat_result | None
         for i, part in enumerate(parts):
             cur = "/".join(parts[: i + 1])
             got = self._dirs.get(cur)

@@ -194,9 +194,10 @@ def gate(ws, payload: dict, call, timeout: float) -> dict:
         if out.applied:
             return deny(common.applied_reason(out))
         res = response("allow", f"approved in wopt review (plan {pid}, step {where})")
-        if out.content:
+        edited = next(iter(out.content.values()), None)
+        if edited is not None:
             res["hookSpecificOutput"]["updatedInput"] = {
-                **payload["tool_input"], "content": next(iter(out.content.values())).decode("utf-8")}
+                **payload["tool_input"], "content": edited.decode("utf-8")}
             res["hookSpecificOutput"]["permissionDecisionReason"] += " with the reviewer's edit"
         return res
     if out.decision == REJECTED:

@@ -69,8 +69,9 @@ def ingest(ws: Workspace, plan: Plan, *, replace: bool = False, replaced: list |
         spool.plan_file(ws, plan.id)   # a clear error for an id that cannot name a file
     for s in plan.steps:  # resolve every path before anything is stored
         ws.resolve(s.path, step=s.id)
-        if getattr(s, "to", None):
-            ws.resolve(s.to, step=s.id)
+        to = getattr(s, "to", None)
+        if to:
+            ws.resolve(to, step=s.id)
     capture_preconditions(ws, plan)
     if not plan.id:
         spool.save_plan(ws, plan)

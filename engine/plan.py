@@ -142,7 +142,7 @@ class Plan(Struct, omit_defaults=True, kw_only=True):
 
 
 def step_kind(step: Step) -> str:
-    return type(step).__struct_config__.tag  # type: ignore[attr-defined]
+    return str(type(step).__struct_config__.tag)
 
 
 def step_paths(step: Step) -> list[str]:

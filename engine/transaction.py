@@ -133,8 +133,8 @@ def decode_manifest(data: bytes) -> tuple[dict, bytes] | None:
     if nl < 0 or not data.startswith(MAGIC + b" "):
         return None
     try:
-        _, n, digest = data[:nl].split(b" ")
-        n = int(n)
+        _, size, digest = data[:nl].split(b" ")
+        n = int(size)
     except ValueError:
         return None
     rest = data[nl + 1:]
@@ -272,7 +272,7 @@ class CommitStats:
 class _Phases:
     def __init__(self, durations: dict):
         self.d = durations
-        self.name = None
+        self.name: str | None = None
         self.t0 = 0.0
 
     def start(self, name: str) -> None:
@@ -474,8 +474,8 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
         new_dirs = _dirs_to_create(t, changes)
         check_writable(ws, changes, mode, t)
         t.dir(JOURNAL)
-    except fsio.Replaced as e:
-        raise Refused(f"{e.filename}: {e.strerror}",
+    except fsio.Replaced as replaced:
+        raise Refused(f"{replaced.filename}: {replaced.strerror}",
                       hint="remove the symlink (or put the directory back) and apply again; nothing was written") from None
     emit(Event(ev.CHECK, n, n, 0, total_bytes, tx=tx, message="preconditions hold"))
 
@@ -567,7 +567,7 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
             err = ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}) and could not be rolled "
                                      f"back now ({_why(rb)}: {getattr(rb, 'filename', '') or ''})"),
                              hint="run `wopt recover` to restore the tree before the apply")
-            err.stats = stats  # type: ignore[attr-defined]
+            err.stats = stats
             raise err from None
         ph.stop()
         stats.fsyncs = fsio.fsync_count() - fs0
@@ -579,7 +579,7 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
             err = ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}: "
                                      f"{getattr(exc, 'filename', '') or where}); " + res.summary()),
                              hint=res.hint())
-            err.stats = stats  # type: ignore[attr-defined]
+            err.stats = stats
             raise err from None
         emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back"))
         if isinstance(exc, KeyboardInterrupt):
@@ -615,7 +615,7 @@ def _relmsg(ws: Workspace, text: str) -> str:
 def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats: CommitStats,
                     ws: Workspace) -> BaseException:
     if isinstance(exc, ApplyError):
-        exc.stats = stats  # type: ignore[attr-defined]
+        exc.stats = stats
         return exc
     if not isinstance(exc, Exception):
         return exc
@@ -629,7 +629,7 @@ def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats:
                 "a directory moved within the workspace too); nothing was written through the symlink. "
                 "Put the directory back and apply again")
     err = ApplyError(_relmsg(ws, msg + f" (at {where})"), hint=hint)
-    err.stats = stats  # type: ignore[attr-defined]
+    err.stats = stats
     return err
 
 
@@ -944,8 +944,8 @@ def _rollback(ws: Workspace, tx: str, t: fsio.Tree) -> Rollback:
     mrel = manifest_rel(tx)
     try:
         data, _ = t.read(mrel)
-    except fsio.Replaced as e:
-        out.damaged = f"is not a regular file ({e.strerror})"
+    except fsio.Replaced as err:
+        out.damaged = f"is not a regular file ({err.strerror})"
         return out
     if data is None:
         # no manifest at all: only its stray backup directory (an interrupted prune)

@@ -68,6 +68,7 @@ class Workspace:
             raise PathError(rel, why, step=step)
         norm = normalize_relpath(rel)
         cur = self.root
+        st: os.stat_result | None
         parts = norm.split("/")
         for i, part in enumerate(parts):
             nxt = cur / part

@@ -77,7 +77,7 @@ def fast_main(argv: list[str]) -> int:
         reason = (f"wopt's hook is misconfigured ({e}); the write was not made. Fix the hook command in "
                   f"{CONFIG_FILES[agent]}.")
         if agent == "gemini":
-            out = {"decision": "deny", "reason": reason}
+            out: dict[str, object] = {"decision": "deny", "reason": reason}
         else:
             out = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
                                           "permissionDecisionReason": reason}}
