@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import ModuleType
 
 from ..errors import PlanError, UsageError
 from ..plan import Plan, decode_plan
@@ -89,7 +90,8 @@ def read(data: bytes, fmt: str = "auto", ws=None, *, name: str | None = None,
     return plan, fmt
 
 
-def _module(fmt: str):
+def _module(fmt: str) -> ModuleType:
+    m: ModuleType
     if fmt == "claude-hook":
         from . import claude_hook as m
     elif fmt == "claude-transcript":

@@ -8,12 +8,19 @@ are not writes and are skipped by the readers of logs; the hook is only installe
 from __future__ import annotations
 
 import json
+from typing import Any, overload
 
 from ..errors import PlanError, StepError, WoptError
 from ..plan import Plan
 from .fold import MISSING, Call, Folder, agent_path, to_bytes
 
 WRITE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+
+
+@overload
+def _str(inp: dict, key: str, label: str) -> str: ...
+@overload
+def _str(inp: dict, key: str, label: str, *, required: bool) -> str | None: ...
 
 
 def _str(inp: dict, key: str, label: str, *, required: bool = True) -> str | None:
@@ -50,7 +57,7 @@ def _edit(e, label: str, where: str) -> tuple[str, str, bool, int | None]:
                         "refuses as a change that changes nothing")
     n = e.get("expected_replacements")
     count = n if isinstance(n, int) and not isinstance(n, bool) and not e.get("replace_all") else None
-    return old, new, _replace_all(e, label), count  # type: ignore[return-value]
+    return old, new, _replace_all(e, label), count
 
 
 def _counted_edits(edits, label: str, path: str, call: Call):
@@ -113,7 +120,7 @@ def tool_call(ws, tool: str, inp, *, call_id: str | None = None, base: str | Non
     if tool == "Write":
         content = _str(inp, "content", label)
         call = Call(tool, "write", rel, call_id=call_id, at=at, seen=seen)
-        call.content = to_bytes(content, what="content", call=call)  # type: ignore[arg-type]
+        call.content = to_bytes(content, what="content", call=call)
         call.summary = f"write {len(call.content)} bytes"
         return call
     if tool in ("Edit", "MultiEdit"):
@@ -187,7 +194,7 @@ def notebook_edit(before: bytes | None, path: str, label: str, cell_id: str | No
             raise StepError(f"{label}: inserting a cell needs cell_type", path=path)
         at = 0 if not cell_id else _find_cell(cells, cell_id, label, path) + 1
         import hashlib
-        new = {"cell_type": cell_type, "id": hashlib.sha256(f"{call_id}:{at}".encode()).hexdigest()[:8],
+        new: dict[str, Any] = {"cell_type": cell_type, "id": hashlib.sha256(f"{call_id}:{at}".encode()).hexdigest()[:8],
                "metadata": {}, "source": source}
         if cell_type == "code":
             new["execution_count"] = None

@@ -67,7 +67,7 @@ def _sse_tool_uses(raw: str) -> list[dict]:
 
 
 def _content_blocks(messages) -> list:
-    out = []
+    out: list[dict] = []
     if isinstance(messages, list):
         for m in messages:
             c = m.get("content") if isinstance(m, dict) else None

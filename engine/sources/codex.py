@@ -155,7 +155,7 @@ def apply_chunks(text: str, chunks: list[Chunk], *, path: str, label: str) -> st
 def _parse(lines: list[str], name: str | None):
     """[(op, path, move_to, add_lines | chunks, line number)]. A section header may be padded
     with spaces, as Codex allows; the lines inside a section are read as Codex reads them."""
-    out = []
+    out: list[tuple[str, str, str | None, list[str] | list[Chunk] | None, int]] = []
     i = 0
     while i < len(lines):
         ln = lines[i].strip()
@@ -165,14 +165,14 @@ def _parse(lines: list[str], name: str | None):
             continue
         if ln.startswith("*** Add File: "):
             path = ln[len("*** Add File: "):].strip()
-            body = []
+            added: list[str] = []
             i += 1
             while i < len(lines) and lines[i].startswith("+"):
-                body.append(lines[i][1:])
+                added.append(lines[i][1:])
                 i += 1
             if i < len(lines) and lines[i].strip() and not lines[i].strip().startswith("*** "):
                 raise PlanError(f"line {i + 2}: a line of an added file must start with '+'", file=name)
-            out.append(("add", path, None, body, no))
+            out.append(("add", path, None, added, no))
         elif ln.startswith("*** Delete File: "):
             out.append(("delete", ln[len("*** Delete File: "):].strip(), None, None, no))
             i += 1

@@ -175,7 +175,7 @@ class Folder:
         data, mode = self._state(rel, link=call is not None and call.op == "symlink")
         if g is None and call is not None and call.seen is not MISSING:
             # what the agent saw when it made the call (a transcript's record of it)
-            data = call.seen  # type: ignore[assignment]
+            data = call.seen if isinstance(call.seen, bytes) else None
             self.tree[rel] = (data, mode if data is not None else None)
         g = _Group(rel, data, mode, data, mode)
         self.groups.append(g)
@@ -194,22 +194,23 @@ class Folder:
                 g = _Group(getattr(s, "to", None) or s.path, None, None, None, None, list(s.origin), None,
                            step_id=s.id, locked=True, seeded_step=s)
                 self.groups.append(g)
-                if r is not None:
+                if r is not None and isinstance(s, MoveStep):
                     moved = self.open.pop(s.path, None)
                     if moved is not None:
                         moved.locked = True
                     self.tree[s.path] = (None, None)
-                    self.tree[s.to] = (r.after, r.after_mode)  # type: ignore[union-attr]
+                    self.tree[s.to] = (r.after, r.after_mode)
                     g.cur, g.mode = r.after, r.after_mode
-                    self.open[s.to] = g  # type: ignore[union-attr]
+                    self.open[s.to] = g
                 continue
             edits = list(s.edits) if isinstance(s, EditStep) else None
             prev = self.open.get(s.path)
             if prev is not None:
                 prev.locked = True
             # a new file's mode is the default unless the step set one
+            set_mode = getattr(s, "mode", None)
             mode = r.after_mode if r.before is not None else (
-                parse_mode(s.mode) if getattr(s, "mode", None) else None)
+                parse_mode(set_mode) if set_mode else None)
             g = _Group(s.path, r.before, r.before_mode, r.after, mode, list(s.origin), edits,
                        step_id=s.id, locked=s.id in locked, seeded_step=s, precondition=s.precondition)
             self.groups.append(g)
@@ -223,6 +224,7 @@ class Folder:
             return self._move(call)
         g = self._group(rel, call)
         before = g.cur
+        after: bytes | None
         if call.op == "write":
             after = call.content if call.content is not None else b""
             g.edits = None

@@ -165,8 +165,8 @@ def _header_name(rest: bytes, p: int) -> bytes | None:
         got = _unquote(rest)
         if got is None:
             return None
-        first, tail = got
-        first = _strip(first, p)
+        quoted, tail = got
+        first = _strip(quoted, p)
         tail = tail.lstrip(b" ")
         second = _name(tail, p) if tail.startswith(b'"') else _strip(tail, p)
         return first if first is not None and first == second else None
@@ -209,8 +209,7 @@ def _bad(fp_name: str, line: int, what: str, name: str | None) -> PlanError:
 def _parse(data: bytes, p: int, name: str | None) -> list[_FilePatch]:
     src = _Lines(data)
     out: list[_FilePatch] = []
-    while src.peek() is not None:
-        ln = src.peek()
+    while (ln := src.peek()) is not None:
         if ln.startswith(b"diff --git "):
             out.append(_parse_git(src, p, name))
         elif ln.startswith(b"--- ") and (src.peek(1) or b"").startswith(b"+++ ") \
@@ -227,7 +226,7 @@ def _mode(v: bytes) -> int:
 
 def _parse_git(src: _Lines, p: int, name: str | None) -> _FilePatch:
     fp = _FilePatch(line=src.lineno, git=True)
-    first = src.peek()
+    first = src.peek() or b""
     src.i += 1
     d = _header_name(first[len(b"diff --git "):], p)
     fp.default_name = _show(d) if d is not None else None
@@ -262,7 +261,7 @@ def _parse_git(src: _Lines, p: int, name: str | None) -> _FilePatch:
                         fp.old_mode = fp.new_mode = int(m.group(3), 8)
             elif t.startswith(b"--- ") and (src.peek(1) or b"").startswith(b"+++ "):
                 a = None if t[4:].startswith(b"/dev/null") else _name(t[4:], p)
-                b = None if _eol(src.peek(1))[4:].startswith(b"/dev/null") else _name(_eol(src.peek(1))[4:], p)
+                b = None if _eol(src.peek(1) or b"")[4:].startswith(b"/dev/null") else _name(_eol(src.peek(1) or b"")[4:], p)
                 if not old_set and not fp.is_new:
                     fp.old_name = _dec(a)
                 if not new_set and not fp.is_delete:
@@ -311,7 +310,7 @@ def _dec(b: bytes | None) -> str | None:
 
 def _parse_traditional(src: _Lines, p: int, name: str | None) -> _FilePatch:
     fp = _FilePatch(line=src.lineno, git=False)
-    a_raw, b_raw = _eol(src.peek())[4:], _eol(src.peek(1))[4:]
+    a_raw, b_raw = _eol(src.peek() or b"")[4:], _eol(src.peek(1) or b"")[4:]
     src.i += 2
     a = None if a_raw.startswith(b"/dev/null") else _name(a_raw, p)
     b = None if b_raw.startswith(b"/dev/null") else _name(b_raw, p)
@@ -699,6 +698,7 @@ def _git_type(mode: int | None) -> int | None:
 def _symlink(ws, folder: Folder, fp: _FilePatch, src: str | None, dst: str | None, cid: str, label: str) -> None:
     """A change of a symbolic link (mode 120000 on either side): its "content" is its target."""
     path = dst or src
+    assert path is not None
     old_link = _git_type(fp.old_mode) is not None
     new_link = _git_type(fp.new_mode) is not None
     if fp.binary is not None:
