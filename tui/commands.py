@@ -3,17 +3,21 @@ diff") for what the current screen can do."""
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+if TYPE_CHECKING:
+    from .app import WoptApp
+
 
 class WoptCommands(Provider):
-    def _commands(self) -> list[tuple[str, object, str]]:
+    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
         from .screens.queue import QueueScreen
         from .screens.review import ReviewScreen
-        app = self.app
+        app = cast("WoptApp", self.app)
         screen = self.screen
-        cmds: list[tuple[str, object, str]] = []
+        cmds: list[tuple[str, Callable[[], Any], str]] = []
         if isinstance(screen, ReviewScreen):
             a = screen.run_action
             cmds += [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ KEYS: list[Key] = [
 BY_ID = {k.id: k for k in KEYS}
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[BindingType]:
     return [Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority, id=k.id)
             for k in KEYS if k.scope == scope]
 
@@ -95,7 +95,7 @@ def screen_ids() -> set[str]:
     from .screens.history import HistoryScreen
     ids: set[str] = set()
     for screen in (ApplyFlowScreen, HistoryScreen, FamilyScreen, EditorScreen):
-        ids |= {b.id for b in screen.BINDINGS if getattr(b, "id", None)}
+        ids |= {b.id for b in screen.BINDINGS if isinstance(b, Binding) and b.id}
     return ids
 
 

@@ -10,7 +10,11 @@ DEFAULT_THEME = "wopt-dark"
 
 
 def to_theme(spec: ThemeSpec) -> Theme:
-    return Theme(name=spec.name, dark=spec.dark, variables=dict(spec.variables), **spec.colors)
+    c = spec.colors.get   # every colour Theme takes, by name (the engine requires primary)
+    return Theme(name=spec.name, dark=spec.dark, variables=dict(spec.variables), primary=spec.colors["primary"],
+                 secondary=c("secondary"), accent=c("accent"), foreground=c("foreground"),
+                 background=c("background"), surface=c("surface"), panel=c("panel"), boost=c("boost"),
+                 warning=c("warning"), error=c("error"), success=c("success"))
 
 
 def load_themes() -> tuple[list[Theme], list[str]]:

@@ -561,7 +561,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group == "apply-preview":
-            if event.state == WorkerState.SUCCESS:
+            if event.state == WorkerState.SUCCESS and worker.result is not None:
                 self._show_preview(*worker.result)
             elif event.state == WorkerState.ERROR:
                 self._preview_failed(worker.error)

@@ -10,7 +10,7 @@ copy (the file I/O is `wopt.engine.editing.edit_text`), and returns the new text
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any
 
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
@@ -22,6 +22,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static, TextArea
 from textual.widgets.text_area import TextAreaTheme
 
@@ -95,7 +96,7 @@ def _highlight_name(tok: _TokenType, cache: dict) -> str | None:
 
 def find_lexer(path: str | None, language: str | None = None) -> Lexer | None:
     """A pygments lexer for a language name (pygments alias) or, failing that, a file name."""
-    opts = dict(stripnl=False, ensurenl=False)
+    opts: dict[str, Any] = dict(stripnl=False, ensurenl=False)
     if language:
         try:
             return get_lexer_by_name(language, **opts)
@@ -153,7 +154,7 @@ class CodeArea(TextArea):
                  **kwargs) -> None:
         self._lexer = find_lexer(path, language)
         self._highlight_gen = 0
-        self._highlight_timer = None
+        self._highlight_timer: Timer | None = None
         self._highlight_on_mount = False
         super().__init__(text, **kwargs)
 
@@ -209,6 +210,8 @@ class CodeArea(TextArea):
 
     @work(thread=True, exclusive=True, group="highlight")
     def _lex_in_thread(self, lines: list[str], gen: int) -> None:
+        if self._lexer is None:   # only scheduled for a text with a lexer
+            return
         highlights = line_highlights(lines, self._lexer)
         self.app.call_from_thread(self._apply_highlights, highlights, gen)
 
@@ -324,5 +327,5 @@ def edit_external(app: App, path: str, text: str) -> str | None:
     return result
 
 
-__all__: Iterable[str] = ["EditorScreen", "CodeArea", "edit_external", "find_lexer",
-                          "line_highlights", "syntax_theme"]
+__all__ = ["EditorScreen", "CodeArea", "edit_external", "find_lexer",
+           "line_highlights", "syntax_theme"]

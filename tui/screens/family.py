@@ -146,10 +146,10 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
                     path = fam.members[0].path if fam.members else None
                     yield Static(template_content(fam.template, path), id="family-template")
             with Vertical(id="family-tables"):
-                members = DataTable(id="family-members", cursor_type="row", zebra_stripes=True)
+                members: DataTable[str] = DataTable(id="family-members", cursor_type="row", zebra_stripes=True)
                 members.border_title = "Values per file"
                 yield members
-                outliers = DataTable(id="family-outliers", cursor_type="row")
+                outliers: DataTable[str] = DataTable(id="family-outliers", cursor_type="row")
                 outliers.border_title = "Outliers: near the template, but not of it"
                 yield outliers
         yield Static("a approve the whole family  ·  enter open a file  ·  tab switch table  ·  "

@@ -142,15 +142,15 @@ class HistoryScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         w = event.worker
         if w.group == "history-load":
-            if event.state == WorkerState.SUCCESS:
+            if event.state == WorkerState.SUCCESS and w.result is not None:
                 records, st, problem = w.result
                 self._show(records, st, problem)
             elif event.state == WorkerState.ERROR:
                 self._status(f"Cannot read the history: {w.error}", error=True)
         elif w.group == "history-undo" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self._busy = False
-            if event.state == WorkerState.SUCCESS:
-                res = w.result
+            res = w.result
+            if event.state == WorkerState.SUCCESS and res is not None:
                 self._status(f"Undone: {res.files} file{'s' if res.files != 1 else ''} restored "
                              f"as they were before {res.undoes or 'the transaction'}.")
                 self.notify("transaction undone", title="History")
@@ -189,7 +189,7 @@ class HistoryScreen(Screen[None]):
             tx = rec.get("tx") or ""
             outcome = rec.get("outcome", "?")
             kind = rec.get("kind", "apply")
-            state = ""
+            state: str | Content = ""
             if rec.get("undone_by"):
                 state = Content.styled("undone", "italic $foreground 60%")
             elif kind == "apply" and outcome == "committed":

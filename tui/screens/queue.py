@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
@@ -23,6 +25,10 @@ from wopt.engine.sizes import format_size
 from .. import keymap
 from ..widgets.key_bar import KeyBar
 from ..messages import OpenPlan, PlansUpdated
+
+if TYPE_CHECKING:
+    from ..app import WoptApp
+
 
 SOURCE_NAMES = {
     "native": "plan file", "claude-hook": "Claude Code hook", "claude-session": "Claude Code session",
@@ -93,8 +99,9 @@ def scan(ws) -> tuple[list[QueueRow], dict[str, str], set[str]]:
         size = 0
         for s in p.steps:
             paths.add(s.path)
-            if getattr(s, "to", None):
-                paths.add(s.to)
+            to = getattr(s, "to", None)
+            if to:
+                paths.add(to)
             c = getattr(s, "content", None)
             if c:
                 size += len(c)
@@ -137,7 +144,7 @@ class QueueScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("wopt · pending plans", id="queue-title")
-        table = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="queue-empty")
         yield KeyBar(("queue", "app"))
@@ -180,7 +187,7 @@ class QueueScreen(Screen):
 
     def _tick_ages(self) -> None:
         t = self.query_one(DataTable)
-        now = self.app.now()
+        now = cast("WoptApp", self.app).now()
         for r in self.rows:
             if not r.error:
                 t.update_cell(r.id, "age", age(r.created, now))
@@ -190,11 +197,11 @@ class QueueScreen(Screen):
         current = None
         if t.row_count and t.cursor_row >= 0:
             try:
-                current = t.coordinate_to_cell_key((t.cursor_row, 0)).row_key.value
+                current = t.coordinate_to_cell_key(Coordinate(t.cursor_row, 0)).row_key.value
             except Exception:
                 current = None
         t.clear()
-        now = self.app.now()
+        now = cast("WoptApp", self.app).now()
         for r in self.rows:
             if r.error:
                 short = r.error.split(": ", 1)[1] if r.error.startswith(".wopt/plans/") and ": " in r.error else r.error
@@ -213,8 +220,7 @@ class QueueScreen(Screen):
                 prog = f"0/{r.steps}"
             if wait:
                 prog = "waiting " + prog
-            title = r.title if len(r.title) <= 30 else r.title[:29] + "…"
-            title = Text(title, style="bold" if wait else "")
+            title = Text(r.title if len(r.title) <= 30 else r.title[:29] + "…", style="bold" if wait else "")
             t.add_row(mark, r.id, title, r.source, age(r.created, now), str(r.steps), str(r.files),
                       _size(r.size), Text(prog, style="bold" if wait else ""), key=r.id)
         empty = self.query_one("#queue-empty", Static)
@@ -231,7 +237,8 @@ class QueueScreen(Screen):
                     break
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.post_message(OpenPlan(event.row_key.value))
+        if event.row_key.value is not None:
+            self.post_message(OpenPlan(event.row_key.value))
 
     def action_open(self) -> None:
         t = self.query_one(DataTable)

@@ -4,6 +4,7 @@ undone; analysis and diffs run in thread workers so the screen never waits on th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
@@ -24,6 +25,9 @@ from ..messages import ReviewChanged
 from ..widgets.details import Details, describe_step
 from ..widgets.diff_view import DiffView, prepare
 from ..widgets.step_list import StepList, StepRow
+
+if TYPE_CHECKING:
+    from ..app import WoptApp
 
 
 @dataclass
@@ -216,6 +220,7 @@ class ReviewScreen(Screen):
         return list(self.model.order)
 
     def _row(self, sid: str) -> StepRow:
+        assert self.model is not None
         info = self.model.steps[sid]
         if info.stale:
             st = "stale"
@@ -300,6 +305,7 @@ class ReviewScreen(Screen):
             self.load_diff(sid)
 
     def _show_details(self, sid: str) -> None:
+        assert self.model is not None
         info = self.model.steps[sid]
         n_hunks = None
         d = self.model._diff_cache.get(sid)
@@ -314,10 +320,11 @@ class ReviewScreen(Screen):
     def load_diff(self, sid: str) -> None:
         model = self.model
         try:
+            assert model is not None
             d = model.diff(sid)
             info = model.steps.get(sid)
             why = info and (info.stale or info.error)
-            if why and not d.hunks and not d.binary and not (d.created or d.deleted):
+            if info is not None and why and not d.hunks and not d.binary and not (d.created or d.deleted):
                 kind = "is stale" if info.stale else "cannot apply"
                 prepared = prepare(None, f"no diff to show: this step {kind} (the details say why)")
             else:
@@ -432,6 +439,7 @@ class ReviewScreen(Screen):
     def _reject(self, s: str, reason: str | None = None) -> None:
         """Reject `s`; when other steps need it, ask whether to reject them too (whatever key
         rejected it: r or ctrl+r)."""
+        assert self.model is not None
         deps = [d for d in self.dependents(s) if self.review.decision(d) != REJECTED]
         if not deps:
             self.decide([s], REJECTED, label="reject", reason=reason)
@@ -441,10 +449,11 @@ class ReviewScreen(Screen):
         shown = "\n".join(f"  · {p}" for p in paths[:8]) + (f"\n  … and {len(paths) - 8} more" if len(paths) > 8 else "")
         q = (f"{self.model.steps[s].path} is needed by {len(deps)} other step{'s' if len(deps) != 1 else ''}:\n"
              f"{shown}\n\nReject them too?")
+        model = self.model
 
         def answered(ans: str | None) -> None:
             if ans == "y":
-                why = {d: f"needs {self.model.steps[s].path}, which was rejected" for d in deps}
+                why = {d: f"needs {model.steps[s].path}, which was rejected" for d in deps}
                 if reason:
                     why[s] = reason
                 self.decide([s] + deps, REJECTED, label="reject with dependents", reasons=why)
@@ -727,6 +736,7 @@ class ReviewScreen(Screen):
         if sid in self.review.edited:
             return self.review.edited[sid]
         from wopt.engine import effects
+        assert self.model is not None
         order = self._order()
         upto = order[: order.index(sid) + 1]
         path = self.model.steps[sid].path
@@ -774,6 +784,7 @@ class ReviewScreen(Screen):
         if target is None:
             return
         s, text = target
+        assert self.model is not None
         self.app.push_screen(EditorScreen(self.model.steps[s].path, text, None),
                              lambda new: self._edited(s, text, new))
 
@@ -783,6 +794,7 @@ class ReviewScreen(Screen):
         if target is None:
             return
         s, text = target
+        assert self.model is not None
         try:
             new = edit_external(self.app, self.model.steps[s].path, text)
         except WoptError as e:
@@ -805,7 +817,7 @@ class ReviewScreen(Screen):
         self.app.notify(msg, title="Applied", timeout=8)
         self.app.pop_screen()
         if pending:
-            self.app.open_plan(pending)
+            cast("WoptApp", self.app).open_plan(pending)
 
     def action_apply(self) -> None:
         if self.model is None:

@@ -75,9 +75,9 @@ def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: 
             t.append(f"  {fl.code}: {fl.message}\n")
     outlier_of = next(((f, o) for f in model.families for o in f.outliers if o.step == info.id), None)
     if outlier_of is not None and not info.family:
-        f, o = outlier_of
+        owner, o = outlier_of
         head("Template family")
-        t.append(f"  an outlier of {f.id} ({len(f.members)} files): {o.differs}\n")
+        t.append(f"  an outlier of {owner.id} ({len(owner.members)} files): {o.differs}\n")
         t.append("  enter opens the family\n", style="dim")
     if info.family:
         fam = next((f for f in model.families if f.id == info.family), None)

@@ -86,13 +86,15 @@ class Prepared:
     def split(self) -> list[tuple]:
         if self._split is None:
             self._make_split()
-        return self._split  # type: ignore[return-value]
+        assert self._split is not None
+        return self._split
 
     @property
     def blocks_split(self) -> list[int]:
         if self._blocks_split is None:
             self._make_split()
-        return self._blocks_split  # type: ignore[return-value]
+        assert self._blocks_split is not None
+        return self._blocks_split
 
     def _make_split(self) -> None:
         rows: list[tuple] = [(HEAD, t, -1) for t in self.heads]
@@ -232,7 +234,7 @@ class DiffView(ScrollView, can_focus=True):
         self._styles: dict | None = None
         self._syntax_cache: dict[str, list[tuple[str, Style]]] = {}
         self._token_styles: dict = {}
-        self._pyg_theme = None
+        self._pyg_theme: PygmentsSyntaxTheme | None = None
 
     # ---------------------------------------------------------------- content
     def set_prepared(self, prepared: Prepared, *, hunks_off: set[int] | None = None) -> None:
@@ -252,7 +254,7 @@ class DiffView(ScrollView, can_focus=True):
         self.refresh()
 
     @property
-    def rows(self) -> list[tuple]:
+    def rows(self) -> list[tuple] | UnifiedRows:
         return self.prepared.split if self.split else self.prepared.unified
 
     @property

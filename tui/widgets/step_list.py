@@ -9,6 +9,7 @@ symbols first, colour second.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -95,13 +96,13 @@ class StepList(ScrollView, can_focus=True):
         self.step_rows: list[int] = []          # row index of each visible step, in order
         self._row_of: dict[str, int] = {}
         self._made: dict[str, StepRow] = {}     # display rows made so far (on demand)
-        self._factory = None
+        self._factory: Callable[[str], StepRow] | None = None
         self._styles: dict | None = None
         self.filter_text = ""
 
     # ------------------------------------------------------------------ content
-    def set_rows(self, batches: list[tuple[str, list[str]]], factory, *, keep: str | None = None,
-                 decision_of=None) -> None:
+    def set_rows(self, batches: list[tuple[str, list[str]]], factory: Callable[[str], StepRow], *,
+                 keep: str | None = None, decision_of=None) -> None:
         """Replace the rows. `batches` are (dir, step ids in order); `factory(step id)` makes a
         step's display row when it is first drawn (so 10,000 steps cost 10,000 list entries,
         not 10,000 rows of text); `decision_of` counts decisions for the batch headers. Keeps
@@ -127,7 +128,7 @@ class StepList(ScrollView, can_focus=True):
             width = max(width, len(d) + 40)
         self.rows = rows
         self.step_rows = [i for i, r in enumerate(rows) if type(r) is str]
-        self._row_of = {rows[i]: i for i in self.step_rows}
+        self._row_of = {r: i for i, r in enumerate(rows) if type(r) is str}
         self.virtual_size = Size(width, len(rows))
         if current in self._row_of:
             self.cursor = self.step_rows.index(self._row_of[current])
@@ -138,6 +139,7 @@ class StepList(ScrollView, can_focus=True):
     def row(self, sid: str) -> StepRow:
         r = self._made.get(sid)
         if r is None:
+            assert self._factory is not None, "set_rows gives the factory before any row is drawn"
             r = self._made[sid] = self._factory(sid)
         return r
 
@@ -155,10 +157,11 @@ class StepList(ScrollView, can_focus=True):
     def current_step(self) -> str | None:
         if not self.step_rows or not 0 <= self.cursor < len(self.step_rows):
             return None
-        return self.rows[self.step_rows[self.cursor]]  # type: ignore[return-value]
+        r = self.rows[self.step_rows[self.cursor]]
+        return r if isinstance(r, str) else None
 
     def visible_steps(self) -> list[str]:
-        return [self.rows[i] for i in self.step_rows]  # type: ignore[misc]
+        return [r for r in (self.rows[i] for i in self.step_rows) if isinstance(r, str)]
 
     def select(self, step: str) -> bool:
         i = self._row_of.get(step)
@@ -233,17 +236,17 @@ class StepList(ScrollView, can_focus=True):
             segs = [Segment(text, base + st["batch"])]
             strip = Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base)
             return _cut(strip, len(text), scroll_x, width, base)
-        r = self.row(r)
+        row = self.row(r)
         is_cursor = self.step_rows and self.step_rows[self.cursor] == idx if 0 <= self.cursor < len(self.step_rows) else False
-        dstyle = st.get(r.decision, st["pending"])
-        warn = r.state in ("stale", "invalid")
+        dstyle = st.get(row.decision, st["pending"])
+        warn = row.state in ("stale", "invalid")
         segs = [
             Segment("  ", base),
-            Segment(DECISION_MARK.get(r.decision, "?"), base + dstyle),
-            Segment(STATE_MARK.get(r.state, " "), base + (st["warn"] if warn else st["dim"])),
-            Segment(("≈ " if r.family.startswith("~") else "≡ ") if r.family else "  ", base + st["dim"]),
-            Segment(f"{r.kind[:6]:<6} ", base + st["dim"]),
-            Segment(r.label, base + (st["rejected"] if r.decision == "rejected" else Style())),
+            Segment(DECISION_MARK.get(row.decision, "?"), base + dstyle),
+            Segment(STATE_MARK.get(row.state, " "), base + (st["warn"] if warn else st["dim"])),
+            Segment(("≈ " if row.family.startswith("~") else "≡ ") if row.family else "  ", base + st["dim"]),
+            Segment(f"{row.kind[:6]:<6} ", base + st["dim"]),
+            Segment(row.label, base + (st["rejected"] if row.decision == "rejected" else Style())),
         ]
         content = sum(seg.cell_length for seg in segs)
         strip = Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base)
