@@ -66,10 +66,7 @@ def patch_calls(ws, payload: dict, read) -> list:
     from ..sources import codex
     from ..sources.fold import Call
 
-    inp = payload.get("tool_input")
-    if not isinstance(inp, dict):
-        raise common.HookInputError("tool_input is not an object")
-    patch = common.string(inp, "command", "tool_input", empty=False)
+    patch = common.string(common.tool_input(payload), "command", "tool_input", empty=False)
     cid = payload.get("tool_use_id") if isinstance(payload.get("tool_use_id"), str) else None
     try:
         plan = codex.read(patch.encode("utf-8", "surrogatepass"), _View(ws, payload.get("cwd"), read),
@@ -100,15 +97,9 @@ def patch_calls(ws, payload: dict, read) -> list:
 def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
            root: str | None = None) -> dict:
     from ..hook import _workspace
-    tool = payload.get("tool_name")
-    if not isinstance(tool, str):
-        raise common.HookInputError("the hook input has no tool_name")
-    if tool != "apply_patch":
+    if common.tool_name(payload) != "apply_patch":
         return ALLOW  # not a file write: no opinion, Codex's own rules decide
-    inp = payload.get("tool_input")
-    if not isinstance(inp, dict):
-        raise common.HookInputError("tool_input is not an object")
-    common.string(inp, "command", "tool_input", empty=False)
+    common.string(common.tool_input(payload), "command", "tool_input", empty=False)
     ws = _workspace(payload, root)
 
     def make(read):

@@ -54,6 +54,22 @@ def string(obj: dict, key: str, where: str, *, empty: bool = True) -> str:
     return v
 
 
+def tool_name(payload: dict) -> str:
+    """The hook input's tool_name."""
+    tool = payload.get("tool_name")
+    if not isinstance(tool, str):
+        raise HookInputError("the hook input has no tool_name")
+    return tool
+
+
+def tool_input(payload: dict) -> dict:
+    """The hook input's tool_input object."""
+    inp = payload.get("tool_input")
+    if not isinstance(inp, dict):
+        raise HookInputError("tool_input is not an object")
+    return inp
+
+
 def absolute(path: str, cwd) -> str:
     """An agent's path, relative ones taken from the session's cwd."""
     if not os.path.isabs(path) and isinstance(cwd, str) and os.path.isabs(cwd):

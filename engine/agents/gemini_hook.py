@@ -45,9 +45,7 @@ def tool_calls(ws, payload: dict, read) -> list:
     from ..sources.fold import Call, agent_path, to_bytes
 
     tool = payload["tool_name"]
-    inp = payload.get("tool_input")
-    if not isinstance(inp, dict):
-        raise common.HookInputError("tool_input is not an object")
+    inp = common.tool_input(payload)
     raw = common.string(inp, "file_path", "tool_input", empty=False)
     rel = agent_path(ws, common.absolute(raw, payload.get("cwd")), what="file_path")
     at = payload.get("timestamp") if isinstance(payload.get("timestamp"), str) else None
@@ -85,15 +83,10 @@ def tool_calls(ws, payload: dict, read) -> list:
 def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
            root: str | None = None) -> dict:
     from ..hook import _workspace
-    tool = payload.get("tool_name")
-    if not isinstance(tool, str):
-        raise common.HookInputError("the hook input has no tool_name")
+    tool = common.tool_name(payload)
     if tool not in WRITE_TOOLS:
         return {}  # not a write: no opinion, Gemini's own policy decides
-    inp = payload.get("tool_input")
-    if not isinstance(inp, dict):
-        raise common.HookInputError("tool_input is not an object")
-    common.string(inp, "file_path", "tool_input", empty=False)
+    common.string(common.tool_input(payload), "file_path", "tool_input", empty=False)
     ws = _workspace(payload, root)
 
     def make(read):
