@@ -94,11 +94,15 @@ def register_hook(sub, common) -> None:
                        "with a decision on stdout in that agent's format (always exit 0; any error is a "
                        "deny). queue: the write joins the session's pending plan and is denied with a note "
                        "that it is queued. gate: wait for `wopt approve`/`wopt reject` (or the review app).")
+    _agent_arguments(p, "gate mode: seconds to wait for a decision before denying (default 570; gemini 50)")
+    p.set_defaults(func=cmd_hook)
+
+
+def _agent_arguments(p, timeout_help: str) -> None:
+    """The agent, --mode and --timeout that `hook` and `install-hook` share."""
     p.add_argument("agent", choices=list(AGENTS))
     p.add_argument("--mode", choices=["queue", "gate"], default="queue")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="gate mode: seconds to wait for a decision before denying (default 570; gemini 50)")
-    p.set_defaults(func=cmd_hook)
+    p.add_argument("--timeout", type=float, default=None, metavar="S", help=timeout_help)
 
 
 def register_others(sub, common) -> None:
@@ -111,13 +115,10 @@ def register_others(sub, common) -> None:
                        "(user: ~/.codex/hooks.json). gemini: BeforeTool for write_file|replace in "
                        ".gemini/settings.json (user: ~/.gemini/settings.json). Running it again replaces "
                        "wopt's entry; --uninstall removes it.")
-    p.add_argument("agent", choices=list(AGENTS))
-    p.add_argument("--mode", choices=["queue", "gate"], default="queue")
+    _agent_arguments(p, "gate mode: seconds the hook waits for a decision (default 570; the agent's own "
+                     "timeout is set 30 s above)")
     p.add_argument("--scope", choices=["project", "local", "user"], default="project",
                    help="local is Claude Code's only")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="gate mode: seconds the hook waits for a decision (default 570; the agent's own "
-                   "timeout is set 30 s above)")
     p.add_argument("--uninstall", action="store_true", help="remove wopt's hook instead")
     p.set_defaults(func=cmd_install_hook)
 
