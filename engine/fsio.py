@@ -34,6 +34,7 @@ import os
 import signal
 import stat
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 
 # ------------------------------------------------------------------ state and fault config
@@ -445,22 +446,23 @@ def write(fd: int, data: bytes, path="") -> None:
     _after()
 
 
-def truncate(fd: int, length: int, path="") -> None:
-    _op("truncate", path)
+def _on_fd(kind: str, path, call: Callable[[], object]) -> None:
+    """One counted operation on an open file: `call()` between the fault hooks, its error
+    naming `path`."""
+    _op(kind, path)
     try:
-        os.ftruncate(fd, length)
+        call()
     except OSError as e:
         raise _relabel(e, str(path)) from None
     _after()
+
+
+def truncate(fd: int, length: int, path="") -> None:
+    _on_fd("truncate", path, lambda: os.ftruncate(fd, length))
 
 
 def fchmod(fd: int, mode: int, path="") -> None:
-    _op("chmod", path)
-    try:
-        os.fchmod(fd, mode)
-    except OSError as e:
-        raise _relabel(e, str(path)) from None
-    _after()
+    _on_fd("chmod", path, lambda: os.fchmod(fd, mode))
 
 
 def fsync(fd: int, path="") -> None:
@@ -523,44 +525,32 @@ def link(tree: Tree, src: str, dst: str) -> None:
 def symlink(tree: Tree, target: str | bytes, rel: str) -> None:
     """Create the symlink `rel` -> `target` (str or bytes; the target text is the caller's
     to check)."""
-    _op("symlink", rel)
+    _in_dir("symlink", tree, rel, lambda dfd, name: os.symlink(os.fsdecode(target), name, dir_fd=dfd))
+
+
+def _in_dir(kind: str, tree: Tree, rel: str, call: Callable[[int, str], object]) -> None:
+    """One counted operation on the entry `rel`: `call(dir handle, name)` between the fault
+    hooks, its error naming `rel`."""
+    _op(kind, rel)
     dfd, name = tree.at(rel)
     try:
-        os.symlink(os.fsdecode(target), name, dir_fd=dfd)
+        call(dfd, name)
     except OSError as e:
         raise _relabel(e, rel) from None
     _after()
 
 
 def unlink(tree: Tree, rel: str) -> None:
-    _op("unlink", rel)
-    dfd, name = tree.at(rel)
-    try:
-        os.unlink(name, dir_fd=dfd)
-    except OSError as e:
-        raise _relabel(e, rel) from None
-    _after()
+    _in_dir("unlink", tree, rel, lambda dfd, name: os.unlink(name, dir_fd=dfd))
 
 
 def mkdir(tree: Tree, rel: str, mode: int = 0o777) -> None:
-    _op("mkdir", rel)
-    dfd, name = tree.at(rel)
-    try:
-        os.mkdir(name, mode, dir_fd=dfd)
-    except OSError as e:
-        raise _relabel(e, rel) from None
-    _after()
+    _in_dir("mkdir", tree, rel, lambda dfd, name: os.mkdir(name, mode, dir_fd=dfd))
 
 
 def rmdir(tree: Tree, rel: str) -> None:
-    _op("rmdir", rel)
-    dfd, name = tree.at(rel)
-    try:
-        os.rmdir(name, dir_fd=dfd)
-    except OSError as e:
-        raise _relabel(e, rel) from None
+    _in_dir("rmdir", tree, rel, lambda dfd, name: os.rmdir(name, dir_fd=dfd))
     tree.forget(rel)
-    _after()
 
 
 def chmod(tree: Tree, rel: str, mode: int) -> None:
