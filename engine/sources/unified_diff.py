@@ -355,18 +355,18 @@ def _hunks(src: _Lines, fp: _FilePatch, shown: str, name: str | None) -> None:
                     h.leading += 1
                 h.trailing += 1
                 last = "both"
-            elif c == b"-":
-                h.old.append(ln[1:])
-                olds -= 1
-                deleted += 1
+            elif c == b"-" or c == b"+":
+                if c == b"-":
+                    h.old.append(ln[1:])
+                    olds -= 1
+                    deleted += 1
+                    last = "old"
+                else:
+                    h.new.append(ln[1:])
+                    news -= 1
+                    added += 1
+                    last = "new"
                 h.trailing = 0
-                last = "old"
-            elif c == b"+":
-                h.new.append(ln[1:])
-                news -= 1
-                added += 1
-                h.trailing = 0
-                last = "new"
             elif c == b"\\" and len(ln) >= 12 and ln.startswith(b"\\ "):
                 _no_newline(h, last)
                 last = None
