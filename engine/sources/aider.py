@@ -36,7 +36,7 @@ import re
 
 from ..errors import PlanError, StepError
 from ..plan import Plan
-from .fold import Call, Folder, agent_path, to_bytes
+from .fold import Call, Folder, agent_path, input_text, to_bytes
 
 HEAD = re.compile(r"^<{5,9} SEARCH>?\s*$")
 DIVIDER = re.compile(r"^={5,9}\s*$")
@@ -377,10 +377,7 @@ def _udiff_run(before_text: str, after_text: str, path: str, label: str, call: C
 
 
 def read(data: bytes, ws, *, name: str | None = None) -> Plan:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PlanError("not UTF-8 text", file=name) from None
+    text = input_text(data, name)
     folder = Folder(ws)
     if any(HEAD.match(ln.strip()) for ln in text.splitlines()):
         n = _search_replace(ws, folder, text, name)

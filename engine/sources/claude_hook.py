@@ -12,7 +12,7 @@ from typing import Any, overload
 
 from ..errors import PlanError, StepError, WoptError
 from ..plan import Plan
-from .fold import MISSING, Call, Folder, agent_path, to_bytes
+from .fold import MISSING, Call, Folder, agent_path, input_text, to_bytes
 
 WRITE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 
@@ -227,10 +227,7 @@ def notebook_edit(before: bytes | None, path: str, label: str, cell_id: str | No
 
 
 def _payloads(data: bytes, name: str | None) -> list:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PlanError("not UTF-8 text", file=name) from None
+    text = input_text(data, name)
     try:
         obj = json.loads(text)
         return obj if isinstance(obj, list) else [obj]

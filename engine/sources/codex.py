@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..errors import PlanError, StepError
 from ..plan import OVERWRITE_NOTE, Plan
-from .fold import Call, Folder, agent_path, to_bytes
+from .fold import Call, Folder, agent_path, input_text, to_bytes
 
 BEGIN, END = "*** Begin Patch", "*** End Patch"
 
@@ -238,10 +238,7 @@ def _parse(lines: list[str], name: str | None):
 
 
 def read(data: bytes, ws, *, name: str | None = None) -> Plan:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PlanError("not UTF-8 text", file=name) from None
+    text = input_text(data, name)
     sections = _parse(_envelope(text, name), name)
     if not sections:
         raise PlanError("the patch holds no file section", file=name)

@@ -24,7 +24,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import PathError, StepError
+from ..errors import PathError, PlanError, StepError
 from ..plan import (ABSENT, SYMLINK_MODE, ChmodStep, DeleteStep, Edit, EditStep, MoveStep, Origin, Plan,
                     Step, SymlinkStep, WriteStep, check_relpath, format_mode, is_symlink_mode,
                     normalize_relpath, parse_mode, sha256)
@@ -58,6 +58,14 @@ class Call:
 
     def origin(self) -> Origin:
         return Origin(tool=self.tool, call_id=self.call_id, summary=self.summary, at=self.at)
+
+
+def input_text(data: bytes, name: str | None) -> str:
+    """A reader's input as text: UTF-8, or a PlanError naming the input."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PlanError("not UTF-8 text", file=name) from None
 
 
 def to_bytes(text: str, *, what: str, call: Call | None = None, path: str | None = None) -> bytes:
