@@ -85,18 +85,16 @@ class Prepared:
     @property
     def split(self) -> list[tuple]:
         if self._split is None:
-            self._make_split()
-        assert self._split is not None
+            self._split, self._blocks_split = self._make_split()
         return self._split
 
     @property
     def blocks_split(self) -> list[int]:
         if self._blocks_split is None:
-            self._make_split()
-        assert self._blocks_split is not None
+            self._split, self._blocks_split = self._make_split()
         return self._blocks_split
 
-    def _make_split(self) -> None:
+    def _make_split(self) -> tuple[list[tuple], list[int]]:
         rows: list[tuple] = [(HEAD, t, -1) for t in self.heads]
         blocks: list[int] = []
         for h in (self.diff.hunks if self.diff is not None else []):
@@ -124,7 +122,7 @@ class Prepared:
                                  added[a] if a < len(added) else None))
                 i = j
                 prev_changed = True
-        self._split, self._blocks_split = rows, blocks
+        return rows, blocks
 
 
 def prepare(diff: StepDiff | None, message: str | None = None) -> Prepared:
