@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from wopt.engine import decide, spool
+from wopt.engine.sources import display_name
 from wopt.engine.errors import WoptError
 from wopt.engine.sizes import format_size
 
@@ -24,11 +25,6 @@ from .. import keymap
 from ..widgets.key_bar import KeyBar
 from ..messages import OpenPlan, PlansUpdated
 
-SOURCE_NAMES = {
-    "native": "plan file", "claude-hook": "Claude Code hook", "claude-session": "Claude Code session",
-    "claude-trace": "claude-trace log", "git-diff": "git diff", "diff": "unified diff",
-    "codex": "Codex patch", "aider": "Aider edits", "codex-hook": "Codex hook", "gemini-hook": "Gemini hook",
-}
 HOOK_SOURCES = ("claude-hook", "codex-hook", "gemini-hook")
 
 
@@ -72,7 +68,7 @@ def age(created: str | None, now: datetime) -> str:
 def source_name(plan) -> str:
     if plan.source == "mcp":  # `wopt mcp`: the agent is the MCP client's own name
         return f"{plan.agent or 'MCP client'} via MCP"
-    name = SOURCE_NAMES.get(plan.source, plan.source)
+    name = display_name(plan.source)
     if plan.agent and plan.agent.lower().replace("-", " ") not in name.lower():
         name = f"{name} ({plan.agent})"
     return name
