@@ -8,18 +8,18 @@ from dataclasses import dataclass, field
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from wopt.engine import spool
+from wopt.engine import decide as decisions, spool
 from wopt.engine.analysis.model import ReviewModel
 from wopt.engine.errors import WoptError
-from wopt.engine.review import APPROVED, PENDING, REJECTED, Review
+from wopt.engine.review import APPROVED, PENDING, REJECTED, Review, ReviewPatch
 
 from .. import keymap
 from ..widgets.key_bar import KeyBar
+from .dialogs import ConfirmScreen, ReasonScreen
 from ..messages import ReviewChanged
 from ..widgets.details import Details, describe_step
 from ..widgets.diff_view import DiffView, prepare
@@ -28,59 +28,18 @@ from ..widgets.step_list import StepList, StepRow
 
 @dataclass
 class Undo:
-    """What one action changed, to put it back."""
+    """What one action changed, to put it back: the engine's inverse patch of the change."""
 
     label: str
-    steps: dict[str, tuple] = field(default_factory=dict)   # sid -> (decision, reason, hunks, edited)
-    order: list[str] | None = None
+    patch: ReviewPatch = field(default_factory=ReviewPatch)
 
+    @property
+    def steps(self) -> list[str]:
+        return self.patch.step_ids
 
-class ConfirmScreen(ModalScreen[str | None]):
-    """A question with a few one-key answers: dismisses with the answer's key, or None."""
-
-    BINDINGS = [Binding("escape", "answer(None)", "Cancel")]
-
-    def __init__(self, question: str, answers: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.question = question
-        self.answers = answers
-        for key, _ in answers:
-            self._bindings.bind(key, f"answer('{key}')", show=False)
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(self.question, id="confirm-question")
-            t = Text()
-            for k, label in self.answers + [("esc", "cancel")]:
-                t.append(f"{k:>3}", style="bold")
-                t.append(f"  {label}\n")
-            yield Static(t, id="confirm-answers")
-
-    def action_answer(self, key: str | None) -> None:
-        self.dismiss(key)
-
-
-class ReasonScreen(ModalScreen[str | None]):
-    """Why a step is rejected: saved with the decision, and told to the agent (a gate-mode
-    hook call answers with it)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self.path = path
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(f"Reject {self.path}: why? (the agent is told)", id="confirm-question")
-            yield Input(placeholder="e.g. needs a test first", id="reason")
-            yield Static(Text("enter rejects · esc cancels", style="dim"))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    @property
+    def order(self) -> list[str] | None:
+        return self.patch.order
 
 
 class ReviewScreen(Screen):
@@ -302,7 +261,7 @@ class ReviewScreen(Screen):
     def _show_details(self, sid: str) -> None:
         info = self.model.steps[sid]
         n_hunks = None
-        d = self.model._diff_cache.get(sid)
+        d = self.model.cached_diff(sid)
         if d is not None:
             n_hunks = len(d.hunks)
         self.query_one(Details).show(describe_step(
@@ -339,7 +298,7 @@ class ReviewScreen(Screen):
         acc = self.review.hunks.get(sid)
         if acc is None or self.model is None:
             return set()
-        d = self.model._diff_cache.get(sid)
+        d = self.model.cached_diff(sid)
         if d is None:
             return set()
         return {h.index for h in d.hunks} - set(acc)
@@ -349,48 +308,45 @@ class ReviewScreen(Screen):
         return self.query_one(StepList).current_step
 
     # ------------------------------------------------------------------ decisions
-    def _snapshot(self, sids) -> dict[str, tuple]:
-        rv = self.review
-        return {s: (rv.decisions.get(s), rv.reasons.get(s),
-                    list(rv.hunks[s]) if s in rv.hunks else None, rv.edited.get(s)) for s in sids}
+    def _snapshot(self, sids, *, order: bool = False) -> ReviewPatch:
+        """The patch that puts these steps (and the order) back as the screen has them now."""
+        return ReviewPatch.snapshot(self.review, list(sids), order=order)
 
-    def _save(self, sids=(), *, order: bool = False) -> bool:
-        """Save the changes to `sids` (and the order) as one locked read-modify-write, so
-        decisions made meanwhile elsewhere (`wopt approve`, another window) are kept; a
-        gate-mode hook call waiting on one of these steps sees the file change at once."""
-        mine = self.review
+    def _change(self, patch: ReviewPatch, label: str | None = None) -> bool:
+        """Apply `patch` to the saved review through the engine (one locked read-modify-write,
+        so decisions made meanwhile elsewhere, by `wopt approve` or another window, are kept;
+        a gate-mode hook call waiting on one of these steps sees the file change at once).
+        With a label, its inverse goes on the undo stack."""
         try:
-            with spool.review_lock(self.ws, self.plan.id):
-                disk = spool.load_review(self.ws, self.plan.id)
-                for s in sids:
-                    for attr in ("decisions", "reasons", "hunks", "edited"):
-                        src, dst = getattr(mine, attr), getattr(disk, attr)
-                        if s in src:
-                            dst[s] = src[s]
-                        else:
-                            dst.pop(s, None)
-                if order:
-                    disk.order = list(mine.order)
-                spool.save_review(self.ws, disk)
+            self.review, undo = decisions.update(self.ws, self.plan.id, patch)
         except (WoptError, OSError) as e:
             self.notify(f"the review could not be saved: {e}", severity="error", timeout=10)
             return False
-        self.review = disk
+        if label is not None:
+            self.undo_stack.append(Undo(label, undo))
         self.app.post_message(ReviewChanged(self.plan.id))
         return True
+
+    def _save(self, sids=(), *, order: bool = False) -> bool:
+        """Save what the screen's review has for `sids` (and the order) to the saved review."""
+        return self._change(self._snapshot(sids, order=order))
 
     def decide(self, sids: list[str], decision: str, *, label: str, reason: str | None = None,
                reasons: dict[str, str] | None = None) -> None:
         sids = [s for s in sids if s]
         if not sids:
             return
-        self.undo_stack.append(Undo(label, self._snapshot(sids)))
-        for s in sids:
-            self.review.set(s, decision, (reasons or {}).get(s, reason))
-        self._after_change(sids)
+        why = {s: r for s in sids if (r := (reasons or {}).get(s, reason))}
+        self._change(ReviewPatch.decisions({s: decision for s in sids}, why), label)
+        self._refresh(sids)
 
     def _after_change(self, sids, *, order: bool = False) -> None:
+        """Save what the screen's review has for `sids` (and the order), then show it."""
         self._save(sids, order=order)
+        self._refresh(sids)
+
+    def _refresh(self, sids=()) -> None:
+        """Show the review as it is now: step marks, the plan bar, the details and hunks."""
         if self.model is not None:
             self._rebuild(keep=self.current)
         self._update_bar()
@@ -504,7 +460,7 @@ class ReviewScreen(Screen):
         s = self._shown
         if not s or self.model is None:
             return
-        d = self.model._diff_cache.get(s)
+        d = self.model.cached_diff(s)
         if d is None or not d.hunks:
             self.notify("this step has no hunks to turn on or off", severity="warning")
             return
@@ -513,17 +469,13 @@ class ReviewScreen(Screen):
             return
         every = [x.index for x in d.hunks]
         acc = list(self.review.hunks.get(s, every))
-        self.undo_stack.append(Undo("hunk", self._snapshot([s])))
         if h in acc:
             acc.remove(h)
         else:
             acc.append(h)
         acc.sort()
-        if acc == every:
-            self.review.hunks.pop(s, None)
-        else:
-            self.review.hunks[s] = acc
-        self._after_change([s])
+        self._change(ReviewPatch(steps={s: {"hunks": None if acc == every else acc}}), "hunk")
+        self._refresh([s])
         self.notify(f"hunk {h + 1} of {len(every)} {'on' if h in acc else 'off'}: "
                     f"{len(acc)} of {len(every)} hunks accepted", timeout=3)
 
@@ -532,29 +484,11 @@ class ReviewScreen(Screen):
             self.notify("nothing to undo", timeout=2)
             return
         u = self.undo_stack.pop()
-        rv = self.review
-        for s, (dec, reason, hunks, edited) in u.steps.items():
-            if dec is None:
-                rv.decisions.pop(s, None)
-            else:
-                rv.decisions[s] = dec
-            if reason is None:
-                rv.reasons.pop(s, None)
-            else:
-                rv.reasons[s] = reason
-            if hunks is None:
-                rv.hunks.pop(s, None)
-            else:
-                rv.hunks[s] = hunks
-            if edited is None:
-                rv.edited.pop(s, None)
-            else:
-                rv.edited[s] = edited
-        if u.order is not None:
-            rv.order = u.order
-        reanalyze = u.order is not None or any(v[3] != rv.edited.get(s) for s, v in u.steps.items()) \
-            or u.label in ("edit",)
-        self._after_change(list(u.steps), order=u.order is not None)
+        reanalyze = u.order is not None or u.label in ("edit",) or any(
+            "edited" in fields and fields["edited"] != self.review.edited.get(s)
+            for s, fields in u.patch.steps.items())
+        self._change(u.patch)
+        self._refresh(u.steps)
         self.notify(f"undone: {u.label}", timeout=2)
         if reanalyze:
             self.analyze(self.current)
@@ -581,9 +515,7 @@ class ReviewScreen(Screen):
         if problem:
             self.notify(problem, title="Order not changed", severity="warning", timeout=6)
             return
-        self.undo_stack.append(Undo("reorder", {}, order=list(self.review.order)))
-        self.review.order = new
-        self._save(order=True)
+        self._change(ReviewPatch(order=new), "reorder")
         self._rebuild(keep=s)
         self._show_details(s)
 
@@ -750,10 +682,7 @@ class ReviewScreen(Screen):
     def _edited(self, sid: str, old: str, new: str | None) -> None:
         if new is None or new == old:
             return
-        self.undo_stack.append(Undo("edit", self._snapshot([sid])))
-        self.review.edited[sid] = new
-        self.review.hunks.pop(sid, None)
-        self._save([sid])
+        self._change(ReviewPatch(steps={sid: {"edited": new, "hunks": None}}), "edit")
         self.notify("edited: re-validating and re-diffing", timeout=2)
         self.analyze(sid)
 
