@@ -13,6 +13,7 @@ from textual.widgets import Input, Static
 class ConfirmScreen(ModalScreen[str | None]):
     """A question with a few one-key answers: dismisses with the answer's key, or None."""
 
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "answer(None)", "Cancel")]
 
     def __init__(self, question: str, answers: list[tuple[str, str]]) -> None:
@@ -39,6 +40,7 @@ class ReasonScreen(ModalScreen[str | None]):
     """Why a step is rejected: saved with the decision, and told to the agent (a gate-mode
     hook call answers with it)."""
 
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, path: str) -> None:

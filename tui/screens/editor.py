@@ -224,15 +224,7 @@ class CodeArea(TextArea):
 class EditorScreen(Screen[str | None]):
     """Edit one step's proposed content; dismiss with the text (ctrl+s) or None (escape)."""
 
-    DEFAULT_CSS = """
-    EditorScreen { layout: vertical; }
-    EditorScreen #editor-title { height: 1; padding: 0 1; background: $panel; color: $text; }
-    EditorScreen #editor-title .path { width: 1fr; text-style: bold; }
-    EditorScreen #editor-title #editor-state { width: auto; color: $text-muted; }
-    EditorScreen #editor-title #editor-state.-modified { color: $text-warning; text-style: bold; }
-    EditorScreen CodeArea, EditorScreen CodeArea:focus { height: 1fr; border: none; }
-    EditorScreen #editor-hint { height: 1; padding: 0 1; color: $text-muted; background: $panel; }
-    """
+    CSS_PATH = "editor.tcss"
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),

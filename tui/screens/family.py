@@ -102,21 +102,7 @@ def template_content(template: str, path: str | None = None) -> Content:
 class FamilyScreen(Screen["tuple[str, str] | None"]):
     """A template family: template, values per file, outliers."""
 
-    DEFAULT_CSS = """
-    FamilyScreen { layout: vertical; }
-    FamilyScreen #family-title { height: auto; padding: 0 1; background: $panel; }
-    FamilyScreen #family-body { height: 1fr; }
-    FamilyScreen #family-template-box {
-        height: 1fr; border: round $primary 50%; padding: 0 1;
-        border-title-color: $text; border-title-style: bold;
-    }
-    FamilyScreen #family-tables { height: auto; max-height: 60%; }
-    FamilyScreen DataTable { height: auto; max-height: 14; border: round $primary 30%; }
-    FamilyScreen DataTable:focus { border: round $accent; }
-    FamilyScreen #family-outliers { max-height: 8; border: round $warning 60%; }
-    FamilyScreen #family-outliers:focus { border: round $warning; }
-    FamilyScreen #family-hint { height: 1; padding: 0 1; color: $text-muted; background: $panel; }
-    """
+    CSS_PATH = "family.tcss"
 
     BINDINGS = [
         Binding("a", "approve", "Approve family", id="family.approve"),

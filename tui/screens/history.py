@@ -65,28 +65,7 @@ OUTCOME_WORD = {"committed": "committed", "rolled_back": "rolled back", "refused
 class HistoryScreen(Screen[None]):
     """Every transaction of this workspace, newest first, with undo and statistics."""
 
-    DEFAULT_CSS = """
-    HistoryScreen { layout: vertical; }
-    HistoryScreen #history-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    HistoryScreen #history-top { height: 11; }
-    HistoryScreen #history-figures { width: 44; height: 100%; border: round $primary 40%; padding: 0 1; }
-    HistoryScreen #history-sparks { width: 1fr; height: 100%; border: round $primary 40%; padding: 0 1; }
-    HistoryScreen .spark-row { height: 2; }
-    HistoryScreen .spark-label { width: 28; color: $text-muted; }
-    HistoryScreen Sparkline { width: 1fr; height: 2; }
-    HistoryScreen #spark-seconds > .sparkline--max-color { color: $warning; }
-    HistoryScreen #spark-seconds > .sparkline--min-color { color: $success; }
-    HistoryScreen #spark-rate > .sparkline--max-color { color: $success; }
-    HistoryScreen #spark-rate > .sparkline--min-color { color: $warning; }
-    HistoryScreen #spark-rollbacks > .sparkline--max-color { color: $error; }
-    HistoryScreen #spark-rollbacks > .sparkline--min-color { color: $success 50%; }
-    HistoryScreen #history-table { height: 1fr; border: round $primary 30%; }
-    HistoryScreen #history-table:focus { border: round $accent; }
-    HistoryScreen #history-status { height: auto; padding: 0 1; }
-    HistoryScreen #history-status.-error { color: $text-error; }
-    HistoryScreen #history-buttons { height: 3; align-horizontal: right; }
-    HistoryScreen #history-buttons Button { margin-left: 2; }
-    """
+    CSS_PATH = "history.tcss"
 
     BINDINGS = [
         Binding("u", "undo", "Undo transaction", id="history.undo"),

@@ -120,6 +120,7 @@ def waiting_plans(ws) -> set[str]:
 
 
 class QueueScreen(Screen):
+    CSS_PATH = "queue.tcss"
     BINDINGS = keymap.bindings("queue")
     POLL_SECONDS = 1.0
 

@@ -43,6 +43,7 @@ class Undo:
 
 
 class ReviewScreen(Screen):
+    CSS_PATH = "review.tcss"
     BINDINGS = keymap.bindings("review")
 
     def __init__(self, ws, plan, review: Review | None = None, *, model: ReviewModel | None = None) -> None:
