@@ -17,7 +17,7 @@ from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
 from rich.style import Style
-from textual import on, work
+from textual import getters, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -225,6 +225,8 @@ class EditorScreen(Screen[str | None]):
     """Edit one step's proposed content; dismiss with the text (ctrl+s) or None (escape)."""
 
     CSS_PATH = "editor.tcss"
+    area = getters.query_one(CodeArea)
+    state = getters.query_one("#editor-state", Static)
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
@@ -251,7 +253,7 @@ class EditorScreen(Screen[str | None]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        area = self.query_one(CodeArea)
+        area = self.area
         if self.app.is_headless:
             area.cursor_blink = False   # deterministic snapshots
         area.focus()
@@ -259,15 +261,15 @@ class EditorScreen(Screen[str | None]):
 
     @property
     def text(self) -> str:
-        return self.query_one(CodeArea).text
+        return self.area.text
 
     @property
     def modified(self) -> bool:
         return self.text != self.original
 
     def _show_state(self) -> None:
-        area = self.query_one(CodeArea)
-        state = self.query_one("#editor-state", Static)
+        area = self.area
+        state = self.state
         row, col = area.cursor_location
         mark = "modified · " if self.modified else ""
         state.update(f"{mark}{area.lexer_name} · {row + 1}:{col + 1}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -103,6 +103,8 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
     """A template family: template, values per file, outliers."""
 
     CSS_PATH = "family.tcss"
+    members = getters.query_one("#family-members", DataTable)
+    outliers = getters.query_one("#family-outliers", DataTable)
 
     BINDINGS = [
         Binding("a", "approve", "Approve family", id="family.approve"),
@@ -161,8 +163,8 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
 
     def on_mount(self) -> None:
         fam = self.family
-        members = self.query_one("#family-members", DataTable)
-        outliers = self.query_one("#family-outliers", DataTable)
+        members = self.members
+        outliers = self.outliers
         if fam is None:
             members.display = outliers.display = False
             return
@@ -206,7 +208,7 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
         focused = self.focused
         if isinstance(focused, DataTable):
             return focused
-        return self.query_one("#family-members", DataTable)
+        return self.members
 
     def _selected_step(self) -> str | None:
         table = self._table()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
@@ -121,6 +121,8 @@ def waiting_plans(ws) -> set[str]:
 
 class QueueScreen(Screen):
     CSS_PATH = "queue.tcss"
+    table = getters.query_one(DataTable)
+    empty = getters.query_one("#queue-empty", Static)
     BINDINGS = keymap.bindings("queue")
     POLL_SECONDS = 1.0
 
@@ -140,7 +142,7 @@ class QueueScreen(Screen):
         yield KeyBar(("queue", "app"))
 
     def on_mount(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         for label, key in (("", "mark"), ("plan", "id"), ("title", "title"), ("source", "source"),
                            ("age", "age"), ("steps", "steps"), ("files", "files"), ("size", "size"),
                            ("review", "review")):
@@ -176,14 +178,14 @@ class QueueScreen(Screen):
         self._fill()
 
     def _tick_ages(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         now = self.app.now()
         for r in self.rows:
             if not r.error:
                 t.update_cell(r.id, "age", age(r.created, now))
 
     def _fill(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         current = None
         if t.row_count and t.cursor_row >= 0:
             try:
@@ -214,7 +216,7 @@ class QueueScreen(Screen):
             title = Text(title, style="bold" if wait else "")
             t.add_row(mark, r.id, title, r.source, age(r.created, now), str(r.steps), str(r.files),
                       _size(r.size), Text(prog, style="bold" if wait else ""), key=r.id)
-        empty = self.query_one("#queue-empty", Static)
+        empty = self.empty
         if not self.rows:
             empty.update("No pending plans in .wopt/plans/. Agents add them through `wopt ingest` "
                          "or the Claude Code hook; try `wopt-tui --demo`.")
@@ -231,16 +233,16 @@ class QueueScreen(Screen):
         self.post_message(OpenPlan(event.row_key.value))
 
     def action_open(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         if not self.rows or t.cursor_row < 0:
             return
         self.post_message(OpenPlan(self.rows[t.cursor_row].id))
 
     def action_cursor_down(self) -> None:
-        self.query_one(DataTable).action_cursor_down()
+        self.table.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.query_one(DataTable).action_cursor_up()
+        self.table.action_cursor_up()
 
     def action_refresh(self) -> None:
         self.poll()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -44,6 +44,10 @@ class Undo:
 
 class ReviewScreen(Screen):
     CSS_PATH = "review.tcss"
+    step_list = getters.query_one(StepList)
+    diff_view = getters.query_one(DiffView)
+    details_pane = getters.query_one(Details)
+    plan_bar = getters.query_one("#plan-bar", Static)
     BINDINGS = keymap.bindings("review")
 
     def __init__(self, ws, plan, review: Review | None = None, *, model: ReviewModel | None = None) -> None:
@@ -74,14 +78,14 @@ class ReviewScreen(Screen):
         yield KeyBar(("review", "app"))
 
     def on_mount(self) -> None:
-        self.query_one(DiffView).set_message("analysing the plan…")
+        self.diff_view.set_message("analysing the plan…")
         self._update_bar()
         if self.model is not None:
             self._set_model(self.model)
         else:
             # after the first frame: the analysis is Python work that shares the GIL
             self.call_after_refresh(self.analyze)
-        self.query_one(StepList).focus()
+        self.step_list.focus()
         self._layout()
         self.set_interval(self.WATCH_SECONDS, self.watch_plan)
 
@@ -145,7 +149,7 @@ class ReviewScreen(Screen):
         self.app.call_from_thread(self._set_model, model, keep)
 
     def _analysis_failed(self, message: str) -> None:
-        self.query_one(DiffView).set_message(message)
+        self.diff_view.set_message(message)
         self.notify(message, title="Cannot analyse this plan", severity="error", timeout=10)
 
     def _set_model(self, model: ReviewModel, keep: str | None = None) -> None:
@@ -164,7 +168,7 @@ class ReviewScreen(Screen):
         if self.model is None:
             self.start_at = sid
         elif sid in self.model.steps:
-            self.query_one(StepList).select(sid)
+            self.step_list.select(sid)
 
     def _order(self) -> list[str]:
         assert self.model is not None
@@ -217,7 +221,7 @@ class ReviewScreen(Screen):
         for b in sorted(self.model.batches, key=lambda b: min((pos.get(s, far) for s in b.steps), default=0)):
             batches.append((b.dir, sorted((s for s in b.steps if s in pos), key=pos.__getitem__)))
         dec = self.review.decisions
-        self.query_one(StepList).set_rows(batches, self._row, keep=keep,
+        self.step_list.set_rows(batches, self._row, keep=keep,
                                           decision_of=lambda sid: dec.get(sid, PENDING))
         self._update_bar()
 
@@ -242,7 +246,7 @@ class ReviewScreen(Screen):
         t.append(f"  ·  {source_name(p)}", style="dim")
         if self.model is None:
             t.append("  ·  analysing…", style="italic")
-        self.query_one("#plan-bar", Static).update(t)
+        self.plan_bar.update(t)
 
     # ------------------------------------------------------------------ showing a step
     @on(StepList.Selected)
@@ -265,7 +269,7 @@ class ReviewScreen(Screen):
         d = self.model.cached_diff(sid)
         if d is not None:
             n_hunks = len(d.hunks)
-        self.query_one(Details).show(describe_step(
+        self.details_pane.show(describe_step(
             self.model, info, self.review.decision(sid), reason=self.review.reasons.get(sid),
             edited=sid in self.review.edited, hunks=self.review.hunks.get(sid), n_hunks=n_hunks,
             position=self._order().index(sid) if sid in self.model.steps else None))
@@ -291,7 +295,7 @@ class ReviewScreen(Screen):
     def _diff_ready(self, sid: str, prepared) -> None:
         if sid != self._shown:
             return
-        view = self.query_one(DiffView)
+        view = self.diff_view
         view.set_prepared(prepared, hunks_off=self._hunks_off(sid))
         self._show_details(sid)
 
@@ -306,7 +310,7 @@ class ReviewScreen(Screen):
 
     @property
     def current(self) -> str | None:
-        return self.query_one(StepList).current_step
+        return self.step_list.current_step
 
     # ------------------------------------------------------------------ decisions
     def _snapshot(self, sids, *, order: bool = False) -> ReviewPatch:
@@ -353,7 +357,7 @@ class ReviewScreen(Screen):
         self._update_bar()
         if self._shown:
             self._show_details(self._shown)
-            self.query_one(DiffView).set_hunks_off(self._hunks_off(self._shown))
+            self.diff_view.set_hunks_off(self._hunks_off(self._shown))
 
     def dependents(self, sid: str) -> list[str]:
         """Every step that needs `sid`, directly or through others, in commit order."""
@@ -379,7 +383,7 @@ class ReviewScreen(Screen):
                             "this step until the agent proposes it again on the current file",
                             title="Approved a stale step", severity="warning", timeout=8)
             self.decide([s], APPROVED, label="approve")
-            self.query_one(StepList).move(1)
+            self.step_list.move(1)
 
     def action_reject(self) -> None:
         s = self.current
@@ -392,7 +396,7 @@ class ReviewScreen(Screen):
         deps = [d for d in self.dependents(s) if self.review.decision(d) != REJECTED]
         if not deps:
             self.decide([s], REJECTED, label="reject", reason=reason)
-            self.query_one(StepList).move(1)
+            self.step_list.move(1)
             return
         paths = [self.model.steps[d].path for d in deps]
         shown = "\n".join(f"  · {p}" for p in paths[:8]) + (f"\n  … and {len(paths) - 8} more" if len(paths) > 8 else "")
@@ -409,7 +413,7 @@ class ReviewScreen(Screen):
                 self.decide([s], REJECTED, label="reject", reason=reason)
             else:
                 return
-            self.query_one(StepList).move(1)
+            self.step_list.move(1)
 
         self.app.push_screen(ConfirmScreen(q, [("y", f"reject all {len(deps) + 1}"),
                                                ("n", "reject only this step")]), answered)
@@ -465,7 +469,7 @@ class ReviewScreen(Screen):
         if d is None or not d.hunks:
             self.notify("this step has no hunks to turn on or off", severity="warning")
             return
-        h = self.query_one(DiffView).current_hunk()
+        h = self.diff_view.current_hunk()
         if h is None:
             return
         every = [x.index for x in d.hunks]
@@ -532,35 +536,35 @@ class ReviewScreen(Screen):
 
     def action_cursor(self, delta: int) -> None:
         if self._focused_diff():
-            self.query_one(DiffView).scroll_to(y=self.query_one(DiffView).scroll_y + delta, animate=False)
+            self.diff_view.scroll_to(y=self.diff_view.scroll_y + delta, animate=False)
         else:
-            self.query_one(StepList).move(delta)
+            self.step_list.move(delta)
 
     def action_cursor_to(self, index: int) -> None:
         if self._focused_diff():
-            v = self.query_one(DiffView)
+            v = self.diff_view
             v.scroll_to(y=0 if index == 0 else v.max_scroll_y, animate=False)
         else:
-            self.query_one(StepList).move_to(index)
+            self.step_list.move_to(index)
 
     def action_page(self, direction: int) -> None:
         if isinstance(self.focused, StepList):
-            sl = self.query_one(StepList)
+            sl = self.step_list
             sl.move(direction * max(1, sl.size.height // 2))
         else:
-            self.query_one(DiffView).page(direction)
+            self.diff_view.page(direction)
 
     def action_change(self, direction: int) -> None:
-        v = self.query_one(DiffView)
+        v = self.diff_view
         if not v.next_change(direction):
             # past the last change of this file: go on to the next file's first change
             self.action_file(direction)
 
     def action_file(self, direction: int) -> None:
-        self.query_one(StepList).move(direction)
+        self.step_list.move(direction)
 
     def action_pane(self, direction: int) -> None:
-        panes = [self.query_one(StepList), self.query_one(DiffView), self.query_one(Details)]
+        panes = [self.step_list, self.diff_view, self.details_pane]
         panes = [p for p in panes if p.display]
         cur = next((i for i, p in enumerate(panes) if p is self.focused or p.has_focus_within), 0)
         panes[(cur + direction) % len(panes)].focus()
@@ -572,7 +576,7 @@ class ReviewScreen(Screen):
 
     def _layout(self) -> None:
         width = self.size.width
-        v = self.query_one(DiffView)
+        v = self.diff_view
         split = self._split and width >= self.SPLIT_MIN_WIDTH
         if v.split != split:
             v.split = split
@@ -580,7 +584,7 @@ class ReviewScreen(Screen):
             show = self._details_wanted
         else:
             show = width >= self.DETAILS_MIN_WIDTH and not split
-        d = self.query_one(Details)
+        d = self.details_pane
         if d.display != show:
             d.display = show
 
@@ -597,7 +601,7 @@ class ReviewScreen(Screen):
         self._layout()
 
     def action_toggle_details(self) -> None:
-        d = self.query_one(Details)
+        d = self.details_pane
         self._details_wanted = not d.display
         self._layout()
 
@@ -615,13 +619,13 @@ class ReviewScreen(Screen):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        sl = self.query_one(StepList)
+        sl = self.step_list
         sl.filter_text = event.value.strip()
         self._rebuild(keep=self.current)
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
-        self.query_one(StepList).focus()
+        self.step_list.focus()
         if not event.value.strip():
             event.input.display = False
 
@@ -630,7 +634,7 @@ class ReviewScreen(Screen):
         if f is not None and f.has_focus:
             f.value = ""
             f.display = False
-            self.query_one(StepList).focus()
+            self.step_list.focus()
             return
         self.dismiss()
 
@@ -652,7 +656,7 @@ class ReviewScreen(Screen):
             if what == "approve":
                 self.approve_family(arg)
             elif what == "open":
-                self.query_one(StepList).select(arg)
+                self.step_list.select(arg)
 
         self.app.push_screen(FamilyScreen(self.model, fam), done)
 
