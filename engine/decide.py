@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from . import spool
 from .errors import NotFound, UsageError
 from .plan import Plan
-from .review import APPROVED, DECISIONS, PENDING, REJECTED, Review
+from .review import APPROVED, DECISIONS, PENDING, REJECTED, Review, ReviewPatch
 from .workspace import Workspace
 
 
@@ -56,13 +56,19 @@ def decide(ws: Workspace, plan_ref: str, decisions: dict[str, str], *,
             raise NotFound(f"plan {plan.id} has no step {sid!r}")
         if d not in DECISIONS:
             raise UsageError(f"unknown decision {d!r} (known: {', '.join(DECISIONS)})")
-    reasons = reasons or {}
-    with spool.review_lock(ws, plan.id):
-        review = spool.load_review(ws, plan.id)
-        for sid, d in decisions.items():
-            review.set(sid, d, reasons.get(sid))
-        spool.save_review(ws, review)
+    review, _ = update(ws, plan.id, ReviewPatch.decisions(decisions, reasons))
     return review
+
+
+def update(ws: Workspace, plan_id: str, patch: ReviewPatch) -> tuple[Review, ReviewPatch]:
+    """Apply `patch` (decisions, reasons, hunks, edits, order) to the plan's saved review as one
+    read-modify-write under the review's lock, so changes made meanwhile elsewhere to other
+    steps are kept. Returns the saved review and the patch that undoes this change."""
+    with spool.review_lock(ws, plan_id):
+        review = spool.load_review(ws, plan_id)
+        undo = patch.apply(review)
+        spool.save_review(ws, review)
+    return review, undo
 
 
 def _set_all(ws: Workspace, plan_id: str, step_ids: list[str] | None, decision: str,

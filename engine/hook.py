@@ -255,19 +255,18 @@ def _forget(ws, pid: str, step_ids: list[str]) -> None:
         if plan is None:
             return
         plan.steps = [s for s in plan.steps if s.id not in step_ids]
+        if plan.steps:
+            from .decide import update
+            from .review import ReviewPatch
+            spool.save_plan(ws, plan)
+            update(ws, pid, ReviewPatch.decisions({s: "pending" for s in step_ids}))
+            return
         with spool.review_lock(ws, pid):
-            review = spool.load_review(ws, pid)
-            for s in step_ids:
-                review.set(s, "pending")
-            if plan.steps:
-                spool.save_plan(ws, plan)
-                spool.save_review(ws, review)
-            else:
-                for f in (spool.plan_file(ws, pid), spool.review_file(ws, pid)):
-                    try:
-                        f.unlink()
-                    except FileNotFoundError:
-                        pass
+            for f in (spool.plan_file(ws, pid), spool.review_file(ws, pid)):
+                try:
+                    f.unlink()
+                except FileNotFoundError:
+                    pass
 
 
 def handle(data: bytes, *, mode: str = QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,

@@ -21,15 +21,60 @@ class Review(Struct, omit_defaults=True, kw_only=True):
         return self.decisions.get(step_id, PENDING)
 
     def set(self, step_id: str, decision: str, reason: str | None = None) -> None:
-        if decision == PENDING:
-            self.decisions.pop(step_id, None)
-            self.reasons.pop(step_id, None)
-            return
-        self.decisions[step_id] = decision
-        if reason:
-            self.reasons[step_id] = reason
-        else:
-            self.reasons.pop(step_id, None)
+        ReviewPatch.decisions({step_id: decision}, {step_id: reason} if reason else None).apply(self)
 
     def approved(self, step_ids: list[str]) -> list[str]:
         return [s for s in step_ids if self.decisions.get(s) == APPROVED]
+
+
+FIELDS = ("decisions", "reasons", "hunks", "edited")   # a step's fields in a review
+_copy = lambda v: list(v) if isinstance(v, list) else v   # noqa: E731 (hunk lists are copied)
+
+
+class ReviewPatch(Struct, kw_only=True):
+    """A change to a review, as data: for each step, the new value of some of its fields
+    (None: the field is removed), and optionally a new order. `apply` makes the change and
+    returns its inverse, so undo is applying what `apply` returned; `decide.update` applies a
+    patch to the saved review as one locked read-modify-write."""
+    steps: dict[str, dict[str, object]] = field(default_factory=dict)
+    order: list[str] | None = None
+
+    @classmethod
+    def decisions(cls, decisions: dict[str, str], reasons: dict[str, str] | None = None) -> ReviewPatch:
+        """Set decisions as `Review.set` does: a reason is kept only with a decision."""
+        steps: dict[str, dict[str, object]] = {}
+        for sid, d in decisions.items():
+            why = (reasons or {}).get(sid)
+            steps[sid] = ({"decisions": None, "reasons": None} if d == PENDING
+                          else {"decisions": d, "reasons": why or None})
+        return cls(steps=steps)
+
+    @classmethod
+    def snapshot(cls, review: Review, step_ids: list[str] | tuple[str, ...] = (), *,
+                 order: bool = False) -> ReviewPatch:
+        """What puts every field of these steps (and the order) back as they are in `review`."""
+        steps = {sid: {f: _copy(getattr(review, f).get(sid)) for f in FIELDS} for sid in step_ids}
+        return cls(steps=steps, order=list(review.order) if order else None)
+
+    def apply(self, review: Review) -> ReviewPatch:
+        """Change `review` in place; returns the patch that undoes the change."""
+        for fields in self.steps.values():
+            for f in fields:
+                if f not in FIELDS:
+                    raise ValueError(f"a review has no step field {f!r}")
+        undo = ReviewPatch(steps={sid: {f: _copy(getattr(review, f).get(sid)) for f in fields}
+                                  for sid, fields in self.steps.items()},
+                           order=list(review.order) if self.order is not None else None)
+        for sid, fields in self.steps.items():
+            for f, value in fields.items():
+                if value is None:
+                    getattr(review, f).pop(sid, None)
+                else:
+                    getattr(review, f)[sid] = _copy(value)
+        if self.order is not None:
+            review.order = list(self.order)
+        return undo
+
+    @property
+    def step_ids(self) -> list[str]:
+        return list(self.steps)

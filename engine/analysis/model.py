@@ -171,6 +171,10 @@ class ReviewModel:
     _diff_cache: dict[str, StepDiff] = field(default_factory=dict, repr=False)
     _cache_ref: tuple | None = field(default=None, repr=False)   # (ws, key, newest): where its diffs are kept
 
+    def cached_diff(self, step_id: str) -> StepDiff | None:
+        """The step's diff if it was computed already, else None (never computes it)."""
+        return self._diff_cache.get(step_id)
+
     def diff(self, step_id: str) -> StepDiff:
         """The step's diff, computed on first request (lazily, per step) and cached."""
         d = self._diff_cache.get(step_id)

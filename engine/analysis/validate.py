@@ -3,6 +3,7 @@
 structure, Jinja2 template syntax; and Python imports of modules the plan creates must resolve
 after the apply.
 
+VALIDATORS is the one table of kinds of file checked (a new kind is a check function and a row).
 `validate_content(path, data)` checks one file; `validate_changes(changes, ws=None)` checks the
 net changes of an apply (effects.Change) and is what the transaction runs before it writes.
 """
@@ -14,8 +15,9 @@ import os
 import posixpath
 import re
 import warnings
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import InternalError
 from . import imports as imp
@@ -26,99 +28,132 @@ _TOML_EOF = re.compile(r"\(at end of document\)")
 MAX_VALIDATE = 8 * 1024 * 1024     # larger files are not parsed (flagged "large" instead)
 
 
-def checker_for(path: str) -> str | None:
+Problem = tuple  # (message, line, column[, severity]): line and column 1-based or None
+
+
+@dataclass(frozen=True)
+class Validator:
+    """One kind of file wopt checks: which paths, and a check that lists the problems of one
+    file's content (the text, decoded as UTF-8, or the bytes when `text` is False)."""
+    name: str                              # the Finding's checker ("python", "json", ...)
+    suffixes: tuple[str, ...]              # lower-case endings it checks
+    check: Callable[[str, Any], list[Problem]]
+    names: tuple[str, ...] = ()            # lower-case base names it checks too
+    text: bool = True
+
+
+def _python(path: str, data: bytes) -> list[Problem]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(data, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as e:
+        return [(e.msg, e.lineno, e.offset)]
+    except ValueError as e:   # NUL bytes
+        return [(str(e), None, None)]
+    return []
+
+
+def _json(path: str, text: str) -> list[Problem]:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        return [(e.msg, e.lineno, e.colno, "warning" if _jsonc(path) else "error")]
+    return []
+
+
+def _toml(path: str, text: str) -> list[Problem]:
+    import tomllib
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = _TOML_AT.search(msg)
+        if m:
+            return [(msg[: m.start()].strip(), int(m.group(1)), int(m.group(2)))]
+        if _TOML_EOF.search(msg):
+            lines = text.split("\n")
+            return [(_TOML_EOF.sub("", msg).strip() + " (at end of document)", len(lines), len(lines[-1]) + 1)]
+        return [(msg, None, None)]
+    return []
+
+
+def _yaml(path: str, text: str) -> list[Problem]:
+    import yaml
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        for _ in yaml.compose_all(text, Loader=loader):
+            pass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        msg = " ".join(x for x in (e.context, e.problem) if x) or str(e)
+        if mark is not None:
+            return [(msg, mark.line + 1, mark.column + 1)]
+        return [(msg, None, None)]
+    except yaml.YAMLError as e:
+        return [(str(e), None, None)]
+    return []
+
+
+def _ipynb(path: str, text: str) -> list[Problem]:
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as e:
+        return [(e.msg, e.lineno, e.colno)]
+    return [(m, None, None) for m in _notebook_problems(nb)]
+
+
+def _jinja2(path: str, text: str) -> list[Problem]:
+    from jinja2 import Environment, TemplateSyntaxError
+    try:
+        Environment().parse(text)
+    except TemplateSyntaxError as e:
+        return [(e.message or str(e), e.lineno, None)]
+    return []
+
+
+# The one table of validators, tried in order (the first whose endings or names match checks).
+VALIDATORS: list[Validator] = [
+    Validator("python", (".py", ".pyi"), _python, text=False),
+    Validator("ipynb", (".ipynb",), _ipynb),
+    Validator("json", (".json",), _json),
+    Validator("toml", (".toml",), _toml, names=("pipfile", "poetry.lock", "uv.lock", "cargo.lock")),
+    Validator("yaml", (".yaml", ".yml"), _yaml),
+    Validator("jinja2", (".j2", ".jinja", ".jinja2"), _jinja2),
+]
+
+
+def validator_for(path: str) -> Validator | None:
     p = path.lower()
-    if p.endswith((".py", ".pyi")):
-        return "python"
-    if p.endswith(".ipynb"):
-        return "ipynb"
-    if p.endswith(".json"):
-        return "json"
-    if p.endswith(".toml") or posixpath.basename(p) in ("pipfile", "poetry.lock", "uv.lock", "cargo.lock"):
-        return "toml"
-    if p.endswith((".yaml", ".yml")):
-        return "yaml"
-    if p.endswith((".j2", ".jinja", ".jinja2")):
-        return "jinja2"
-    return None
+    base = posixpath.basename(p)
+    return next((v for v in VALIDATORS if p.endswith(v.suffixes) or base in v.names), None)
+
+
+def checker_for(path: str) -> str | None:
+    v = validator_for(path)
+    return v.name if v else None
 
 
 def validate_content(path: str, data: bytes | None, *, step: str = "") -> list[Finding]:
     """Findings on one file's content (empty when it is fine or of a kind not checked)."""
     if data is None:
         return []
-    checker = checker_for(path)
-    if checker is None or len(data) > MAX_VALIDATE:
+    v = validator_for(path)
+    if v is None or len(data) > MAX_VALIDATE:
         return []
-
-    def f(msg: str, line: int | None = None, col: int | None = None, sev: str = "error") -> Finding:
-        return Finding(step, path, checker, msg, line, col, sev)
-
-    if checker == "python":
+    if not v.text:
+        problems = v.check(path, data)
+    else:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                compile(data, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-        except SyntaxError as e:
-            return [f(e.msg, e.lineno, e.offset)]
-        except ValueError as e:   # NUL bytes
-            return [f(str(e))]
-        return []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        return [f(f"not UTF-8 text ({e.reason})", line, col)]
-    if checker == "json":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as e:
-            return [f(e.msg, e.lineno, e.colno, "warning" if _jsonc(path) else "error")]
-        return []
-    if checker == "toml":
-        import tomllib
-        try:
-            tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            msg = str(e)
-            m = _TOML_AT.search(msg)
-            if m:
-                return [f(msg[: m.start()].strip(), int(m.group(1)), int(m.group(2)))]
-            if _TOML_EOF.search(msg):
-                lines = text.split("\n")
-                return [f(_TOML_EOF.sub("", msg).strip() + " (at end of document)", len(lines), len(lines[-1]) + 1)]
-            return [f(msg)]
-        return []
-    if checker == "yaml":
-        import yaml
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        try:
-            for _ in yaml.compose_all(text, Loader=loader):
-                pass
-        except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            msg = " ".join(x for x in (e.context, e.problem) if x) or str(e)
-            if mark is not None:
-                return [f(msg, mark.line + 1, mark.column + 1)]
-            return [f(msg)]
-        except yaml.YAMLError as e:
-            return [f(str(e))]
-        return []
-    if checker == "ipynb":
-        try:
-            nb = json.loads(text)
-        except json.JSONDecodeError as e:
-            return [f(e.msg, e.lineno, e.colno)]
-        return [f(m) for m in _notebook_problems(nb)]
-    if checker == "jinja2":
-        from jinja2 import Environment, TemplateSyntaxError
-        try:
-            Environment().parse(text)
-        except TemplateSyntaxError as e:
-            return [f(e.message or str(e), e.lineno, None)]
-        return []
-    return []
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
+            col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+            problems = [(f"not UTF-8 text ({e.reason})", line, col)]
+        else:
+            problems = v.check(path, text)
+    return [Finding(step, path, v.name, msg, line, col, rest[0] if rest else "error")
+            for msg, line, col, *rest in problems]
 
 
 def _jsonc(path: str) -> bool:

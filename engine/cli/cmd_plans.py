@@ -4,17 +4,16 @@ from __future__ import annotations
 import sys
 
 ORDER = 10
-# sources.FORMATS, spelt out so `wopt list` does not import every reader (a test keeps them equal)
-FORMATS = ("auto", "native", "claude-hook", "claude-transcript", "claude-trace", "diff", "codex", "aider")
 COMMANDS = ('ingest', 'list', 'schema')   # the commands register() adds (main builds only the one called)
 
 
 def register(sub, common) -> None:
+    from ..sources import format_names   # the format table only: no reader is imported
     p = sub.add_parser("ingest", parents=[common], help="store a proposed plan as pending",
                        description="Read a plan (FILE, or - for stdin), capture missing preconditions "
                        "from disk, store it in .wopt/plans/ and print its id.")
     p.add_argument("file", metavar="FILE|-")
-    p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: detect)")
+    p.add_argument("--format", default="auto", choices=format_names(), help="input format (default: detect)")
     p.add_argument("-p", type=int, metavar="N", dest="strip",
                    help="diffs: remove N leading components from file names, as `git apply -p N` "
                    "(default: 1 when the diff uses a/ b/ prefixes, else 0)")

@@ -17,7 +17,7 @@ from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
 from rich.style import Style
-from textual import on, work
+from textual import getters, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -227,15 +227,9 @@ class CodeArea(TextArea):
 class EditorScreen(Screen[str | None]):
     """Edit one step's proposed content; dismiss with the text (ctrl+s) or None (escape)."""
 
-    DEFAULT_CSS = """
-    EditorScreen { layout: vertical; }
-    EditorScreen #editor-title { height: 1; padding: 0 1; background: $panel; color: $text; }
-    EditorScreen #editor-title .path { width: 1fr; text-style: bold; }
-    EditorScreen #editor-title #editor-state { width: auto; color: $text-muted; }
-    EditorScreen #editor-title #editor-state.-modified { color: $text-warning; text-style: bold; }
-    EditorScreen CodeArea, EditorScreen CodeArea:focus { height: 1fr; border: none; }
-    EditorScreen #editor-hint { height: 1; padding: 0 1; color: $text-muted; background: $panel; }
-    """
+    CSS_PATH = "editor.tcss"
+    area = getters.query_one(CodeArea)
+    state = getters.query_one("#editor-state", Static)
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
@@ -262,7 +256,7 @@ class EditorScreen(Screen[str | None]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        area = self.query_one(CodeArea)
+        area = self.area
         if self.app.is_headless:
             area.cursor_blink = False   # deterministic snapshots
         area.focus()
@@ -270,15 +264,15 @@ class EditorScreen(Screen[str | None]):
 
     @property
     def text(self) -> str:
-        return self.query_one(CodeArea).text
+        return self.area.text
 
     @property
     def modified(self) -> bool:
         return self.text != self.original
 
     def _show_state(self) -> None:
-        area = self.query_one(CodeArea)
-        state = self.query_one("#editor-state", Static)
+        area = self.area
+        state = self.state
         row, col = area.cursor_location
         mark = "modified · " if self.modified else ""
         state.update(f"{mark}{area.lexer_name} · {row + 1}:{col + 1}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -102,21 +102,9 @@ def template_content(template: str, path: str | None = None) -> Content:
 class FamilyScreen(Screen["tuple[str, str] | None"]):
     """A template family: template, values per file, outliers."""
 
-    DEFAULT_CSS = """
-    FamilyScreen { layout: vertical; }
-    FamilyScreen #family-title { height: auto; padding: 0 1; background: $panel; }
-    FamilyScreen #family-body { height: 1fr; }
-    FamilyScreen #family-template-box {
-        height: 1fr; border: round $primary 50%; padding: 0 1;
-        border-title-color: $text; border-title-style: bold;
-    }
-    FamilyScreen #family-tables { height: auto; max-height: 60%; }
-    FamilyScreen DataTable { height: auto; max-height: 14; border: round $primary 30%; }
-    FamilyScreen DataTable:focus { border: round $accent; }
-    FamilyScreen #family-outliers { max-height: 8; border: round $warning 60%; }
-    FamilyScreen #family-outliers:focus { border: round $warning; }
-    FamilyScreen #family-hint { height: 1; padding: 0 1; color: $text-muted; background: $panel; }
-    """
+    CSS_PATH = "family.tcss"
+    members = getters.query_one("#family-members", DataTable)
+    outliers = getters.query_one("#family-outliers", DataTable)
 
     BINDINGS = [
         Binding("a", "approve", "Approve family", id="family.approve"),
@@ -175,8 +163,8 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
 
     def on_mount(self) -> None:
         fam = self.family
-        members = self.query_one("#family-members", DataTable)
-        outliers = self.query_one("#family-outliers", DataTable)
+        members = self.members
+        outliers = self.outliers
         if fam is None:
             members.display = outliers.display = False
             return
@@ -220,7 +208,7 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
         focused = self.focused
         if isinstance(focused, DataTable):
             return focused
-        return self.query_one("#family-members", DataTable)
+        return self.members
 
     def _selected_step(self) -> str | None:
         table = self._table()

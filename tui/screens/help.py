@@ -45,6 +45,7 @@ def help_text(user_keys: dict[str, str]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
     BINDINGS = [Binding("escape,question_mark,q", "dismiss_help", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:

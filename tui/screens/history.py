@@ -10,7 +10,7 @@ words. The screen writes nothing itself.
 """
 from __future__ import annotations
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -65,28 +65,11 @@ OUTCOME_WORD = {"committed": "committed", "rolled_back": "rolled back", "refused
 class HistoryScreen(Screen[None]):
     """Every transaction of this workspace, newest first, with undo and statistics."""
 
-    DEFAULT_CSS = """
-    HistoryScreen { layout: vertical; }
-    HistoryScreen #history-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    HistoryScreen #history-top { height: 11; }
-    HistoryScreen #history-figures { width: 44; height: 100%; border: round $primary 40%; padding: 0 1; }
-    HistoryScreen #history-sparks { width: 1fr; height: 100%; border: round $primary 40%; padding: 0 1; }
-    HistoryScreen .spark-row { height: 2; }
-    HistoryScreen .spark-label { width: 28; color: $text-muted; }
-    HistoryScreen Sparkline { width: 1fr; height: 2; }
-    HistoryScreen #spark-seconds > .sparkline--max-color { color: $warning; }
-    HistoryScreen #spark-seconds > .sparkline--min-color { color: $success; }
-    HistoryScreen #spark-rate > .sparkline--max-color { color: $success; }
-    HistoryScreen #spark-rate > .sparkline--min-color { color: $warning; }
-    HistoryScreen #spark-rollbacks > .sparkline--max-color { color: $error; }
-    HistoryScreen #spark-rollbacks > .sparkline--min-color { color: $success 50%; }
-    HistoryScreen #history-table { height: 1fr; border: round $primary 30%; }
-    HistoryScreen #history-table:focus { border: round $accent; }
-    HistoryScreen #history-status { height: auto; padding: 0 1; }
-    HistoryScreen #history-status.-error { color: $text-error; }
-    HistoryScreen #history-buttons { height: 3; align-horizontal: right; }
-    HistoryScreen #history-buttons Button { margin-left: 2; }
-    """
+    CSS_PATH = "history.tcss"
+    table = getters.query_one(DataTable)
+    status = getters.query_one("#history-status", Static)
+    figures = getters.query_one("#history-figures", Static)
+    undo_button = getters.query_one("#history-undo", Button)
 
     BINDINGS = [
         Binding("u", "undo", "Undo transaction", id="history.undo"),
@@ -123,7 +106,7 @@ class HistoryScreen(Screen[None]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         self._columns(table, [])
         table.focus()
         self.action_reload()
@@ -160,7 +143,7 @@ class HistoryScreen(Screen[None]):
             self._load()
 
     def _status(self, text: str, *, error: bool = False) -> None:
-        st = self.query_one("#history-status", Static)
+        st = self.status
         st.update(Content(text))
         st.set_class(error, "-error")
 
@@ -182,7 +165,7 @@ class HistoryScreen(Screen[None]):
                                              if wid != "spark-rollbacks" else f"  total {int(sum(data))}", "")))
             else:
                 lab.update(Content.styled(label, "$text-muted"))
-        table = self.query_one(DataTable)
+        table = self.table
         keep = self._selected_tx()
         rows = []
         for rec in reversed(records):
@@ -242,11 +225,11 @@ class HistoryScreen(Screen[None]):
         lines += fig("optimization rate", "optimization_rate", fmt=lambda v: f"{float(v):.0%}")
         if not lines:
             lines = [(problem or f"{len(records)} transaction{'s' if len(records) != 1 else ''}", "$text-muted")]
-        self.query_one("#history-figures", Static).update(Content.assemble(*lines))
+        self.figures.update(Content.assemble(*lines))
 
     # ------------------------------------------------------------------ actions
     def _selected_tx(self) -> str | None:
-        table = self.query_one(DataTable)
+        table = self.table
         if table.row_count == 0:
             return None
         try:
@@ -302,16 +285,16 @@ class HistoryScreen(Screen[None]):
         self.dismiss(None)
 
     def action_cursor_down(self) -> None:
-        self.query_one(DataTable).action_cursor_down()
+        self.table.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.query_one(DataTable).action_cursor_up()
+        self.table.action_cursor_up()
 
     def action_top(self) -> None:
-        self.query_one(DataTable).move_cursor(row=0)
+        self.table.move_cursor(row=0)
 
     def action_bottom(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         t.move_cursor(row=max(t.row_count - 1, 0))
 
     @on(DataTable.RowHighlighted)
@@ -320,7 +303,7 @@ class HistoryScreen(Screen[None]):
             self._armed = None
             self._status("")
         self.refresh_bindings()
-        btn = self.query_one("#history-undo", Button)
+        btn = self.undo_button
         btn.disabled = not self.check_action("undo", ())
 
     @on(Button.Pressed, "#history-undo")

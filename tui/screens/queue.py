@@ -12,13 +12,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from wopt.engine import decide, spool
+from wopt.engine.sources import display_name
 from wopt.engine.errors import WoptError
 from wopt.engine.sizes import format_size
 
@@ -30,11 +31,6 @@ if TYPE_CHECKING:
     from ..app import WoptApp
 
 
-SOURCE_NAMES = {
-    "native": "plan file", "claude-hook": "Claude Code hook", "claude-session": "Claude Code session",
-    "claude-trace": "claude-trace log", "git-diff": "git diff", "diff": "unified diff",
-    "codex": "Codex patch", "aider": "Aider edits", "codex-hook": "Codex hook", "gemini-hook": "Gemini hook",
-}
 HOOK_SOURCES = ("claude-hook", "codex-hook", "gemini-hook")
 
 
@@ -78,7 +74,7 @@ def age(created: str | None, now: datetime) -> str:
 def source_name(plan) -> str:
     if plan.source == "mcp":  # `wopt mcp`: the agent is the MCP client's own name
         return f"{plan.agent or 'MCP client'} via MCP"
-    name = SOURCE_NAMES.get(plan.source, plan.source)
+    name = display_name(plan.source)
     if plan.agent and plan.agent.lower().replace("-", " ") not in name.lower():
         name = f"{name} ({plan.agent})"
     return name
@@ -131,6 +127,9 @@ def waiting_plans(ws) -> set[str]:
 
 
 class QueueScreen(Screen):
+    CSS_PATH = "queue.tcss"
+    table = getters.query_one(DataTable)
+    empty = getters.query_one("#queue-empty", Static)
     BINDINGS = keymap.bindings("queue")
     POLL_SECONDS = 1.0
 
@@ -150,7 +149,7 @@ class QueueScreen(Screen):
         yield KeyBar(("queue", "app"))
 
     def on_mount(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         for label, key in (("", "mark"), ("plan", "id"), ("title", "title"), ("source", "source"),
                            ("age", "age"), ("steps", "steps"), ("files", "files"), ("size", "size"),
                            ("review", "review")):
@@ -186,14 +185,14 @@ class QueueScreen(Screen):
         self._fill()
 
     def _tick_ages(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         now = cast("WoptApp", self.app).now()
         for r in self.rows:
             if not r.error:
                 t.update_cell(r.id, "age", age(r.created, now))
 
     def _fill(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         current = None
         if t.row_count and t.cursor_row >= 0:
             try:
@@ -223,7 +222,7 @@ class QueueScreen(Screen):
             title = Text(r.title if len(r.title) <= 30 else r.title[:29] + "…", style="bold" if wait else "")
             t.add_row(mark, r.id, title, r.source, age(r.created, now), str(r.steps), str(r.files),
                       _size(r.size), Text(prog, style="bold" if wait else ""), key=r.id)
-        empty = self.query_one("#queue-empty", Static)
+        empty = self.empty
         if not self.rows:
             empty.update("No pending plans in .wopt/plans/. Agents add them through `wopt ingest` "
                          "or the Claude Code hook; try `wopt-tui --demo`.")
@@ -241,16 +240,16 @@ class QueueScreen(Screen):
             self.post_message(OpenPlan(event.row_key.value))
 
     def action_open(self) -> None:
-        t = self.query_one(DataTable)
+        t = self.table
         if not self.rows or t.cursor_row < 0:
             return
         self.post_message(OpenPlan(self.rows[t.cursor_row].id))
 
     def action_cursor_down(self) -> None:
-        self.query_one(DataTable).action_cursor_down()
+        self.table.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.query_one(DataTable).action_cursor_up()
+        self.table.action_cursor_up()
 
     def action_refresh(self) -> None:
         self.poll()

@@ -7,20 +7,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from wopt.engine import spool
+from wopt.engine import decide as decisions, spool
 from wopt.engine.analysis.model import ReviewModel
 from wopt.engine.errors import WoptError
-from wopt.engine.review import APPROVED, PENDING, REJECTED, Review
+from wopt.engine.review import APPROVED, PENDING, REJECTED, Review, ReviewPatch
 
 from .. import keymap
 from ..widgets.key_bar import KeyBar
+from .dialogs import ConfirmScreen, ReasonScreen
 from ..messages import ReviewChanged
 from ..widgets.details import Details, describe_step
 from ..widgets.diff_view import DiffView, prepare
@@ -32,62 +32,26 @@ if TYPE_CHECKING:
 
 @dataclass
 class Undo:
-    """What one action changed, to put it back."""
+    """What one action changed, to put it back: the engine's inverse patch of the change."""
 
     label: str
-    steps: dict[str, tuple] = field(default_factory=dict)   # sid -> (decision, reason, hunks, edited)
-    order: list[str] | None = None
+    patch: ReviewPatch = field(default_factory=ReviewPatch)
 
+    @property
+    def steps(self) -> list[str]:
+        return self.patch.step_ids
 
-class ConfirmScreen(ModalScreen[str | None]):
-    """A question with a few one-key answers: dismisses with the answer's key, or None."""
-
-    BINDINGS = [Binding("escape", "answer(None)", "Cancel")]
-
-    def __init__(self, question: str, answers: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.question = question
-        self.answers = answers
-        for key, _ in answers:
-            self._bindings.bind(key, f"answer('{key}')", show=False)
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(self.question, id="confirm-question")
-            t = Text()
-            for k, label in self.answers + [("esc", "cancel")]:
-                t.append(f"{k:>3}", style="bold")
-                t.append(f"  {label}\n")
-            yield Static(t, id="confirm-answers")
-
-    def action_answer(self, key: str | None) -> None:
-        self.dismiss(key)
-
-
-class ReasonScreen(ModalScreen[str | None]):
-    """Why a step is rejected: saved with the decision, and told to the agent (a gate-mode
-    hook call answers with it)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self.path = path
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(f"Reject {self.path}: why? (the agent is told)", id="confirm-question")
-            yield Input(placeholder="e.g. needs a test first", id="reason")
-            yield Static(Text("enter rejects · esc cancels", style="dim"))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    @property
+    def order(self) -> list[str] | None:
+        return self.patch.order
 
 
 class ReviewScreen(Screen):
+    CSS_PATH = "review.tcss"
+    step_list = getters.query_one(StepList)
+    diff_view = getters.query_one(DiffView)
+    details_pane = getters.query_one(Details)
+    plan_bar = getters.query_one("#plan-bar", Static)
     BINDINGS = keymap.bindings("review")
 
     def __init__(self, ws, plan, review: Review | None = None, *, model: ReviewModel | None = None) -> None:
@@ -118,14 +82,14 @@ class ReviewScreen(Screen):
         yield KeyBar(("review", "app"))
 
     def on_mount(self) -> None:
-        self.query_one(DiffView).set_message("analysing the plan…")
+        self.diff_view.set_message("analysing the plan…")
         self._update_bar()
         if self.model is not None:
             self._set_model(self.model)
         else:
             # after the first frame: the analysis is Python work that shares the GIL
             self.call_after_refresh(self.analyze)
-        self.query_one(StepList).focus()
+        self.step_list.focus()
         self._layout()
         self.set_interval(self.WATCH_SECONDS, self.watch_plan)
 
@@ -189,7 +153,7 @@ class ReviewScreen(Screen):
         self.app.call_from_thread(self._set_model, model, keep)
 
     def _analysis_failed(self, message: str) -> None:
-        self.query_one(DiffView).set_message(message)
+        self.diff_view.set_message(message)
         self.notify(message, title="Cannot analyse this plan", severity="error", timeout=10)
 
     def _set_model(self, model: ReviewModel, keep: str | None = None) -> None:
@@ -208,7 +172,7 @@ class ReviewScreen(Screen):
         if self.model is None:
             self.start_at = sid
         elif sid in self.model.steps:
-            self.query_one(StepList).select(sid)
+            self.step_list.select(sid)
 
     def _order(self) -> list[str]:
         assert self.model is not None
@@ -262,7 +226,7 @@ class ReviewScreen(Screen):
         for b in sorted(self.model.batches, key=lambda b: min((pos.get(s, far) for s in b.steps), default=0)):
             batches.append((b.dir, sorted((s for s in b.steps if s in pos), key=pos.__getitem__)))
         dec = self.review.decisions
-        self.query_one(StepList).set_rows(batches, self._row, keep=keep,
+        self.step_list.set_rows(batches, self._row, keep=keep,
                                           decision_of=lambda sid: dec.get(sid, PENDING))
         self._update_bar()
 
@@ -287,7 +251,7 @@ class ReviewScreen(Screen):
         t.append(f"  ·  {source_name(p)}", style="dim")
         if self.model is None:
             t.append("  ·  analysing…", style="italic")
-        self.query_one("#plan-bar", Static).update(t)
+        self.plan_bar.update(t)
 
     # ------------------------------------------------------------------ showing a step
     @on(StepList.Selected)
@@ -308,10 +272,10 @@ class ReviewScreen(Screen):
         assert self.model is not None
         info = self.model.steps[sid]
         n_hunks = None
-        d = self.model._diff_cache.get(sid)
+        d = self.model.cached_diff(sid)
         if d is not None:
             n_hunks = len(d.hunks)
-        self.query_one(Details).show(describe_step(
+        self.details_pane.show(describe_step(
             self.model, info, self.review.decision(sid), reason=self.review.reasons.get(sid),
             edited=sid in self.review.edited, hunks=self.review.hunks.get(sid), n_hunks=n_hunks,
             position=self._order().index(sid) if sid in self.model.steps else None))
@@ -338,7 +302,7 @@ class ReviewScreen(Screen):
     def _diff_ready(self, sid: str, prepared) -> None:
         if sid != self._shown:
             return
-        view = self.query_one(DiffView)
+        view = self.diff_view
         view.set_prepared(prepared, hunks_off=self._hunks_off(sid))
         self._show_details(sid)
 
@@ -346,64 +310,61 @@ class ReviewScreen(Screen):
         acc = self.review.hunks.get(sid)
         if acc is None or self.model is None:
             return set()
-        d = self.model._diff_cache.get(sid)
+        d = self.model.cached_diff(sid)
         if d is None:
             return set()
         return {h.index for h in d.hunks} - set(acc)
 
     @property
     def current(self) -> str | None:
-        return self.query_one(StepList).current_step
+        return self.step_list.current_step
 
     # ------------------------------------------------------------------ decisions
-    def _snapshot(self, sids) -> dict[str, tuple]:
-        rv = self.review
-        return {s: (rv.decisions.get(s), rv.reasons.get(s),
-                    list(rv.hunks[s]) if s in rv.hunks else None, rv.edited.get(s)) for s in sids}
+    def _snapshot(self, sids, *, order: bool = False) -> ReviewPatch:
+        """The patch that puts these steps (and the order) back as the screen has them now."""
+        return ReviewPatch.snapshot(self.review, list(sids), order=order)
 
-    def _save(self, sids=(), *, order: bool = False) -> bool:
-        """Save the changes to `sids` (and the order) as one locked read-modify-write, so
-        decisions made meanwhile elsewhere (`wopt approve`, another window) are kept; a
-        gate-mode hook call waiting on one of these steps sees the file change at once."""
-        mine = self.review
+    def _change(self, patch: ReviewPatch, label: str | None = None) -> bool:
+        """Apply `patch` to the saved review through the engine (one locked read-modify-write,
+        so decisions made meanwhile elsewhere, by `wopt approve` or another window, are kept;
+        a gate-mode hook call waiting on one of these steps sees the file change at once).
+        With a label, its inverse goes on the undo stack."""
         try:
-            with spool.review_lock(self.ws, self.plan.id):
-                disk = spool.load_review(self.ws, self.plan.id)
-                for s in sids:
-                    for attr in ("decisions", "reasons", "hunks", "edited"):
-                        src, dst = getattr(mine, attr), getattr(disk, attr)
-                        if s in src:
-                            dst[s] = src[s]
-                        else:
-                            dst.pop(s, None)
-                if order:
-                    disk.order = list(mine.order)
-                spool.save_review(self.ws, disk)
+            self.review, undo = decisions.update(self.ws, self.plan.id, patch)
         except (WoptError, OSError) as e:
             self.notify(f"the review could not be saved: {e}", severity="error", timeout=10)
             return False
-        self.review = disk
+        if label is not None:
+            self.undo_stack.append(Undo(label, undo))
         self.app.post_message(ReviewChanged(self.plan.id))
         return True
+
+    def _save(self, sids=(), *, order: bool = False) -> bool:
+        """Save what the screen's review has for `sids` (and the order) to the saved review."""
+        return self._change(self._snapshot(sids, order=order))
 
     def decide(self, sids: list[str], decision: str, *, label: str, reason: str | None = None,
                reasons: dict[str, str] | None = None) -> None:
         sids = [s for s in sids if s]
         if not sids:
             return
-        self.undo_stack.append(Undo(label, self._snapshot(sids)))
-        for s in sids:
-            self.review.set(s, decision, (reasons or {}).get(s, reason))
-        self._after_change(sids)
+        why = {s: r for s in sids if (r := (reasons or {}).get(s, reason))}
+        self._change(ReviewPatch.decisions({s: decision for s in sids}, why), label)
+        self._refresh(sids)
 
     def _after_change(self, sids, *, order: bool = False) -> None:
+        """Save what the screen's review has for `sids` (and the order), then show it."""
         self._save(sids, order=order)
+        self._refresh(sids)
+
+    def _refresh(self, sids=()) -> None:
+        """Show the review as it is now: step marks, the plan bar, the details and hunks."""
         if self.model is not None:
             self._rebuild(keep=self.current)
         self._update_bar()
         if self._shown:
             self._show_details(self._shown)
-            self.query_one(DiffView).set_hunks_off(self._hunks_off(self._shown))
+            self.diff_view.set_hunks_off(self._hunks_off(self._shown))
 
     def dependents(self, sid: str) -> list[str]:
         """Every step that needs `sid`, directly or through others, in commit order."""
@@ -429,7 +390,7 @@ class ReviewScreen(Screen):
                             "this step until the agent proposes it again on the current file",
                             title="Approved a stale step", severity="warning", timeout=8)
             self.decide([s], APPROVED, label="approve")
-            self.query_one(StepList).move(1)
+            self.step_list.move(1)
 
     def action_reject(self) -> None:
         s = self.current
@@ -443,7 +404,7 @@ class ReviewScreen(Screen):
         deps = [d for d in self.dependents(s) if self.review.decision(d) != REJECTED]
         if not deps:
             self.decide([s], REJECTED, label="reject", reason=reason)
-            self.query_one(StepList).move(1)
+            self.step_list.move(1)
             return
         paths = [self.model.steps[d].path for d in deps]
         shown = "\n".join(f"  · {p}" for p in paths[:8]) + (f"\n  … and {len(paths) - 8} more" if len(paths) > 8 else "")
@@ -461,7 +422,7 @@ class ReviewScreen(Screen):
                 self.decide([s], REJECTED, label="reject", reason=reason)
             else:
                 return
-            self.query_one(StepList).move(1)
+            self.step_list.move(1)
 
         self.app.push_screen(ConfirmScreen(q, [("y", f"reject all {len(deps) + 1}"),
                                                ("n", "reject only this step")]), answered)
@@ -513,26 +474,22 @@ class ReviewScreen(Screen):
         s = self._shown
         if not s or self.model is None:
             return
-        d = self.model._diff_cache.get(s)
+        d = self.model.cached_diff(s)
         if d is None or not d.hunks:
             self.notify("this step has no hunks to turn on or off", severity="warning")
             return
-        h = self.query_one(DiffView).current_hunk()
+        h = self.diff_view.current_hunk()
         if h is None:
             return
         every = [x.index for x in d.hunks]
         acc = list(self.review.hunks.get(s, every))
-        self.undo_stack.append(Undo("hunk", self._snapshot([s])))
         if h in acc:
             acc.remove(h)
         else:
             acc.append(h)
         acc.sort()
-        if acc == every:
-            self.review.hunks.pop(s, None)
-        else:
-            self.review.hunks[s] = acc
-        self._after_change([s])
+        self._change(ReviewPatch(steps={s: {"hunks": None if acc == every else acc}}), "hunk")
+        self._refresh([s])
         self.notify(f"hunk {h + 1} of {len(every)} {'on' if h in acc else 'off'}: "
                     f"{len(acc)} of {len(every)} hunks accepted", timeout=3)
 
@@ -541,29 +498,11 @@ class ReviewScreen(Screen):
             self.notify("nothing to undo", timeout=2)
             return
         u = self.undo_stack.pop()
-        rv = self.review
-        for s, (dec, reason, hunks, edited) in u.steps.items():
-            if dec is None:
-                rv.decisions.pop(s, None)
-            else:
-                rv.decisions[s] = dec
-            if reason is None:
-                rv.reasons.pop(s, None)
-            else:
-                rv.reasons[s] = reason
-            if hunks is None:
-                rv.hunks.pop(s, None)
-            else:
-                rv.hunks[s] = hunks
-            if edited is None:
-                rv.edited.pop(s, None)
-            else:
-                rv.edited[s] = edited
-        if u.order is not None:
-            rv.order = u.order
-        reanalyze = u.order is not None or any(v[3] != rv.edited.get(s) for s, v in u.steps.items()) \
-            or u.label in ("edit",)
-        self._after_change(list(u.steps), order=u.order is not None)
+        reanalyze = u.order is not None or u.label in ("edit",) or any(
+            "edited" in fields and fields["edited"] != self.review.edited.get(s)
+            for s, fields in u.patch.steps.items())
+        self._change(u.patch)
+        self._refresh(u.steps)
         self.notify(f"undone: {u.label}", timeout=2)
         if reanalyze:
             self.analyze(self.current)
@@ -590,9 +529,7 @@ class ReviewScreen(Screen):
         if problem:
             self.notify(problem, title="Order not changed", severity="warning", timeout=6)
             return
-        self.undo_stack.append(Undo("reorder", {}, order=list(self.review.order)))
-        self.review.order = new
-        self._save(order=True)
+        self._change(ReviewPatch(order=new), "reorder")
         self._rebuild(keep=s)
         self._show_details(s)
 
@@ -608,35 +545,35 @@ class ReviewScreen(Screen):
 
     def action_cursor(self, delta: int) -> None:
         if self._focused_diff():
-            self.query_one(DiffView).scroll_to(y=self.query_one(DiffView).scroll_y + delta, animate=False)
+            self.diff_view.scroll_to(y=self.diff_view.scroll_y + delta, animate=False)
         else:
-            self.query_one(StepList).move(delta)
+            self.step_list.move(delta)
 
     def action_cursor_to(self, index: int) -> None:
         if self._focused_diff():
-            v = self.query_one(DiffView)
+            v = self.diff_view
             v.scroll_to(y=0 if index == 0 else v.max_scroll_y, animate=False)
         else:
-            self.query_one(StepList).move_to(index)
+            self.step_list.move_to(index)
 
     def action_page(self, direction: int) -> None:
         if isinstance(self.focused, StepList):
-            sl = self.query_one(StepList)
+            sl = self.step_list
             sl.move(direction * max(1, sl.size.height // 2))
         else:
-            self.query_one(DiffView).page(direction)
+            self.diff_view.page(direction)
 
     def action_change(self, direction: int) -> None:
-        v = self.query_one(DiffView)
+        v = self.diff_view
         if not v.next_change(direction):
             # past the last change of this file: go on to the next file's first change
             self.action_file(direction)
 
     def action_file(self, direction: int) -> None:
-        self.query_one(StepList).move(direction)
+        self.step_list.move(direction)
 
     def action_pane(self, direction: int) -> None:
-        panes = [self.query_one(StepList), self.query_one(DiffView), self.query_one(Details)]
+        panes = [self.step_list, self.diff_view, self.details_pane]
         panes = [p for p in panes if p.display]
         cur = next((i for i, p in enumerate(panes) if p is self.focused or p.has_focus_within), 0)
         panes[(cur + direction) % len(panes)].focus()
@@ -648,7 +585,7 @@ class ReviewScreen(Screen):
 
     def _layout(self) -> None:
         width = self.size.width
-        v = self.query_one(DiffView)
+        v = self.diff_view
         split = self._split and width >= self.SPLIT_MIN_WIDTH
         if v.split != split:
             v.split = split
@@ -656,7 +593,7 @@ class ReviewScreen(Screen):
             show = self._details_wanted
         else:
             show = width >= self.DETAILS_MIN_WIDTH and not split
-        d = self.query_one(Details)
+        d = self.details_pane
         if d.display != show:
             d.display = show
 
@@ -673,7 +610,7 @@ class ReviewScreen(Screen):
         self._layout()
 
     def action_toggle_details(self) -> None:
-        d = self.query_one(Details)
+        d = self.details_pane
         self._details_wanted = not d.display
         self._layout()
 
@@ -691,13 +628,13 @@ class ReviewScreen(Screen):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        sl = self.query_one(StepList)
+        sl = self.step_list
         sl.filter_text = event.value.strip()
         self._rebuild(keep=self.current)
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
-        self.query_one(StepList).focus()
+        self.step_list.focus()
         if not event.value.strip():
             event.input.display = False
 
@@ -706,7 +643,7 @@ class ReviewScreen(Screen):
         if f is not None and f.has_focus:
             f.value = ""
             f.display = False
-            self.query_one(StepList).focus()
+            self.step_list.focus()
             return
         self.dismiss()
 
@@ -728,7 +665,7 @@ class ReviewScreen(Screen):
             if what == "approve":
                 self.approve_family(arg)
             elif what == "open":
-                self.query_one(StepList).select(arg)
+                self.step_list.select(arg)
 
         self.app.push_screen(FamilyScreen(self.model, fam), done)
 
@@ -760,10 +697,7 @@ class ReviewScreen(Screen):
     def _edited(self, sid: str, old: str, new: str | None) -> None:
         if new is None or new == old:
             return
-        self.undo_stack.append(Undo("edit", self._snapshot([sid])))
-        self.review.edited[sid] = new
-        self.review.hunks.pop(sid, None)
-        self._save([sid])
+        self._change(ReviewPatch(steps={sid: {"edited": new, "hunks": None}}), "edit")
         self.notify("edited: re-validating and re-diffing", timeout=2)
         self.analyze(sid)
 
