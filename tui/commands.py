@@ -26,6 +26,8 @@ class WoptCommands(Provider):
                 ("step: move earlier", partial(a, "move_step(-1)"), "within what the order allows"),
                 ("step: move later", partial(a, "move_step(1)"), "within what the order allows"),
                 ("hunk: turn on/off", partial(a, "toggle_hunk"), "accept or drop the hunk under the cursor"),
+                ("hunk: select lines", partial(a, "select_lines"), "turn single added/removed lines on or off"),
+                ("batch: fold / unfold", partial(a, "fold"), "hide or show the steps of this directory"),
                 ("batch: approve", partial(a, "approve_batch"), "approve every step of this directory"),
                 ("batch: reject", partial(a, "reject_batch"), "reject every step of this directory"),
                 ("family: open", partial(a, "open_family"), "the template family of this step"),

@@ -47,7 +47,9 @@ KEYS: list[Key] = [
     Key("review.reject_batch", "R", "reject_batch", "Reject batch", "review", show=False, group="Decide"),
     Key("review.approve_all", "ctrl+a", "approve_all", "Approve all", "review", show=False, group="Decide"),
     Key("review.pending", "p", "pending", "Reset to pending", "review", show=False, group="Decide"),
-    Key("review.toggle_hunk", "space", "toggle_hunk", "Hunk on/off", "review", show=False, group="Decide"),
+    Key("review.toggle_hunk", "space", "toggle_hunk", "Hunk or selected lines on/off", "review", show=False, group="Decide"),
+    Key("review.select_lines", "v", "select_lines", "Select lines (j/k, space)", "review",
+        show=False, group="Decide"),
     Key("review.undo", "u", "undo", "Undo", "review", group="Decide"),
     Key("review.apply", "x", "apply", "Apply", "review", group="Decide"),
     Key("review.edit", "e", "edit", "Edit", "review", show=False, group="Decide"),
@@ -71,6 +73,7 @@ KEYS: list[Key] = [
     Key("review.filter", "slash", "filter", "Filter", "review", group="View"),
     Key("review.split", "s", "split", "Split", "review", group="View"),
     Key("review.details", "d", "toggle_details", "Details", "review", show=False, group="View"),
+    Key("review.fold", "z", "fold", "Fold/unfold batch", "review", show=False, group="View"),
     Key("review.back", "escape", "back", "Back", "review", group="View"),
 ]
 

@@ -33,6 +33,7 @@ class Undo:
     label: str
     steps: dict[str, tuple] = field(default_factory=dict)   # sid -> (decision, reason, hunks, edited)
     order: list[str] | None = None
+    lines: dict[str, dict[int, list[int]] | None] = field(default_factory=dict)   # sid -> lines off before
 
 
 class ConfirmScreen(ModalScreen[str | None]):
@@ -154,7 +155,7 @@ class ReviewScreen(Screen):
         self.plan = plan
         try:
             fresh = spool.load_review(self.ws, plan.id)
-            for attr in ("decisions", "reasons", "hunks", "edited"):
+            for attr in ("decisions", "reasons", "hunks", "edited", "lines_off"):
                 setattr(self.review, attr, getattr(fresh, attr))
         except WoptError:
             pass
@@ -333,6 +334,8 @@ class ReviewScreen(Screen):
             return
         view = self.query_one(DiffView)
         view.set_prepared(prepared, hunks_off=self._hunks_off(sid))
+        view.end_line_select()
+        view.set_lines_off(self._lines_off(sid))
         self._show_details(sid)
 
     def _hunks_off(self, sid: str) -> set[int]:
@@ -363,7 +366,7 @@ class ReviewScreen(Screen):
             with spool.review_lock(self.ws, self.plan.id):
                 disk = spool.load_review(self.ws, self.plan.id)
                 for s in sids:
-                    for attr in ("decisions", "reasons", "hunks", "edited"):
+                    for attr in ("decisions", "reasons", "hunks", "edited", "lines_off"):
                         src, dst = getattr(mine, attr), getattr(disk, attr)
                         if s in src:
                             dst[s] = src[s]
@@ -397,6 +400,7 @@ class ReviewScreen(Screen):
         if self._shown:
             self._show_details(self._shown)
             self.query_one(DiffView).set_hunks_off(self._hunks_off(self._shown))
+            self.query_one(DiffView).set_lines_off(self._lines_off(self._shown))
 
     def dependents(self, sid: str) -> list[str]:
         """Every step that needs `sid`, directly or through others, in commit order."""
@@ -475,10 +479,10 @@ class ReviewScreen(Screen):
             self.decide([s], PENDING, label="reset")
 
     def _batch_steps(self) -> list[str]:
-        s = self.current
-        if not s or self.model is None:
+        """Every step of the batch under the cursor (a step's, or a folded header's)."""
+        b = self.query_one(StepList).current_batch if self.model is not None else None
+        if b is None or self.model is None:
             return []
-        b = self.model.steps[s].batch
         return [x for x in self._order() if self.model.steps[x].batch == b]
 
     def action_approve_batch(self) -> None:
@@ -501,6 +505,8 @@ class ReviewScreen(Screen):
             self.decide([m.step for m in fam.members], APPROVED, label="approve family")
 
     def action_toggle_hunk(self) -> None:
+        if self._unfold_here() or self._toggle_lines():
+            return
         s = self._shown
         if not s or self.model is None:
             return
@@ -519,7 +525,7 @@ class ReviewScreen(Screen):
         else:
             acc.append(h)
         acc.sort()
-        if acc == every:
+        if acc == every and s not in self.review.lines_off:
             self.review.hunks.pop(s, None)
         else:
             self.review.hunks[s] = acc
@@ -552,6 +558,11 @@ class ReviewScreen(Screen):
                 rv.edited[s] = edited
         if u.order is not None:
             rv.order = u.order
+        for s, off in u.lines.items():
+            if off is None:
+                rv.lines_off.pop(s, None)
+            else:
+                rv.lines_off[s] = off
         reanalyze = u.order is not None or any(v[3] != rv.edited.get(s) for s, v in u.steps.items()) \
             or u.label in ("edit",)
         self._after_change(list(u.steps), order=u.order is not None)
@@ -693,6 +704,8 @@ class ReviewScreen(Screen):
             event.input.display = False
 
     def action_back(self) -> None:
+        if self._end_lines():
+            return
         f = self._filter_input()
         if f is not None and f.has_focus:
             f.value = ""
@@ -703,6 +716,8 @@ class ReviewScreen(Screen):
 
     # ------------------------------------------------------------------ other screens
     def action_open_family(self) -> None:
+        if self._unfold_here():
+            return
         s = self.current
         if not s or self.model is None:
             return
@@ -752,7 +767,7 @@ class ReviewScreen(Screen):
             return
         self.undo_stack.append(Undo("edit", self._snapshot([sid])))
         self.review.edited[sid] = new
-        self.review.hunks.pop(sid, None)
+        self.review.forget_selection(sid)
         self._save([sid])
         self.notify("edited: re-validating and re-diffing", timeout=2)
         self.analyze(sid)
@@ -830,3 +845,85 @@ class ReviewScreen(Screen):
             self.analyze(self.current)
 
         self.app.push_screen(ApplyFlowScreen(self.ws, self.plan, self.review, model=self.model), done)
+
+    # ------------------------------------------------------------------ folding batches
+    def action_fold(self) -> None:
+        """Fold or unfold the batch under the cursor (z; a click on its header)."""
+        folded = self.query_one(StepList).toggle_fold()
+        if folded is None:
+            self.notify("no batch here to fold", timeout=2)
+
+    def _unfold_here(self) -> bool:
+        """Enter or space on a folded batch's header unfolds it."""
+        sl = self.query_one(StepList)
+        if sl.has_focus and sl.current_header is not None:
+            sl.toggle_fold()
+            return True
+        return False
+
+    # ------------------------------------------------------------------ lines of a hunk
+    def _lines_off(self, sid: str) -> dict[int, set[int]]:
+        if sid not in self.review.hunks:
+            return {}
+        return {h: set(v) for h, v in self.review.lines_off.get(sid, {}).items()}
+
+    def action_select_lines(self) -> None:
+        """Start selecting lines in the diff (v): j/k extend the range within its hunk, space
+        turns the selected added/removed lines on or off, escape ends the selection."""
+        view = self.query_one(DiffView)
+        s = self._shown
+        d = self.model._diff_cache.get(s) if (s and self.model is not None) else None
+        if d is None or not d.hunks:
+            self.notify("this step has no lines to select", severity="warning", timeout=3)
+            return
+        if view.split:
+            self.notify("lines are selected in the unified view: s switches to it", severity="warning", timeout=4)
+            return
+        if view.line_cursor is not None:
+            view.end_line_select()
+            return
+        if view.start_line_select():
+            view.focus()
+            self.notify("selecting lines: j/k extend, space turns them on/off, esc ends", timeout=3)
+
+    def _toggle_lines(self) -> bool:
+        """Space with a line selection: the selected changes off (or on when they are all off
+        already). False when no lines are selected."""
+        view = self.query_one(DiffView)
+        sel = view.selected_lines()
+        s = self._shown
+        if sel is None or not s or self.model is None:
+            return False
+        hunk, picked = sel
+        view.end_line_select()
+        d = self.model._diff_cache.get(s)
+        if d is None or not picked:
+            self.notify("no added or removed line selected (context lines always stay)", timeout=3)
+            return True
+        every = [x.index for x in d.hunks]
+        cur = set(self.review.lines_off.get(s, {}).get(hunk, ()))
+        acc = self.review.hunks.get(s, every)
+        changed_idx = {k for k, ln in enumerate(d.hunks[hunk].lines) if ln.kind != " "}
+        if hunk not in acc:          # a hunk that was off: it comes back with only these lines
+            cur = changed_idx
+        now_on = bool(set(picked) - cur)     # any of them on: all off; all off: all on
+        new = (cur | set(picked)) if now_on else (cur - set(picked))
+        old_lines = self.review.lines_off.get(s)
+        self.undo_stack.append(Undo("lines", self._snapshot([s]),
+                                    lines={s: {h: list(v) for h, v in old_lines.items()} if old_lines else None}))
+        if hunk not in acc:          # lines of a hunk that was off: the hunk comes back on
+            self.review.hunks[s] = sorted(set(acc) | {hunk})
+        self.review.set_lines_off(s, hunk, new, every)
+        self._after_change([s])
+        n = len(picked)
+        changed = len(changed_idx)
+        self.notify(f"{n} line{'s' if n != 1 else ''} {'off' if now_on else 'on'}: hunk {hunk + 1} writes "
+                    f"{changed - len(new)} of its {changed} changed lines", timeout=3)
+        return True
+
+    def _end_lines(self) -> bool:
+        view = self.query_one(DiffView)
+        if view.line_cursor is None:
+            return False
+        view.end_line_select()
+        return True

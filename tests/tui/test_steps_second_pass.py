@@ -1,0 +1,160 @@
+"""The step list and diff, second pass: batch headers fold and unfold (a key, a click) and batch
+decisions still reach a folded batch; single lines of a hunk are turned on and off with keys and
+the apply writes exactly that; names sort naturally inside what the dependency order allows;
+the demo names its workspace in the header; approving a call whose hook was killed says so."""
+from __future__ import annotations
+
+import asyncio
+
+from core_helpers import demo_ws, make_app, open_review, settle, two_hunk_ws
+
+from wopt.engine import spool
+from wopt.engine.apply import apply_plan
+from wopt.engine.review import APPROVED
+from wopt.tui.widgets.diff_view import DiffView
+from wopt.tui.widgets.step_list import BatchRow, StepList
+
+SMALL = (80, 24)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def _lines(sl: StepList) -> list[str]:
+    return ["".join(seg.text for seg in sl.render_line(y)).rstrip() for y in range(sl.size.height)]
+
+
+# ----------------------------------------------------------------------------- folding batches
+
+def test_z_folds_a_batch_and_batch_decisions_reach_its_hidden_steps(tmp_path):
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SMALL) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            sl = screen.query_one(StepList)
+            sl.focus()
+            await pilot.press("g")
+            await settle(pilot, 1)
+            first = sl.rows[0]
+            assert isinstance(first, BatchRow)
+            batch, n = first.dir, len(first.steps)
+            shown = len(sl.visible_steps())
+            await pilot.press("z")
+            await settle(pilot, 1)
+            assert batch in sl.folded and sl.current_header is not None
+            assert len(sl.visible_steps()) == shown - n
+            text = _lines(sl)[0]
+            assert text.startswith(f"▸ {batch}/ ({n} step") and f"·{n}" in text, text
+            # a batch decision on the folded header: every step of the batch, on disk
+            await pilot.press("A")
+            await settle(pilot, 1)
+            rv = spool.load_review(ws, "demo-payments")
+            assert [rv.decision(s) for s in first.steps] == [APPROVED] * n
+            assert f"✓{n}" in _lines(sl)[0]
+            # enter on the folded header unfolds it, the cursor on its first step
+            await pilot.press("enter")
+            await settle(pilot, 1)
+            assert batch not in sl.folded and sl.current_step == first.steps[0]
+            assert _lines(sl)[0].startswith(f"▾ {batch}/")
+    run(body())
+
+
+def test_a_click_on_a_batch_header_folds_and_unfolds_it(tmp_path):
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SMALL) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            sl = screen.query_one(StepList)
+            y = next(i for i, r in enumerate(sl.rows) if isinstance(r, BatchRow) and i > 0)
+            batch = sl.rows[y].dir
+            await pilot.click(StepList, offset=(3, y))
+            await settle(pilot, 1)
+            assert batch in sl.folded
+            assert _lines(sl)[y].startswith(f"▸ {batch}/")
+            await pilot.click(StepList, offset=(3, y))
+            await settle(pilot, 1)
+            assert batch not in sl.folded
+            assert _lines(sl)[y].startswith(f"▾ {batch}/")
+    run(body())
+
+
+def test_selecting_a_step_of_a_folded_batch_unfolds_it(tmp_path):
+    ws = demo_ws(tmp_path)
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SMALL) as pilot:
+            screen = await open_review(pilot, "demo-payments")
+            sl = screen.query_one(StepList)
+            first = sl.rows[0]
+            sl.toggle_fold(first.dir)
+            assert first.dir in sl.folded
+            assert sl.select(first.steps[-1])
+            assert first.dir not in sl.folded and sl.current_step == first.steps[-1]
+    run(body())
+
+
+# ----------------------------------------------------------------------------- lines of a hunk
+
+def test_v_and_space_turn_one_removed_line_off_and_the_apply_keeps_it(tmp_path):
+    ws, plan, before, after = two_hunk_ws(tmp_path / "ws")
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await open_review(pilot, "two-hunks")
+            sl = screen.query_one(StepList)
+            sl.select("notes")
+            await settle(pilot)
+            view = screen.query_one(DiffView)
+            view.focus()
+            await pilot.press("v")             # the first changed line: `-line 3`
+            await settle(pilot, 1)
+            assert view.selected_lines() == (0, [2])
+            await pilot.press("space")
+            await settle(pilot, 1)
+            rv = spool.load_review(ws, "two-hunks")
+            assert rv.lines_off == {"notes": {0: [2]}} and rv.hunks == {"notes": [0, 1]}
+            assert view.lines_off == {0: {2}} and view.line_cursor is None
+            assert sl.row("notes").state == "partial"
+            # v j space on the added line: it is left out too -> hunk 0 writes nothing
+            await pilot.press("v", "j", "space")
+            await settle(pilot, 1)
+            assert spool.load_review(ws, "two-hunks").lines_off == {"notes": {0: [2, 3]}}
+            await pilot.press("u")              # undo: only the removal is off again
+            await settle(pilot, 1)
+            assert spool.load_review(ws, "two-hunks").lines_off == {"notes": {0: [2]}}
+            await pilot.press("a")
+            await settle(pilot, 1)
+    run(body())
+    rv = spool.load_review(ws, "two-hunks")
+    assert rv.decision("notes") == APPROVED
+    tx = apply_plan(ws, spool.load_plan(ws, "two-hunks"), review=rv)
+    assert tx.outcome == "committed"
+    want = before.replace(b"line 3\n", b"line 3\nline 3 CHANGED\n").replace(b"line 35\n", b"line 35 CHANGED\n")
+    assert (ws.root / "notes.txt").read_bytes() == want
+
+
+def test_escape_ends_a_line_selection_without_leaving_the_review(tmp_path):
+    ws, plan, before, after = two_hunk_ws(tmp_path / "ws")
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await open_review(pilot, "two-hunks")
+            screen.query_one(StepList).select("notes")
+            await settle(pilot)
+            view = screen.query_one(DiffView)
+            view.focus()
+            await pilot.press("v", "j", "j")
+            assert view.selected_lines() == (0, [2, 3])     # context lines are not picked
+            await pilot.press("escape")
+            await settle(pilot, 1)
+            assert view.line_cursor is None and app.screen is screen
+            assert spool.load_review(ws, "two-hunks").lines_off == {}
+    run(body())
