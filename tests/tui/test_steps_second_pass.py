@@ -158,3 +158,40 @@ def test_escape_ends_a_line_selection_without_leaving_the_review(tmp_path):
             assert view.line_cursor is None and app.screen is screen
             assert spool.load_review(ws, "two-hunks").lines_off == {}
     run(body())
+
+
+# ----------------------------------------------------------------------------- natural order
+
+def _numbered_plan(ws_root):
+    from wopt.engine.ingest import ingest
+    from wopt.engine.plan import Plan, WriteStep
+    from wopt.engine.workspace import Workspace
+    ws_root.mkdir(parents=True, exist_ok=True)
+    ws = Workspace(ws_root)
+    # as a git diff lists them: m0, m1, m10, m11, m2; m1 needs m11 (declared)
+    names = ["m0", "m1", "m10", "m11", "m2"]
+    steps = [WriteStep(id=n, path=f"models/{n}.py", content=f"X = {n!r}\n",
+                       depends_on=["m11"] if n == "m1" else []) for n in names]
+    steps.insert(2, WriteStep(id="zz", path="models/zz.py", content="Z = 1\n"))
+    steps.append(WriteStep(id="aa", path="models/aa.py", content="A = 1\n"))
+    plan = Plan(id="numbered", title="numbered models", steps=steps, created="2026-11-25T09:00:00Z")
+    ingest(ws, plan)
+    return ws, plan
+
+
+def test_numbered_siblings_sort_by_number_after_what_they_need(tmp_path):
+    from wopt.engine.analysis.ordering import natural_key, plan_order
+    assert sorted(["m10.py", "m2.py", "m0.py"], key=natural_key) == ["m0.py", "m2.py", "m10.py"]
+    ws, plan = _numbered_plan(tmp_path / "ws")
+    # the numbered siblings take the first one's place, by number, m1 after m11 (it needs
+    # it); other names keep the plan's order (zz before aa)
+    assert plan_order(plan).order == ["m0", "m2", "m10", "m11", "m1", "zz", "aa"]
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SMALL) as pilot:
+            screen = await open_review(pilot, "numbered")
+            sl = screen.query_one(StepList)
+            assert sl.visible_steps() == ["m0", "m2", "m10", "m11", "m1", "zz", "aa"]
+            assert screen._order() == sl.visible_steps()     # the list is the commit order
+    run(body())
