@@ -195,3 +195,45 @@ def test_numbered_siblings_sort_by_number_after_what_they_need(tmp_path):
             assert sl.visible_steps() == ["m0", "m2", "m10", "m11", "m1", "zz", "aa"]
             assert screen._order() == sl.visible_steps()     # the list is the commit order
     run(body())
+
+
+# ----------------------------------------------------------------------------- the demo's header
+
+def test_the_demo_names_its_workspace_in_the_header_home_relative(tmp_path, monkeypatch):
+    from textual.widgets import Static
+
+    from wopt.tui.app import home_relative
+    monkeypatch.setenv("HOME", str(tmp_path))
+    ws = demo_ws(tmp_path)          # under the (test's) home: tmp_path/demo
+    assert home_relative(ws.root) == "~/demo"
+    assert home_relative("/elsewhere/x") == "/elsewhere/x"
+
+    async def body():
+        app = make_app(ws, demo=True)
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot)
+            title = str(app.screen.query_one("#queue-title", Static).render())
+            assert "demo workspace ~/demo" in title, title
+        plain = make_app(ws)
+        async with plain.run_test(size=SMALL) as pilot:
+            await settle(pilot)
+            assert "demo" not in str(plain.screen.query_one("#queue-title", Static).render())
+    run(body())
+
+
+def test_wopt_tui_demo_passes_the_demo_flag_to_the_app(monkeypatch, tmp_path):
+    import argparse
+
+    from wopt.engine import demo
+    from wopt.tui import app as app_mod
+    seen = {}
+    real = demo.make_demo
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setattr(demo, "make_demo", lambda dest=None: real(tmp_path / "w"))
+
+    def fake_run(self, *a, **kw):
+        seen["sub"] = self.sub_title
+    monkeypatch.setattr(app_mod.WoptApp, "run", fake_run)
+    assert app_mod.run(argparse.Namespace(demo=True, targets=[], root=None, theme="wopt-dark")) == 0
+    assert seen["sub"] == "demo workspace ~/w"
