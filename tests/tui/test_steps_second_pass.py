@@ -237,3 +237,101 @@ def test_wopt_tui_demo_passes_the_demo_flag_to_the_app(monkeypatch, tmp_path):
     monkeypatch.setattr(app_mod.WoptApp, "run", fake_run)
     assert app_mod.run(argparse.Namespace(demo=True, targets=[], root=None, theme="wopt-dark")) == 0
     assert seen["sub"] == "demo workspace ~/w"
+
+
+# ----------------------------------------------------------------------------- bug 9: killed hook
+
+def _gate_hook(root, name: str):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    bin_ = Path(sys.executable).parent
+    wopt = [str(bin_ / "wopt")] if (bin_ / "wopt").exists() else [sys.executable, "-m", "wopt.engine.cli.main"]
+    p = subprocess.Popen([*wopt, "hook", "claude", "--mode", "gate", "--timeout", "60"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(root))
+    payload = {"session_id": "sess-K", "transcript_path": "/dev/null", "cwd": str(root),
+               "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Write",
+               "tool_input": {"file_path": str(root / name), "content": "k\n"}, "tool_use_id": "toolu_k"}
+    p.stdin.write(json.dumps(payload).encode())
+    p.stdin.close()
+    return p
+
+
+def _until(cond, timeout: float = 30.0):
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError("condition never held")
+
+
+def test_approving_a_call_whose_hook_was_killed_says_nobody_waits(tmp_path):
+    import os
+    import signal
+
+    from wopt.engine import decide
+    from wopt.engine.workspace import Workspace
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".git").mkdir()
+    ws = Workspace(root)
+    p = _gate_hook(root, "k.txt")
+    try:
+        [w] = _until(lambda: decide.waiting(ws))
+        os.kill(p.pid, signal.SIGKILL)         # as when the agent interrupts the call
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert decide.waiting(ws) == []
+    assert decide.unattended(ws, spool.load_plan(ws, w.plan_id), [w.step_id]) == [w.step_id]
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SMALL) as pilot:
+            screen = await open_review(pilot, w.plan_id)
+            screen.query_one(StepList).select(w.step_id)
+            await pilot.press("a")
+            await settle(pilot, 1)
+            notes = [n for n in app._notifications if n.title == "Nobody is waiting on this call"]
+            assert len(notes) == 1, [n.message for n in app._notifications]
+            msg = notes[0].message
+            assert "stopped waiting on k.txt" in msg and "recorded for this plan only" in msg, msg
+    run(body())
+    # the decision is on disk, and nothing was written
+    assert spool.load_review(ws, w.plan_id).decision(w.step_id) == APPROVED
+    assert not (root / "k.txt").exists()
+
+
+def test_approving_a_live_gate_call_gives_no_such_notice(tmp_path):
+    import json
+
+    from wopt.engine import decide
+    from wopt.engine.workspace import Workspace
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".git").mkdir()
+    ws = Workspace(root)
+    p = _gate_hook(root, "live.txt")
+    try:
+        [w] = _until(lambda: decide.waiting(ws))
+
+        async def body():
+            app = make_app(ws)
+            async with app.run_test(size=SMALL) as pilot:
+                screen = await open_review(pilot, w.plan_id)
+                screen.query_one(StepList).select(w.step_id)
+                await pilot.press("a")
+                await settle(pilot, 1)
+                assert not [n for n in app._notifications if n.title == "Nobody is waiting on this call"]
+        run(body())
+        out = p.stdout.read()
+        p.wait(30)
+        assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    finally:
+        if p.poll() is None:
+            p.kill()

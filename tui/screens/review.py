@@ -388,9 +388,13 @@ class ReviewScreen(Screen):
         if not sids:
             return
         self.undo_stack.append(Undo(label, self._snapshot(sids)))
+        # asked before the save: a live hook answered by it takes its marker away at once
+        gone = self._unattended(sids) if decision != PENDING else []
         for s in sids:
             self.review.set(s, decision, (reasons or {}).get(s, reason))
         self._after_change(sids)
+        if gone:
+            self._tell_unattended(gone, decision)
 
     def _after_change(self, sids, *, order: bool = False) -> None:
         self._save(sids, order=order)
@@ -927,3 +931,25 @@ class ReviewScreen(Screen):
             return False
         view.end_line_select()
         return True
+
+    # ------------------------------------------------------------------ gate calls nobody waits on
+    def _unattended(self, sids: list[str]) -> list[str]:
+        """The gate calls among `sids` whose hook stopped waiting (killed, interrupted, out
+        of time)."""
+        from wopt.engine import decide as D
+        try:
+            return D.unattended(self.ws, self.plan, sids)
+        except (WoptError, OSError) as e:
+            self.notify(f"cannot tell whether the agent still waits: {e}", severity="warning", timeout=6)
+            return []
+
+    def _tell_unattended(self, gone: list[str], decision: str) -> None:
+        """A decision on a gate call nobody waits on reaches no agent: say so, and that it is
+        recorded for the plan only."""
+        paths = [self.model.steps[s].path if self.model and s in self.model.steps else s for s in gone]
+        what = paths[0] if len(paths) == 1 else f"{len(paths)} calls ({paths[0]}, …)"
+        verb = "approval" if decision == APPROVED else "rejection"
+        self.notify(f"The agent stopped waiting on {what} (its hook call ended: interrupted or "
+                    f"killed). Your {verb} is recorded for this plan only; the agent is not told"
+                    + (". Apply the plan (x) to write it." if decision == APPROVED else "."),
+                    title="Nobody is waiting on this call", severity="warning", timeout=12)
