@@ -62,13 +62,14 @@ class BatchRow:
 
 def header_text(r: BatchRow, folded: bool) -> str:
     """A batch header: `▾ dir/ (3 steps · 1 approved)`; folded, `▸` and every decision
-    counted with its mark (`▸ dir/ (3 steps: ✓1 ✗1 ·1)`), since its rows are hidden."""
+    counted with its mark, first so a narrow pane still shows them (`▸ ✓1 ✗1 ·1 dir/ (3
+    steps)`), since its rows are hidden."""
     n = len(r.steps)
     name = f"{r.dir}/" if r.dir != "." else "./"
     steps = f"{n} step{'s' if n != 1 else ''}"
     if folded:
         parts = [f"{DECISION_MARK[k]}{r.counts[k]}" for k in ("approved", "rejected", "pending") if r.counts.get(k)]
-        return f"▸ {name} ({steps}: {' '.join(parts)})" if parts else f"▸ {name} ({steps})"
+        return f"▸ {' '.join(parts)} {name} ({steps})" if parts else f"▸ {name} ({steps})"
     parts = [f"{r.counts[k]} {k}" for k in ("approved", "rejected") if r.counts.get(k)]
     extra = f" · {', '.join(parts)}" if parts else ""
     return f"▾ {name} ({steps}{extra})"
