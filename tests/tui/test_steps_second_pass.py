@@ -335,3 +335,38 @@ def test_approving_a_live_gate_call_gives_no_such_notice(tmp_path):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_lines_turned_off_are_struck_out_in_both_layouts(tmp_path):
+    from rich.style import Style
+    ws, plan, before, after = two_hunk_ws(tmp_path / "ws")
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await open_review(pilot, "two-hunks")
+            screen.query_one(StepList).select("notes")
+            await settle(pilot)
+            view = screen.query_one(DiffView)
+            view.focus()
+            await pilot.press("v", "space")                  # `-line 3` off
+            await settle(pilot, 1)
+
+            def struck(text: str) -> list[bool]:
+                out = []
+                for y in range(view.size.height):
+                    segs = list(view.render_line(y))
+                    line = "".join(sg.text for sg in segs)
+                    if text in line:
+                        out.append(any((sg.style or Style()).strike for sg in segs if text in sg.text or sg.text.strip() == "line"))
+                return out
+            assert struck("line 3 CHANGED") == [False]
+            assert True in struck("line 3")
+            await pilot.press("s")                            # side by side
+            await settle(pilot, 1)
+            assert view.split
+            rows = [i for i, r in enumerate(view.rows) if r[0] == 2 and r[2] is not None and r[2].text == "line 3"
+                    and r[2].kind == "-"]
+            assert rows and id(view.rows[rows[0]][2]) in view._off_ids
+            assert id(view.rows[rows[0]][3]) not in view._off_ids
+    run(body())

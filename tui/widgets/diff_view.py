@@ -234,6 +234,8 @@ class DiffView(ScrollView, can_focus=True):
         self.line_anchor: int | None = None
         self.line_cursor: int | None = None
         self.lines_off: dict[int, set[int]] = {}
+        self._off_lines: list[DiffLine] = []       # the same lines as objects (split layout)
+        self._off_ids: set[int] = set()
         self._styles: dict | None = None
         self._syntax_cache: dict[str, list[tuple[str, Style]]] = {}
         self._token_styles: dict = {}
@@ -522,8 +524,8 @@ class DiffView(ScrollView, can_focus=True):
         left, right = row[2], row[3]
         full = width
         half = (full - 1) // 2
-        ls = self._half(left, "-", half, nw, styles, in_cursor, off)
-        rs = self._half(right, "+", full - 1 - half, nw, styles, in_cursor, off)
+        ls = self._half(left, "-", half, nw, styles, in_cursor, off or id(left) in self._off_ids)
+        rs = self._half(right, "+", full - 1 - half, nw, styles, in_cursor, off or id(right) in self._off_ids)
         sep = Strip([Segment("│", styles["gutter"])])
         return Strip.join([ls, sep, rs])
 
@@ -552,6 +554,10 @@ class DiffView(ScrollView, can_focus=True):
 
     def set_lines_off(self, off: dict[int, set[int]]) -> None:
         self.lines_off = {h: set(v) for h, v in off.items() if v}
+        hunks = self.prepared.diff.hunks if self.prepared.diff is not None else []
+        self._off_lines = [h.lines[i] for h in hunks for i in sorted(self.lines_off.get(h.index, ()))
+                           if i < len(h.lines) and h.lines[i].kind != " "]
+        self._off_ids = {id(dl) for dl in self._off_lines}
         self.refresh()
 
     def start_line_select(self) -> bool:
