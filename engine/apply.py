@@ -103,7 +103,7 @@ def _selection(plan: Plan, step_ids, edited, hunks, review):
         if edited is None and review.edited:
             edited = {k: v.encode("utf-8", "surrogateescape") for k, v in review.edited.items()}
         if hunks is None and review.hunks:
-            hunks = dict(review.hunks)
+            hunks = review.picks()
     if step_ids is None:
         step_ids = [s.id for s in plan.steps]
     if edited:
@@ -403,6 +403,7 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
                              reasons={k: v for k, v in rv.reasons.items() if k in ids},
                              edited={k: v for k, v in rv.edited.items() if k in ids},
                              hunks={k: v for k, v in rv.hunks.items() if k in ids},
+                             lines_off={k: v for k, v in rv.lines_off.items() if k in ids},
                              order=[k for k in rv.order if k in ids])
             if carried.decisions or carried.edited or carried.hunks or carried.order:
                 spool.save_review(ws, carried)

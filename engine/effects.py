@@ -129,6 +129,7 @@ class StepResult:
     before_mode: int | None = None
     after_mode: int | None = None
     to: str | None = None            # move destination
+    proposed: bytes | None = None    # with a hunk selection: the step's content before it
 
 
 @dataclass
@@ -409,11 +410,17 @@ def _run(ws, plan, step, state, out, edited, hunks, check_pre) -> None:
 
     if sid in edited and after is not None:
         after = edited[sid]
+    proposed = None
     if sid in hunks and after is not None:
         from .analysis.diffs import apply_hunks as keep_hunks
-        after = keep_hunks(before or b"", after, list(hunks[sid]))
+        pick = hunks[sid]
+        proposed = after
+        try:
+            after = keep_hunks(before or b"", after, list(pick), getattr(pick, "lines_off", None))
+        except StepError as e:
+            raise StepError(e.message, step=sid, path=rel, hint=e.hint) from None
     if after is not None and mode is None:
         mode = default_file_mode()
     st.data, st.mode = after, (mode if after is not None else None)
     st.steps.append(sid)
-    out.results[sid] = StepResult(sid, rel, before, after, before_mode, st.mode)
+    out.results[sid] = StepResult(sid, rel, before, after, before_mode, st.mode, proposed=proposed)

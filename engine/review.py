@@ -1,6 +1,8 @@
 """A person's decisions on one plan: saved in `.wopt/reviews/`, resumable, replayable."""
 from __future__ import annotations
 
+from typing import Iterable, Mapping
+
 from msgspec import Struct, field
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
@@ -13,6 +15,9 @@ class Review(Struct, omit_defaults=True, kw_only=True):
     reasons: dict[str, str] = field(default_factory=dict)     # step id -> why rejected
     edited: dict[str, str] = field(default_factory=dict)      # step id -> edited full content (text)
     hunks: dict[str, list[int]] = field(default_factory=dict) # step id -> accepted hunk indices
+    # step id -> hunk index -> indices (in that hunk's lines, context included) of the added
+    # and removed lines turned off: a partial hunk. Only read for steps listed in `hunks`.
+    lines_off: dict[str, dict[int, list[int]]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)            # a person's order of step ids
     applied: list[str] = field(default_factory=list)          # transaction ids applied from this plan
     updated: str | None = None
@@ -26,9 +31,53 @@ class Review(Struct, omit_defaults=True, kw_only=True):
     def approved(self, step_ids: list[str]) -> list[str]:
         return [s for s in step_ids if self.decisions.get(s) == APPROVED]
 
+    def picks(self, step_ids: Iterable[str] | None = None) -> dict[str, "HunkPick"]:
+        """The hunk selection of each step that has one (all steps, or `step_ids`): the
+        accepted hunk indices, carrying the lines turned off inside them."""
+        keep = None if step_ids is None else set(step_ids)
+        return {sid: HunkPick(acc, self.lines_off.get(sid))
+                for sid, acc in self.hunks.items() if keep is None or sid in keep}
 
-FIELDS = ("decisions", "reasons", "hunks", "edited")   # a step's fields in a review
-_copy = lambda v: list(v) if isinstance(v, list) else v   # noqa: E731 (hunk lists are copied)
+    def set_lines_off(self, step_id: str, hunk: int, off: Iterable[int], every: Iterable[int]) -> None:
+        """Turn off exactly the lines `off` of hunk `hunk` of step `step_id` (`every`: all
+        the step's hunk indices, so a step with no selection yet keeps every hunk on)."""
+        off = sorted(set(off))
+        per = self.lines_off.setdefault(step_id, {})
+        if off:
+            per[hunk] = off
+            self.hunks.setdefault(step_id, sorted(every))
+        else:
+            per.pop(hunk, None)
+        if not per:
+            self.lines_off.pop(step_id, None)
+            if self.hunks.get(step_id) == sorted(every):
+                self.hunks.pop(step_id, None)
+
+    def forget_selection(self, step_id: str) -> None:
+        """Drop a step's hunk and line selection (its content was edited)."""
+        self.hunks.pop(step_id, None)
+        self.lines_off.pop(step_id, None)
+
+
+class HunkPick(list):
+    """Accepted hunk indices of one step's diff (a list of int, as `hunks` takes them), with
+    `lines_off`: per accepted hunk, the indices of its changed lines left as they were."""
+
+    def __init__(self, accepted: Iterable[int], lines_off: Mapping[int, Iterable[int]] | None = None) -> None:
+        super().__init__(accepted)
+        self.lines_off: dict[int, list[int]] = {int(h): sorted(v) for h, v in (lines_off or {}).items()}
+
+
+FIELDS = ("decisions", "reasons", "hunks", "edited", "lines_off")   # a step's fields in a review
+
+
+def _copy(v: object) -> object:
+    """A value of a step's field, copied so a patch never shares a list with a review."""
+    if isinstance(v, list):
+        return list(v)
+    if isinstance(v, dict):   # lines_off: hunk -> line indices
+        return {k: list(x) for k, x in v.items()}
+    return v
 
 
 class ReviewPatch(Struct, kw_only=True):

@@ -32,6 +32,20 @@ class WoptThemes(ThemeProvider):
         return [(name, cb) for name, cb in super().commands if name in self.app.wopt_themes]
 
 
+def home_relative(path: str | Path) -> str:
+    """`~/…` for a path under the home directory, else the path as it is."""
+    p = Path(path)
+    try:
+        home = Path.home()
+    except RuntimeError:      # no home directory known
+        return str(p)
+    try:
+        rel = p.relative_to(home)
+    except ValueError:
+        return str(p)
+    return "~" if str(rel) == "." else f"~/{rel.as_posix()}"
+
+
 class WoptApp(App):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "wopt"
@@ -41,9 +55,13 @@ class WoptApp(App):
 
     def __init__(self, ws: Workspace, *, targets: list[str] | None = None, theme: str | None = None,
                  user_keys: dict[str, str] | None = None, problems: list[str] | None = None,
-                 clock: Callable[[], datetime] | None = None, poll_seconds: float | None = None):
+                 clock: Callable[[], datetime] | None = None, poll_seconds: float | None = None,
+                 demo: bool = False):
         super().__init__()
         self.ws = ws
+        self.demo = demo
+        # the demo's workspace is a new directory each run: the header names it
+        self.sub_title = f"demo workspace {home_relative(ws.root)}" if demo else ""
         self.targets = list(targets or [])
         self.requested_theme = theme
         self.user_keys, key_problems = keymap.check_user_keys(user_keys or {})
@@ -202,7 +220,8 @@ def run(args) -> int:
             cfg = Config()
             problems.append(str(e))
         theme = getattr(args, "theme", None) or cfg.theme
-        app = WoptApp(ws, targets=targets, theme=theme, user_keys=cfg.keys, problems=problems)
+        app = WoptApp(ws, targets=targets, theme=theme, user_keys=cfg.keys, problems=problems,
+                      demo=bool(getattr(args, "demo", False)))
     except WoptError as e:
         sys.stderr.write(f"wopt-tui: {e}\n")
         return e.exit_code

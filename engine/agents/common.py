@@ -159,7 +159,7 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
             return Outcome(pid, new, REJECTED, why)
         out = Outcome(pid, new, APPROVED)
         edited = {i: review.edited[i].encode("utf-8", "surrogateescape") for i in ids if i in review.edited}
-        hunks = {i: list(review.hunks[i]) for i in ids if i in review.hunks}
+        hunks = review.picks(ids)
         if edited or hunks:
             from ..effects import compute
             plan = spool.load_plan(ws, pid)

@@ -102,7 +102,7 @@ def _edits(review):
         if review.edited:
             edited = {k: v.encode("utf-8", "surrogateescape") for k, v in review.edited.items()}
         if review.hunks:
-            hunks = {k: list(v) for k, v in review.hunks.items()}
+            hunks = review.picks()
     return edited, hunks
 
 
@@ -133,7 +133,10 @@ def _differ(ws, plan, results):
         path = normalize_relpath(s.path)
         r = results.get(sid)
         if r is not None:
-            return D.diff_bytes(r.before, r.after, path=r.to or r.path, step=sid,
+            # a step with hunks or lines turned off still shows its whole proposal: the
+            # selection is drawn over it (hunk and line indices refer to this diff)
+            after = r.proposed if r.proposed is not None else r.after
+            return D.diff_bytes(r.before, after, path=r.to or r.path, step=sid,
                                 old_path=r.path if r.to else None,
                                 old_mode=r.before_mode, new_mode=r.after_mode)
         if isinstance(s, WriteStep):   # stale or failed: show what it would write over the disk

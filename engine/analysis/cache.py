@@ -203,6 +203,7 @@ def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
         h.update(b"\0")
         # what of a review the analysis reads: edits, kept hunks, the order (not the decisions)
         h.update(msgspec.msgpack.encode([getattr(review, "edited", None), getattr(review, "hunks", None),
+                                         getattr(review, "lines_off", None),
                                          getattr(review, "order", None)]) if review is not None else b"-")
     except (TypeError, msgspec.EncodeError):
         return None

@@ -27,6 +27,9 @@ import difflib
 import re
 from bisect import bisect_left
 from itertools import compress
+from typing import Collection, Mapping
+
+from ..errors import StepError
 
 from ..plan import sha256
 from ..plan import is_symlink_mode
@@ -652,24 +655,59 @@ def _text(data: bytes | None) -> str | None:
         return None
 
 
-def apply_hunks(before: bytes, after: bytes, accepted: list[int]) -> bytes:
+def apply_hunks(before: bytes, after: bytes, accepted: list[int],
+                lines_off: Mapping[int, Collection[int]] | None = None) -> bytes:
     """`before` with only the accepted hunks of diff(before, after) applied (hunk indices as in
-    StepDiff.hunks). A binary file is one change: index 0 takes `after`."""
+    StepDiff.hunks). `lines_off` makes a hunk partial: per hunk, indices into its lines (as in
+    DiffHunk.lines, context included) of changes left out - a removed line left out stays, an
+    added line left out is not written. A binary file is one change: index 0 takes `after`.
+    Raise StepError when a kept last line without a newline would have lines after it (the
+    bytes would join two lines)."""
     before = before or b""
     after = after or b""
     if is_binary(before) or is_binary(after):
         return after if 0 in accepted else before
     acc = set(accepted)
+    off_of = lines_off or {}
     a, b = _lines(before), _lines(after)
     out: list[str] = []
     pos = 0
     for idx, group in enumerate(_grouped(opcodes(a, b), CONTEXT)):
         i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
         out.extend(a[pos:i1])
-        out.extend(b[j1:j2] if idx in acc else a[i1:i2])
         pos = i2
+        if idx not in acc:
+            out.extend(a[i1:i2])
+            continue
+        off = off_of.get(idx)
+        if not off:
+            out.extend(b[j1:j2])
+            continue
+        k = 0     # index into the hunk's lines, as hunks_of numbers them
+        for tag, o1, o2, n1, n2 in group:
+            if tag == "equal":
+                out.extend(a[o1:o2])
+                k += o2 - o1
+                continue
+            for x in range(o1, o2):          # removed: a line left out stays
+                if k in off:
+                    out.append(a[x])
+                k += 1
+            for x in range(n1, n2):          # added: a line left out is not written
+                if k not in off:
+                    out.append(b[x])
+                k += 1
     out.extend(a[pos:])
+    for line in out[:-1]:
+        if line.endswith(_NONL):
+            raise StepError("this choice of lines keeps the last line without a newline and adds "
+                            f"lines after it: {_snip(line[: -len(_NONL)])}",
+                            hint="turn on the removal of that line too, or the added lines after it off")
     return _join(out).encode("utf-8", "surrogateescape")
+
+
+def _snip(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
 def link_note(d: StepDiff) -> str | None:

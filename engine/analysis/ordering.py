@@ -13,14 +13,18 @@ Docs go last by tier, not by edges (an edge from every file to every doc would b
 the order puts config first, then code, tests, docs wherever the edges allow.
 
 Steps in a cycle form one group that commits together; never an error. The order is a Kahn
-topological sort of the condensation with ties broken by (tier, first plan position): the same
-input gives the same order on every run.
+topological sort of the condensation with ties broken by (tier, plan position), except that
+numbered siblings - files of one directory whose names differ only in their numbers, like
+m0.py, m2.py, m10.py - take the place of the first of them and sort by number among
+themselves (a git diff lists them m0, m10, m2). The same input gives the same order on every
+run.
 """
 from __future__ import annotations
 
 import fnmatch
 import heapq
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -275,10 +279,22 @@ def _sccs(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:
     return out
 
 
-def order_graph(nodes: list[str], edges: Iterable[Edge], tiers: Mapping[str, int] | None = None) -> Ordering:
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """A name's sort key with its numbers compared as numbers: m0, m2, m10."""
+    return tuple((0, int(p), p) if p.isdigit() else (1, p.lower(), p) for p in _DIGITS.split(name) if p)
+
+
+def order_graph(nodes: list[str], edges: Iterable[Edge], tiers: Mapping[str, int] | None = None,
+                names: Mapping[str, tuple] | None = None) -> Ordering:
     """A stable topological order of `nodes` (given in plan order) under `edges`; cycles become
-    groups that stay together. Ties go to (tier, plan position)."""
+    groups that stay together. Ties go to (tier, `names` key, plan position); `names` is
+    optional (plan_order gives numbered siblings the first one's position and their
+    names' natural keys)."""
     tiers = tiers or {}
+    names = names or {}
     edges = list(edges)
     pos = {n: i for i, n in enumerate(nodes)}
     succ: dict[str, list[str]] = {}
@@ -300,7 +316,8 @@ def order_graph(nodes: list[str], edges: Iterable[Edge], tiers: Mapping[str, int
             if cv != cw and cw not in csucc[cv]:
                 csucc[cv].add(cw)
                 indeg[cw] += 1
-    key = [(min(tiers.get(n, TIER_CODE) for n in comp), pos[comp[0]]) for comp in comps]
+    key = [(min(tiers.get(n, TIER_CODE) for n in comp), min(names.get(n, (pos[n],)) for n in comp), pos[comp[0]])
+           for comp in comps]
     heap = [(key[ci], ci) for ci in range(len(comps)) if indeg[ci] == 0]
     heapq.heapify(heap)
     order: list[str] = []
@@ -331,7 +348,16 @@ def contents_of(ws, plan: Plan) -> dict[str, bytes | None]:
 def plan_order(plan: Plan, contents: Mapping[str, bytes | None] | None = None) -> Ordering:
     nodes = [s.id for s in plan.steps]
     tiers = {s.id: tier(_final_path(s)) for s in plan.steps}
-    return order_graph(nodes, build_graph(plan, contents), tiers)
+    # numbered siblings (one directory, names equal but for their numbers) sort by number
+    # where no edge decides, at the place of the first of them; every other step keeps its
+    # plan position
+    first: dict[tuple[str, str], int] = {}
+    names: dict[str, tuple] = {}
+    for i, s in enumerate(plan.steps):
+        d, base = posixpath.split(_final_path(s))
+        shape = _DIGITS.sub("#", base)
+        names[s.id] = (first.setdefault((d, shape), i), natural_key(base) if "#" in shape else ())
+    return order_graph(nodes, build_graph(plan, contents), tiers, names)
 
 
 def commit_order(plan: Plan, ws=None, *, contents: Mapping[str, bytes | None] | None = None,

@@ -142,7 +142,8 @@ class QueueScreen(Screen):
         self._loaded = False
 
     def compose(self) -> ComposeResult:
-        yield Static("wopt · pending plans", id="queue-title")
+        sub = getattr(self.app, "sub_title", "")
+        yield Static(f"wopt · pending plans{f'  ·  {sub}' if sub else ''}", id="queue-title")
         table: DataTable[str | Text] = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="queue-empty")

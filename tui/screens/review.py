@@ -122,7 +122,7 @@ class ReviewScreen(Screen):
         self.plan = plan
         try:
             fresh = spool.load_review(self.ws, plan.id)
-            for attr in ("decisions", "reasons", "hunks", "edited"):
+            for attr in ("decisions", "reasons", "hunks", "edited", "lines_off"):
                 setattr(self.review, attr, getattr(fresh, attr))
         except WoptError:
             pass
@@ -304,6 +304,8 @@ class ReviewScreen(Screen):
             return
         view = self.diff_view
         view.set_prepared(prepared, hunks_off=self._hunks_off(sid))
+        view.end_line_select()
+        view.set_lines_off(self._lines_off(sid))
         self._show_details(sid)
 
     def _hunks_off(self, sid: str) -> set[int]:
@@ -349,8 +351,12 @@ class ReviewScreen(Screen):
         if not sids:
             return
         why = {s: r for s in sids if (r := (reasons or {}).get(s, reason))}
+        # asked before the save: a live hook answered by it takes its marker away at once
+        gone = self._unattended(sids) if decision != PENDING else []
         self._change(ReviewPatch.decisions({s: decision for s in sids}, why), label)
         self._refresh(sids)
+        if gone:
+            self._tell_unattended(gone, decision)
 
     def _after_change(self, sids, *, order: bool = False) -> None:
         """Save what the screen's review has for `sids` (and the order), then show it."""
@@ -365,6 +371,7 @@ class ReviewScreen(Screen):
         if self._shown:
             self._show_details(self._shown)
             self.diff_view.set_hunks_off(self._hunks_off(self._shown))
+            self.diff_view.set_lines_off(self._lines_off(self._shown))
 
     def dependents(self, sid: str) -> list[str]:
         """Every step that needs `sid`, directly or through others, in commit order."""
@@ -445,10 +452,10 @@ class ReviewScreen(Screen):
             self.decide([s], PENDING, label="reset")
 
     def _batch_steps(self) -> list[str]:
-        s = self.current
-        if not s or self.model is None:
+        """Every step of the batch under the cursor (a step's, or a folded header's)."""
+        b = self.query_one(StepList).current_batch if self.model is not None else None
+        if b is None or self.model is None:
             return []
-        b = self.model.steps[s].batch
         return [x for x in self._order() if self.model.steps[x].batch == b]
 
     def action_approve_batch(self) -> None:
@@ -471,6 +478,8 @@ class ReviewScreen(Screen):
             self.decide([m.step for m in fam.members], APPROVED, label="approve family")
 
     def action_toggle_hunk(self) -> None:
+        if self._unfold_here() or self._toggle_lines():
+            return
         s = self._shown
         if not s or self.model is None:
             return
@@ -488,7 +497,7 @@ class ReviewScreen(Screen):
         else:
             acc.append(h)
         acc.sort()
-        self._change(ReviewPatch(steps={s: {"hunks": None if acc == every else acc}}), "hunk")
+        self._change(ReviewPatch(steps={s: {"hunks": None if acc == every and s not in self.review.lines_off else acc}}), "hunk")
         self._refresh([s])
         self.notify(f"hunk {h + 1} of {len(every)} {'on' if h in acc else 'off'}: "
                     f"{len(acc)} of {len(every)} hunks accepted", timeout=3)
@@ -639,6 +648,8 @@ class ReviewScreen(Screen):
             event.input.display = False
 
     def action_back(self) -> None:
+        if self._end_lines():
+            return
         f = self._filter_input()
         if f is not None and f.has_focus:
             f.value = ""
@@ -649,6 +660,8 @@ class ReviewScreen(Screen):
 
     # ------------------------------------------------------------------ other screens
     def action_open_family(self) -> None:
+        if self._unfold_here():
+            return
         s = self.current
         if not s or self.model is None:
             return
@@ -697,7 +710,7 @@ class ReviewScreen(Screen):
     def _edited(self, sid: str, old: str, new: str | None) -> None:
         if new is None or new == old:
             return
-        self._change(ReviewPatch(steps={sid: {"edited": new, "hunks": None}}), "edit")
+        self._change(ReviewPatch(steps={sid: {"edited": new, "hunks": None, "lines_off": None}}), "edit")
         self.notify("edited: re-validating and re-diffing", timeout=2)
         self.analyze(sid)
 
@@ -776,3 +789,105 @@ class ReviewScreen(Screen):
             self.analyze(self.current)
 
         self.app.push_screen(ApplyFlowScreen(self.ws, self.plan, self.review, model=self.model), done)
+
+    # ------------------------------------------------------------------ folding batches
+    def action_fold(self) -> None:
+        """Fold or unfold the batch under the cursor (z; a click on its header)."""
+        folded = self.query_one(StepList).toggle_fold()
+        if folded is None:
+            self.notify("no batch here to fold", timeout=2)
+
+    def _unfold_here(self) -> bool:
+        """Enter or space on a folded batch's header unfolds it."""
+        sl = self.query_one(StepList)
+        if sl.has_focus and sl.current_header is not None:
+            sl.toggle_fold()
+            return True
+        return False
+
+    # ------------------------------------------------------------------ lines of a hunk
+    def _lines_off(self, sid: str) -> dict[int, set[int]]:
+        if sid not in self.review.hunks:
+            return {}
+        return {h: set(v) for h, v in self.review.lines_off.get(sid, {}).items()}
+
+    def action_select_lines(self) -> None:
+        """Start selecting lines in the diff (v): j/k extend the range within its hunk, space
+        turns the selected added/removed lines on or off, escape ends the selection."""
+        view = self.query_one(DiffView)
+        s = self._shown
+        d = self.model.cached_diff(s) if (s and self.model is not None) else None
+        if d is None or not d.hunks:
+            self.notify("this step has no lines to select", severity="warning", timeout=3)
+            return
+        if view.split:
+            self.notify("lines are selected in the unified view: s switches to it", severity="warning", timeout=4)
+            return
+        if view.line_cursor is not None:
+            view.end_line_select()
+            return
+        if view.start_line_select():
+            view.focus()
+            self.notify("selecting lines: j/k extend, space turns them on/off, esc ends", timeout=3)
+
+    def _toggle_lines(self) -> bool:
+        """Space with a line selection: the selected changes off (or on when they are all off
+        already). False when no lines are selected."""
+        view = self.query_one(DiffView)
+        sel = view.selected_lines()
+        s = self._shown
+        if sel is None or not s or self.model is None:
+            return False
+        hunk, picked = sel
+        view.end_line_select()
+        d = self.model.cached_diff(s)
+        if d is None or not picked:
+            self.notify("no added or removed line selected (context lines always stay)", timeout=3)
+            return True
+        every = [x.index for x in d.hunks]
+        cur = set(self.review.lines_off.get(s, {}).get(hunk, ()))
+        acc = self.review.hunks.get(s, every)
+        changed_idx = {k for k, ln in enumerate(d.hunks[hunk].lines) if ln.kind != " "}
+        if hunk not in acc:          # a hunk that was off: it comes back with only these lines
+            cur = changed_idx
+        now_on = bool(set(picked) - cur)     # any of them on: all off; all off: all on
+        new = (cur | set(picked)) if now_on else (cur - set(picked))
+        if hunk not in acc:          # lines of a hunk that was off: the hunk comes back on
+            self.review.hunks[s] = sorted(set(acc) | {hunk})
+        self.review.set_lines_off(s, hunk, new, every)
+        self._change(self._snapshot([s]), "lines")
+        self._refresh([s])
+        n = len(picked)
+        changed = len(changed_idx)
+        self.notify(f"{n} line{'s' if n != 1 else ''} {'off' if now_on else 'on'}: hunk {hunk + 1} writes "
+                    f"{changed - len(new)} of its {changed} changed lines", timeout=3)
+        return True
+
+    def _end_lines(self) -> bool:
+        view = self.query_one(DiffView)
+        if view.line_cursor is None:
+            return False
+        view.end_line_select()
+        return True
+
+    # ------------------------------------------------------------------ gate calls nobody waits on
+    def _unattended(self, sids: list[str]) -> list[str]:
+        """The gate calls among `sids` whose hook stopped waiting (killed, interrupted, out
+        of time)."""
+        from wopt.engine import decide as D
+        try:
+            return D.unattended(self.ws, self.plan, sids)
+        except (WoptError, OSError) as e:
+            self.notify(f"cannot tell whether the agent still waits: {e}", severity="warning", timeout=6)
+            return []
+
+    def _tell_unattended(self, gone: list[str], decision: str) -> None:
+        """A decision on a gate call nobody waits on reaches no agent: say so, and that it is
+        recorded for the plan only."""
+        paths = [self.model.steps[s].path if self.model and s in self.model.steps else s for s in gone]
+        what = paths[0] if len(paths) == 1 else f"{len(paths)} calls ({paths[0]}, …)"
+        verb = "approval" if decision == APPROVED else "rejection"
+        self.notify(f"The agent stopped waiting on {what} (its hook call ended: interrupted or "
+                    f"killed). Your {verb} is recorded for this plan only; the agent is not told"
+                    + (". Apply the plan (x) to write it." if decision == APPROVED else "."),
+                    title="Nobody is waiting on this call", severity="warning", timeout=12)

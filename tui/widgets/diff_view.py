@@ -229,6 +229,13 @@ class DiffView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.prepared: Prepared = _EMPTY
         self.hunks_off: set[int] = set()          # hunks the person turned off (drawn struck out)
+        # line selection inside a hunk (unified layout): rows from anchor to cursor, and the
+        # lines turned off per hunk (indices into the hunk's lines), drawn struck out
+        self.line_anchor: int | None = None
+        self.line_cursor: int | None = None
+        self.lines_off: dict[int, set[int]] = {}
+        self._off_lines: list[DiffLine] = []       # the same lines as objects (split layout)
+        self._off_ids: set[int] = set()
         self._styles: dict | None = None
         self._syntax_cache: dict[str, list[tuple[str, Style]]] = {}
         self._token_styles: dict = {}
@@ -503,6 +510,8 @@ class DiffView(ScrollView, can_focus=True):
             if off and kind != " ":
                 line_style = line_style + styles["off"]
             gutter = styles["cursor"] if in_cursor else styles["gutter"]
+            if self.lines_off or self.line_cursor is not None:
+                line_style, gutter = self._line_marks(idx, kind, line_style, gutter, styles)
             old = "" if dl.old_no is None else dl.old_no
             new = "" if dl.new_no is None else dl.new_no
             segs = [Segment(f"{old:>{nw}} {new:>{nw}} ", gutter), Segment(f"{kind} ", line_style)]
@@ -515,7 +524,109 @@ class DiffView(ScrollView, can_focus=True):
         left, right = row[2], row[3]
         full = width
         half = (full - 1) // 2
-        ls = self._half(left, "-", half, nw, styles, in_cursor, off)
-        rs = self._half(right, "+", full - 1 - half, nw, styles, in_cursor, off)
+        ls = self._half(left, "-", half, nw, styles, in_cursor, off or id(left) in self._off_ids)
+        rs = self._half(right, "+", full - 1 - half, nw, styles, in_cursor, off or id(right) in self._off_ids)
         sep = Strip([Segment("│", styles["gutter"])])
         return Strip.join([ls, sep, rs])
+
+    # ---------------------------------------------------------------- line selection
+    def _line_at(self, row: int) -> tuple[int, int] | None:
+        """(hunk index, index into its lines) of a unified row, None for other rows."""
+        rows = self.prepared.unified
+        if self.split or not 0 <= row < len(rows) or row < len(rows.heads):
+            return None
+        k = bisect_right(rows.starts, row) - 1
+        li = row - rows.starts[k] - 1
+        return (rows.hunks[k].index, li) if li >= 0 else None
+
+    def _line_marks(self, idx: int, kind: str, line_style: Style, gutter: Style, styles: dict) -> tuple[Style, Style]:
+        """A line's style and gutter under the line selection: struck out when turned off,
+        the gutter marked while selected."""
+        at = self._line_at(idx)
+        if at is None:
+            return line_style, gutter
+        if kind != " " and at[1] in self.lines_off.get(at[0], ()):
+            line_style = line_style + styles["off"]
+        if self.line_cursor is not None and self.line_anchor is not None and \
+                min(self.line_anchor, self.line_cursor) <= idx <= max(self.line_anchor, self.line_cursor):
+            gutter = styles["cursor"]
+        return line_style, gutter
+
+    def set_lines_off(self, off: dict[int, set[int]]) -> None:
+        self.lines_off = {h: set(v) for h, v in off.items() if v}
+        hunks = self.prepared.diff.hunks if self.prepared.diff is not None else []
+        self._off_lines = [h.lines[i] for h in hunks for i in sorted(self.lines_off.get(h.index, ()))
+                           if i < len(h.lines) and h.lines[i].kind != " "]
+        self._off_ids = {id(dl) for dl in self._off_lines}
+        self.refresh()
+
+    def start_line_select(self) -> bool:
+        """Start selecting lines at the first changed line of the current change (else of the
+        screen); False when there is no line to select (or in the split layout)."""
+        if self.split:
+            return False
+        rows = self.prepared.unified
+        top = self.blocks[self.change] if 0 <= self.change < len(self.blocks) else int(self.scroll_y)
+        for row in range(max(top, 0), len(rows)):
+            r = rows[row]
+            if r[0] == LINE and r[2].kind != " ":
+                self.line_anchor = self.line_cursor = row
+                self._line_into_view()
+                self.refresh()
+                return True
+        return False
+
+    def end_line_select(self) -> None:
+        self.line_anchor = self.line_cursor = None
+        self.refresh()
+
+    def move_line(self, delta: int) -> None:
+        """Extend the selection by a line, within the hunk it started in."""
+        if self.line_cursor is None or self.line_anchor is None:
+            return
+        start = self._line_at(self.line_anchor)
+        nxt = self._line_at(self.line_cursor + delta)
+        if start is None or nxt is None or nxt[0] != start[0]:
+            return
+        self.line_cursor += delta
+        self._line_into_view()
+        self.refresh()
+
+    def selected_lines(self) -> tuple[int, list[int]] | None:
+        """(hunk index, indices into its lines of the changed lines selected), or None."""
+        if self.line_cursor is None or self.line_anchor is None:
+            return None
+        lo, hi = sorted((self.line_anchor, self.line_cursor))
+        rows = self.prepared.unified
+        hunk = None
+        picked: list[int] = []
+        for row in range(lo, hi + 1):
+            at = self._line_at(row)
+            if at is None:
+                continue
+            hunk = at[0]
+            if rows[row][2].kind != " ":
+                picked.append(at[1])
+        return None if hunk is None else (hunk, picked)
+
+    def _line_into_view(self) -> None:
+        row = self.line_cursor
+        if row is None:
+            return
+        h = max(self.size.height, 1)
+        if row < self.scroll_y:
+            self.scroll_to(y=row, animate=False)
+        elif row >= self.scroll_y + h:
+            self.scroll_to(y=row - h + 1, animate=False)
+
+    def action_scroll_down(self) -> None:
+        if self.line_cursor is not None:
+            self.move_line(1)
+        else:
+            super().action_scroll_down()
+
+    def action_scroll_up(self) -> None:
+        if self.line_cursor is not None:
+            self.move_line(-1)
+        else:
+            super().action_scroll_up()

@@ -5,6 +5,10 @@ Each step row: a decision mark (`·` pending, `✓` approved, `✗` rejected), a
 (`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid), `≡` for a member of a template
 family, the kind and the path. Marks are
 symbols first, colour second.
+
+A batch header folds (`▸`, its steps hidden, their decisions summed up on the header) and
+unfolds (`▾`) by a key or a click; the cursor stops on a folded header, so batch decisions
+still reach its steps.
 """
 from __future__ import annotations
 
@@ -57,6 +61,21 @@ class BatchRow:
     counts: dict[str, int]
 
 
+def header_text(r: BatchRow, folded: bool) -> str:
+    """A batch header: `▾ dir/ (3 steps · 1 approved)`; folded, `▸` and every decision
+    counted with its mark, first so a narrow pane still shows them (`▸ ✓1 ✗1 ·1 dir/ (3
+    steps)`), since its rows are hidden."""
+    n = len(r.steps)
+    name = f"{r.dir}/" if r.dir != "." else "./"
+    steps = f"{n} step{'s' if n != 1 else ''}"
+    if folded:
+        parts = [f"{DECISION_MARK[k]}{r.counts[k]}" for k in ("approved", "rejected", "pending") if r.counts.get(k)]
+        return f"▸ {' '.join(parts)} {name} ({steps})" if parts else f"▸ {name} ({steps})"
+    parts = [f"{r.counts[k]} {k}" for k in ("approved", "rejected") if r.counts.get(k)]
+    extra = f" · {', '.join(parts)}" if parts else ""
+    return f"▾ {name} ({steps}{extra})"
+
+
 class StepList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "step-list--batch", "step-list--cursor", "step-list--approved", "step-list--rejected",
@@ -99,6 +118,9 @@ class StepList(ScrollView, can_focus=True):
         self._factory: Callable[[str], StepRow] | None = None
         self._styles: dict | None = None
         self.filter_text = ""
+        self.folded: set[str] = set()           # batch dirs folded
+        self._batches: list[tuple[str, list[str]]] = []
+        self._decision_of = None
 
     # ------------------------------------------------------------------ content
     def set_rows(self, batches: list[tuple[str, list[str]]], factory: Callable[[str], StepRow], *,
@@ -107,9 +129,11 @@ class StepList(ScrollView, can_focus=True):
         step's display row when it is first drawn (so 10,000 steps cost 10,000 list entries,
         not 10,000 rows of text); `decision_of` counts decisions for the batch headers. Keeps
         the cursor on `keep` (or on the step it was on) when that step is still shown."""
-        current = keep if keep is not None else self.current_step
+        current = keep if keep is not None else (self.current_step or self._header_key())
         self._factory = factory
         self._made = {}
+        self._batches = batches
+        self._decision_of = decision_of
         decision_of = decision_of or (lambda sid: self.row(sid).decision)
         rows: list[str | BatchRow] = []
         f = self.filter_text.lower()
@@ -124,17 +148,67 @@ class StepList(ScrollView, can_focus=True):
                 dec = decision_of(sid)
                 counts[dec] = counts.get(dec, 0) + 1
             rows.append(BatchRow(d, list(steps), counts))
-            rows.extend(steps)
+            if d not in self.folded:
+                rows.extend(steps)
             width = max(width, len(d) + 40)
         self.rows = rows
-        self.step_rows = [i for i, r in enumerate(rows) if type(r) is str]
-        self._row_of = {r: i for i, r in enumerate(rows) if type(r) is str}
+        # the cursor's stops: every shown step, and the header of each folded batch
+        self.step_rows = [i for i, r in enumerate(rows) if isinstance(r, str) or r.dir in self.folded]
+        self._row_of = {(r if isinstance(r, str) else self._HEADER + r.dir): i
+                        for i, r in ((i, rows[i]) for i in self.step_rows)}
         self.virtual_size = Size(width, len(rows))
+        if current is not None and current not in self._row_of:
+            # a step now inside a folded batch: the cursor goes to its header
+            folded_in = next((d for d, steps in batches if current in steps), None)
+            if folded_in is not None:
+                current = self._HEADER + folded_in
         if current in self._row_of:
             self.cursor = self.step_rows.index(self._row_of[current])
         else:
             self.cursor = min(self.cursor, max(len(self.step_rows) - 1, 0))
         self.refresh()
+
+    _HEADER = "\0batch:"      # the key of a folded batch's header among the cursor's stops
+
+    def _header_key(self) -> str | None:
+        b = self.current_header
+        return None if b is None else self._HEADER + b.dir
+
+    @property
+    def current_header(self) -> BatchRow | None:
+        """The folded batch header under the cursor, if the cursor is on one."""
+        if not self.step_rows or not 0 <= self.cursor < len(self.step_rows):
+            return None
+        r = self.rows[self.step_rows[self.cursor]]
+        return r if isinstance(r, BatchRow) else None
+
+    @property
+    def current_batch(self) -> str | None:
+        """The batch (directory) under the cursor: a folded header's, or the step's."""
+        h = self.current_header
+        if h is not None:
+            return h.dir
+        sid = self.current_step
+        if sid is None:
+            return None
+        return next((d for d, steps in self._batches if sid in steps), None)
+
+    def toggle_fold(self, batch: str | None = None) -> bool | None:
+        """Fold or unfold `batch` (default: the cursor's); True when it is now folded, None
+        when there is no batch. Folding keeps the cursor on the header, unfolding puts it on
+        the batch's first step."""
+        batch = self.current_batch if batch is None else batch
+        if batch is None or self._factory is None:
+            return None
+        if batch in self.folded:
+            self.folded.discard(batch)
+            steps = next((s for d, s in self._batches if d == batch), [])
+            keep = steps[0] if steps else None
+        else:
+            self.folded.add(batch)
+            keep = self._HEADER + batch
+        self.set_rows(self._batches, self._factory, keep=keep, decision_of=self._decision_of)
+        return batch in self.folded
 
     def row(self, sid: str) -> StepRow:
         r = self._made.get(sid)
@@ -155,18 +229,27 @@ class StepList(ScrollView, can_focus=True):
 
     @property
     def current_step(self) -> str | None:
+        """The step under the cursor (None on a folded batch's header)."""
         if not self.step_rows or not 0 <= self.cursor < len(self.step_rows):
             return None
         r = self.rows[self.step_rows[self.cursor]]
-        return r if isinstance(r, str) else None
+        return r if type(r) is str else None
 
     def visible_steps(self) -> list[str]:
-        return [r for r in (self.rows[i] for i in self.step_rows) if isinstance(r, str)]
+        return [r for r in (self.rows[i] for i in self.step_rows) if type(r) is str]
 
     def select(self, step: str) -> bool:
+        """Put the cursor on `step`, unfolding its batch when it is folded."""
         i = self._row_of.get(step)
         if i is None:
-            return False
+            d = next((d for d, steps in self._batches if step in steps and d in self.folded), None)
+            if d is None or self._factory is None:
+                return False
+            self.folded.discard(d)
+            self.set_rows(self._batches, self._factory, keep=step, decision_of=self._decision_of)
+            i = self._row_of.get(step)
+            if i is None:
+                return False
         self.cursor = self.step_rows.index(i)
         return True
 
@@ -199,8 +282,7 @@ class StepList(ScrollView, can_focus=True):
         if 0 <= idx < len(self.rows):
             r = self.rows[idx]
             if isinstance(r, BatchRow):
-                if r.steps:
-                    self.select(r.steps[0])
+                self.toggle_fold(r.dir)     # a click on a header folds or unfolds it
             else:
                 self.select(r)
         self.focus()
@@ -228,16 +310,16 @@ class StepList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         r = self.rows[idx]
         if isinstance(r, BatchRow):
-            n = len(r.steps)
-            parts = [f"{r.counts[k]} {k}" for k in ("approved", "rejected") if r.counts.get(k)]
-            extra = f" · {', '.join(parts)}" if parts else ""
-            text = f"▾ {r.dir}/ ({n} step{'s' if n != 1 else ''}{extra})" if r.dir != "." else \
-                f"▾ ./ ({n} step{'s' if n != 1 else ''}{extra})"
-            segs = [Segment(text, base + st["batch"])]
-            strip = Strip(segs).extend_cell_length(max(width, self.virtual_size.width), base)
+            text = header_text(r, r.dir in self.folded)
+            style = base + st["batch"]
+            is_cursor = 0 <= self.cursor < len(self.step_rows) and self.step_rows[self.cursor] == idx
+            if is_cursor:
+                style = style + st["cursor"]
+            segs = [Segment(text, style)]
+            strip = Strip(segs).extend_cell_length(max(width, self.virtual_size.width), style if is_cursor else base)
             return _cut(strip, len(text), scroll_x, width, base)
         row = self.row(r)
-        is_cursor = self.step_rows and self.step_rows[self.cursor] == idx if 0 <= self.cursor < len(self.step_rows) else False
+        is_cursor = bool(self.step_rows) and self.step_rows[self.cursor] == idx if 0 <= self.cursor < len(self.step_rows) else False
         dstyle = st.get(row.decision, st["pending"])
         warn = row.state in ("stale", "invalid")
         segs = [
