@@ -55,6 +55,8 @@ KEYS: list[Key] = [
     Key("review.move_up", "K", "move_step(-1)", "Move step earlier", "review", show=False, group="Decide"),
     Key("review.move_down", "J", "move_step(1)", "Move step later", "review", show=False, group="Decide"),
     Key("review.family", "enter", "open_family", "Open family", "review", show=False, group="Decide"),
+    Key("review.rebase", "ctrl+b", "rebase", "Rebase a stale step onto the file now", "review", show=False,
+        group="Decide"),
     # review: moving around
     Key("review.down", "j,down", "cursor(1)", "Next step", "review", show=False, group="Move"),
     Key("review.up", "k,up", "cursor(-1)", "Previous step", "review", show=False, group="Move"),
@@ -71,6 +73,8 @@ KEYS: list[Key] = [
     Key("review.filter", "slash", "filter", "Filter", "review", group="View"),
     Key("review.split", "s", "split", "Split", "review", group="View"),
     Key("review.details", "d", "toggle_details", "Details", "review", show=False, group="View"),
+    Key("review.stale_base", "b", "stale_base", "Stale step: against the file the agent saw / now", "review",
+        show=False, group="View"),
     Key("review.back", "escape", "back", "Back", "review", group="View"),
 ]
 

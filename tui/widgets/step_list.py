@@ -2,7 +2,8 @@
 widget per step: a plan of 10,000 steps paints as fast as one of ten).
 
 Each step row: a decision mark (`·` pending, `✓` approved, `✗` rejected), a state mark
-(`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid), `≡` for a member of a template
+(`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid, `⊘` imports a module only a step you
+rejected creates), `≡` for a member of a template
 family, the kind and the path. Marks are
 symbols first, colour second.
 """
@@ -20,7 +21,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 DECISION_MARK = {"pending": "·", "approved": "✓", "rejected": "✗"}
-STATE_MARK = {"edited": "✎", "partial": "½", "nohunks": "∅", "stale": "!", "invalid": "⚠", "ok": " "}
+STATE_MARK = {"edited": "✎", "partial": "½", "nohunks": "∅", "stale": "!", "invalid": "⚠", "import": "⊘",
+              "ok": " "}
 
 
 def _cut(strip: Strip, content: int, scroll_x: int, width: int, base: Style) -> Strip:
@@ -40,7 +42,7 @@ class StepRow:
     kind: str
     label: str            # path (and `-> to` for a move)
     decision: str         # pending / approved / rejected
-    state: str            # ok / edited / partial / stale / invalid
+    state: str            # ok / edited / partial / stale / invalid / import
     family: str | None = None
     path: str = ""        # the full workspace path (the label may be relative to the batch)
 
@@ -236,7 +238,7 @@ class StepList(ScrollView, can_focus=True):
         r = self.row(r)
         is_cursor = self.step_rows and self.step_rows[self.cursor] == idx if 0 <= self.cursor < len(self.step_rows) else False
         dstyle = st.get(r.decision, st["pending"])
-        warn = r.state in ("stale", "invalid")
+        warn = r.state in ("stale", "invalid", "import")
         segs = [
             Segment("  ", base),
             Segment(DECISION_MARK.get(r.decision, "?"), base + dstyle),
