@@ -4,8 +4,8 @@ saw and against the file now, and rebased onto the file now with a three-way mer
 (base = what the agent saw, ours = the file now, theirs = the proposal).
 
 The file the agent saw is known only by its hash in the plan; wopt keeps a copy of it when a
-plan is stored (`keep_bases`, in `.wopt/bases/<sha256>`, content-addressed), so a later change
-on disk can be merged. The merge is pure Python (difflib), line by line on bytes: line endings,
+plan is stored and when a hook queues a write (`engine/bases.py`: `.wopt/bases/<sha256>`,
+content-addressed), so a later change on disk can be merged. The merge is pure Python (difflib), line by line on bytes: line endings,
 a missing final newline and bytes that are not UTF-8 come through as they are.
 
 A clean rebase is recorded in the review as a person's edit of the step (`Review.edited`, or
@@ -16,18 +16,16 @@ longer stale until the file changes again.
 from __future__ import annotations
 
 import difflib
-import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..bases import keep_base, load_base, precondition_hex  # noqa: F401  (keep_base, load_base: API here too)
 from ..errors import NotFound, StepError, WoptError
 from ..plan import ABSENT, EditStep, PatchStep, Plan, RenderStep, WriteStep, normalize_relpath, sha256
 from ..review import APPROVED, PENDING, REJECTED, Review
 from ..workspace import Workspace
 from .model import StepDiff
 
-BASES_DIR = "bases"
-MAX_BASE = 16 * 1024 * 1024   # files larger than this are not kept (nor merged)
 CONTENT_KINDS = (WriteStep, EditStep, PatchStep, RenderStep)
 
 
@@ -122,31 +120,11 @@ def merge3(base: bytes, ours: bytes, theirs: bytes) -> Merge:
 
 # --------------------------------------------------------------------------- the files the agent saw
 
-def _hex(precondition: str | None) -> str | None:
-    if not precondition or not precondition.startswith("sha256:"):
-        return None
-    return precondition[len("sha256:"):]
-
-
-def keep_base(ws: Workspace, data: bytes) -> None:
-    """Keep `data` (a file as an agent saw it) under its hash, once."""
-    if len(data) > MAX_BASE:
-        return
-    from ..spool import atomic_write, ensure
-    ensure(ws)
-    d = ws.spool / BASES_DIR
-    d.mkdir(exist_ok=True)
-    f = d / hashlib.sha256(data).hexdigest()
-    if f.exists():
-        return
-    atomic_write(f, data, fsync=False)   # a copy for merging later: losing it loses no work
-
-
 def keep_bases(ws: Workspace, plan: Plan) -> int:
     """Keep the file each content step of `plan` acts on, when it is what the step's
     precondition names (the file the agent saw); the number kept."""
     from ..effects import compute
-    wanted = [s for s in plan.steps if isinstance(s, CONTENT_KINDS) and _hex(s.precondition)]
+    wanted = [s for s in plan.steps if isinstance(s, CONTENT_KINDS) and precondition_hex(s.precondition)]
     if not wanted:
         return 0
     out = compute(ws, plan, [s.id for s in wanted], check_preconditions=True)
@@ -157,20 +135,6 @@ def keep_bases(ws: Workspace, plan: Plan) -> int:
             keep_base(ws, r.before)
             n += 1
     return n
-
-
-def load_base(ws: Workspace, precondition: str | None) -> bytes | None:
-    """The file named by `precondition`, if wopt kept it (and it is intact)."""
-    h = _hex(precondition)
-    if h is None:
-        return None
-    try:
-        data = (ws.spool / BASES_DIR / h).read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as e:
-        raise WoptError(f".wopt/{BASES_DIR}/{h[:12]}..: cannot read ({e.strerror})") from None
-    return data if hashlib.sha256(data).hexdigest() == h else None
 
 
 # --------------------------------------------------------------------------- a stale step's views

@@ -245,3 +245,26 @@ def test_cli_rebase_conflict_exits_1_and_names_lines(tmp_path):
     assert p.returncode == 1
     out = json.loads(p.stdout)
     assert out["rebased"] is False and out["conflicts"] == [{"start": 7, "end": 7, "where": "line 7"}]
+
+
+def test_claude_hook_keeps_the_file_the_agent_saw(tmp_path):
+    from wopt.engine.hook import handle
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".git").mkdir()
+    seen = b"def f():\n    return 1\n\n\ndef g():\n    return 2\n"
+    (root / "app.py").write_bytes(seen)
+    payload = {"session_id": "s1", "transcript_path": "/dev/null", "cwd": str(root),
+               "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Edit",
+               "tool_input": {"file_path": str(root / "app.py"), "old_string": "return 2",
+                              "new_string": "return 20"}, "tool_use_id": "toolu_1"}
+    out = handle(json.dumps(payload).encode(), root=str(root))
+    assert out["hookSpecificOutput"]["permissionDecision"] == "deny"
+    ws = Workspace(root)
+    assert load_base(ws, sha256(seen)) == seen
+    # the person changes f meanwhile: the queued edit of g rebases onto it
+    (root / "app.py").write_bytes(seen.replace(b"return 1", b"return 10"))
+    plan = spool.load_plan(ws, "claude-s1")
+    [step] = plan.steps
+    r = rebase(ws, plan, step.id, spool.load_review(ws, "claude-s1"))
+    assert r.content == b"def f():\n    return 10\n\n\ndef g():\n    return 20\n"
