@@ -34,7 +34,7 @@ def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: 
     if reason:
         t.append(f" ({reason})")
     if edited:
-        t.append(" · rebased onto the file now" if rebased else " · edited by you")
+        t.append(" · rebased by you" if rebased else " · edited by you")
     if hunks is not None and n_hunks:
         t.append(f" · {len(hunks)} of {n_hunks} hunks accepted")
     t.append("\n")
