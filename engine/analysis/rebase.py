@@ -21,7 +21,8 @@ from typing import Literal
 
 from ..bases import keep_base, load_base, precondition_hex  # noqa: F401  (keep_base, load_base: API here too)
 from ..errors import NotFound, StepError, WoptError
-from ..plan import ABSENT, EditStep, PatchStep, Plan, RenderStep, WriteStep, normalize_relpath, sha256
+from ..plan import (ABSENT, EditStep, PatchStep, Plan, RenderStep, WriteStep, normalize_relpath, sha256,
+                    step_kind)
 from ..review import APPROVED, PENDING, REJECTED, Review
 from ..workspace import Workspace
 from .model import StepDiff
@@ -121,18 +122,25 @@ def merge3(base: bytes, ours: bytes, theirs: bytes) -> Merge:
 # --------------------------------------------------------------------------- the files the agent saw
 
 def keep_bases(ws: Workspace, plan: Plan) -> int:
-    """Keep the file each content step of `plan` acts on, when it is what the step's
-    precondition names (the file the agent saw); the number kept."""
-    from ..effects import compute
-    wanted = [s for s in plan.steps if isinstance(s, CONTENT_KINDS) and precondition_hex(s.precondition)]
-    if not wanted:
-        return 0
-    out = compute(ws, plan, [s.id for s in wanted], check_preconditions=True)
+    """Keep the file each content step of `plan` acts on, when it is on disk now as the step's
+    precondition names it (the file the agent saw); the number kept. Only the first step on a
+    path acts on the disk (later ones act on the plan's own result), so only those are read."""
+    from ..errors import PathError
     n = 0
-    for s in wanted:
-        r = out.results.get(s.id)
-        if r is not None and r.before is not None and sha256(r.before) == s.precondition:
-            keep_base(ws, r.before)
+    seen: set[str] = set()
+    for s in plan.steps:
+        path = normalize_relpath(s.path)
+        if path in seen:
+            continue
+        seen.add(path)
+        if not isinstance(s, CONTENT_KINDS) or not precondition_hex(s.precondition):
+            continue
+        try:
+            data, _mode = ws.read(path, step=s.id)
+        except (PathError, IsADirectoryError, NotADirectoryError, PermissionError):
+            continue   # the step's own error says why when the plan is analysed
+        if data is not None and sha256(data) == s.precondition:
+            keep_base(ws, data)
             n += 1
     return n
 
@@ -207,7 +215,7 @@ def stale_view(ws: Workspace, plan: Plan, sid: str, review: Review | None = None
         known = base is not None
     view = StaleView(sid, path, base, known, now, now_mode, None)
     if not isinstance(step, CONTENT_KINDS):
-        view.why = f"a {type(step).__struct_config__.tag} step has no content to compare"  # type: ignore[attr-defined]
+        view.why = f"a {step_kind(step)} step has no content to compare"
         return view
     if review is not None and sid in review.edited_contents():
         view.proposal = review.edited_contents()[sid]

@@ -322,7 +322,7 @@ class ReviewScreen(Screen):
         model = self.model
         try:
             info = model.steps.get(sid)
-            if info is not None and info.stale:
+            if info is not None and info.stale and info.kind in ("write", "edit", "patch", "render"):
                 self._load_stale_diff(sid)
                 return
             d = model.diff(sid)
