@@ -73,7 +73,7 @@ KEYS: list[Key] = [
     Key("review.filter", "slash", "filter", "Filter", "review", group="View"),
     Key("review.split", "s", "split", "Split", "review", group="View"),
     Key("review.details", "d", "toggle_details", "Details", "review", show=False, group="View"),
-    Key("review.stale_base", "b", "stale_base", "Stale step: against the file the agent saw / now", "review",
+    Key("review.stale_base", "b", "stale_base", "Stale step: the file seen / now", "review",
         show=False, group="View"),
     Key("review.back", "escape", "back", "Back", "review", group="View"),
 ]
