@@ -98,10 +98,12 @@ def _now() -> str:
 
 
 def _selection(plan: Plan, step_ids, edited, hunks, review):
+    """(step ids, edited contents, kept hunks, rebased preconditions) of an apply."""
+    rebased = dict(review.rebased) if review is not None and getattr(review, "rebased", None) else None
     if step_ids is None and review is not None:
         step_ids = review.approved([s.id for s in plan.steps])
-        if edited is None and review.edited:
-            edited = {k: v.encode("utf-8", "surrogateescape") for k, v in review.edited.items()}
+        if edited is None and (review.edited or review.edited_raw):
+            edited = review.edited_contents()
         if hunks is None and review.hunks:
             hunks = review.picks()
     if step_ids is None:
@@ -109,7 +111,7 @@ def _selection(plan: Plan, step_ids, edited, hunks, review):
     if edited:
         edited = {k: (v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v)
                   for k, v in edited.items()}
-    return list(step_ids), edited, hunks
+    return list(step_ids), edited, hunks, rebased
 
 
 def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None,
@@ -139,14 +141,14 @@ def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None,
     return out
 
 
-def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, hunks):
+def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, hunks, rebased=None):
     """(commit order, outcome in that order), reading and computing the files once: the
     steps run in plan order give the contents the ordering needs; when the commit order keeps
     each file's steps in the same relative order, the net changes are the same and are only
     re-sorted; otherwise they are computed again in commit order."""
     pos = {s.id: i for i, s in enumerate(plan.steps)}
     plan_ids = sorted(dict.fromkeys(ids), key=lambda s: pos.get(s, len(pos)))
-    out = compute(ws, plan, plan_ids, edited=edited, hunks=hunks)
+    out = compute(ws, plan, plan_ids, edited=edited, hunks=hunks, rebased=rebased)
     contents = {sid: r.after for sid, r in out.results.items()}
     ordered = order_steps(ws, plan, plan_ids, review, contents=contents)
     if ordered == plan_ids:
@@ -155,7 +157,7 @@ def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, 
     for c in out.changes:
         ranks = [rank.get(s, -1) for s in c.steps]
         if ranks != sorted(ranks) or -1 in ranks:
-            return ordered, compute(ws, plan, ordered, edited=edited, hunks=hunks)
+            return ordered, compute(ws, plan, ordered, edited=edited, hunks=hunks, rebased=rebased)
     out.changes.sort(key=lambda c: min(rank[s] for s in c.steps) if c.steps else -1)
     return ordered, out
 
@@ -258,7 +260,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
     if mode not in txn.MODES:
         raise ApplyError(f"unknown mode {mode!r}", hint="use rename or journal")
     emit = on_event or ev.null_listener
-    ids, edited, hunks = _selection(plan, step_ids, edited, hunks, review)
+    ids, edited, hunks, rebased = _selection(plan, step_ids, edited, hunks, review)
     if not ids:
         raise ApplyError(f"plan {plan.id}: no step selected to apply",
                          hint="approve steps in the review, or name them with --only")
@@ -275,7 +277,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
         for line in recovered:
             emit(Event(ev.RECOVER, 1, 1, message=line))
         t1 = time.perf_counter()
-        ordered, out = _ordered_outcome(ws, plan, ids, review, edited, hunks)
+        ordered, out = _ordered_outcome(ws, plan, ids, review, edited, hunks, rebased)
         durations[ev.CHECK] = round(time.perf_counter() - t1, 6)
         base = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="refused", steps=ordered,
                         changes=out.changes, durations=durations)
@@ -402,10 +404,13 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
                              decisions={k: v for k, v in rv.decisions.items() if k in ids},
                              reasons={k: v for k, v in rv.reasons.items() if k in ids},
                              edited={k: v for k, v in rv.edited.items() if k in ids},
+                             edited_raw={k: v for k, v in rv.edited_raw.items() if k in ids},
                              hunks={k: v for k, v in rv.hunks.items() if k in ids},
                              lines_off={k: v for k, v in rv.lines_off.items() if k in ids},
+                             rebased={k: v for k, v in rv.rebased.items() if k in ids},
                              order=[k for k in rv.order if k in ids])
-            if carried.decisions or carried.edited or carried.hunks or carried.order:
+            if carried.decisions or carried.edited or carried.edited_raw or carried.hunks or carried.order \
+                    or carried.lines_off or carried.rebased:
                 spool.save_review(ws, carried)
         # the rest is saved first: a crash in between shows it twice, never loses it
         rv.applied.append(tx)
@@ -533,8 +538,8 @@ def preview(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
             edited: Mapping[str, bytes | str] | None = None,
             hunks: Mapping[str, Sequence[int]] | None = None, *, review=None) -> Preview:
     """What an apply would do now (no lock, no writes): for a confirmation prompt."""
-    ids, edited, hunks = _selection(plan, step_ids, edited, hunks, review)
-    ordered, out = _ordered_outcome(ws, plan, ids, review, edited, hunks)
+    ids, edited, hunks, rebased = _selection(plan, step_ids, edited, hunks, review)
+    ordered, out = _ordered_outcome(ws, plan, ids, review, edited, hunks, rebased)
     ch = out.changes
     return Preview(plan=plan.id, steps=ordered, files=len(ch),
                    bytes=sum(len(c.after) for c in ch if c.after is not None),

@@ -58,9 +58,12 @@ def _w(sid: str, path: str, content: str, *, pre: str = ABSENT, deps=(), desc=No
                      description=desc, mode=mode)
 
 
+def stale_readme() -> str:
+    """The README as the agent read it, before someone changed its first line."""
+    return PROJECT["README.md"].replace("A tiny shop backend.", "A small shop backend.")
+
+
 def payments_plan() -> Plan:
-    readme = PROJECT["README.md"]
-    stale_readme = readme.replace("A tiny shop backend.", "A small shop backend.")
     steps: list[Step] = [
         # deliberately not in dependency order: wopt orders them
         _w("tests-payments", "tests/test_payments.py",
@@ -102,7 +105,7 @@ def payments_plan() -> Plan:
         _w("providers-config", "config/providers.json",
            '{\n  "default": "stripe",\n  "enabled": ["stripe", "paypal", "adyen",],\n}\n',
            desc="enable providers (the agent left a trailing comma)"),
-        EditStep(id="readme-usage", path="README.md", precondition=sha256(stale_readme.encode()),
+        EditStep(id="readme-usage", path="README.md", precondition=sha256(stale_readme().encode()),
                  edits=[Edit("Run the shop with `make run`.\n",
                              "Run the shop with `make run`.\nPay with any provider in `config/providers.json`.\n")],
                  description="mention providers (the agent read an older README)"),
@@ -154,4 +157,8 @@ def make_demo(dest: str | os.PathLike | None = None) -> Path:
     ws = Workspace(root)
     for plan in (payments_plan(), session_plan()):
         spool.save_plan(ws, plan)
+    # the README the agent read for the stale step, as wopt keeps it when a plan is stored
+    # (ctrl+b in the review merges the step onto today's README)
+    from .analysis.rebase import keep_base
+    keep_base(ws, stale_readme().encode())
     return ws.root

@@ -263,14 +263,17 @@ def compute(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *,
             edited: Mapping[str, bytes] | None = None,
             hunks: Mapping[str, Sequence[int]] | None = None,
             check_preconditions: bool = True,
-            reader: Callable[[str, str], tuple[bytes | None, int | None]] | None = None) -> Outcome:
+            reader: Callable[[str, str], tuple[bytes | None, int | None]] | None = None,
+            rebased: Mapping[str, str] | None = None) -> Outcome:
     """Run the steps `step_ids` (default: all, in plan order) on a virtual copy of the tree.
 
     `edited` replaces a step's resulting content (a person's edit); `hunks` keeps only the
-    listed hunks of a step's diff. Never raises for a bad step: stale steps and step errors
+    listed hunks of a step's diff; `rebased` gives the precondition a step with edited content
+    is checked against instead of its own (a person rebased it onto that file). Never raises for a bad step: stale steps and step errors
     are collected in the outcome, and the step is skipped."""
     edited = edited or {}
     hunks = hunks or {}
+    rebased = {k: v for k, v in (rebased or {}).items() if k in edited}
     ids = [s.id for s in plan.steps] if step_ids is None else list(step_ids)
     by_id = {s.id: s for s in plan.steps}
     tree: dict[str, _State] = {}
@@ -310,7 +313,7 @@ def compute(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *,
             continue
         try:
             _run(ws, plan, step, lstate if isinstance(step, SymlinkStep) else state, out, edited, hunks,
-                 check_preconditions)
+                 check_preconditions, rebased.get(sid))
         except (StepError, PathError) as e:
             out.errors.append(e)
 
@@ -327,8 +330,7 @@ def compute(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *,
     return out
 
 
-def _check(step: Step, st: _State, out: Outcome, rel: str) -> bool:
-    pre = step.precondition
+def _check(step: Step, st: _State, out: Outcome, rel: str, pre: str | None) -> bool:
     if not pre:
         return True
     found = ABSENT if st.data is None else sha256(st.data)
@@ -338,11 +340,11 @@ def _check(step: Step, st: _State, out: Outcome, rel: str) -> bool:
     return True
 
 
-def _run(ws, plan, step, state, out, edited, hunks, check_pre) -> None:
+def _run(ws, plan, step, state, out, edited, hunks, check_pre, rebased_pre=None) -> None:
     sid = step.id
     rel = normalize_relpath(step.path)
     st = state(rel, sid)
-    if check_pre and not _check(step, st, out, rel):
+    if check_pre and not _check(step, st, out, rel, rebased_pre or step.precondition):
         return
     before, before_mode = st.data, st.mode
 

@@ -81,7 +81,8 @@ class StaleError(WoptError):
         lines = [f"{path} (step {sid}) changed since the plan was made "
                  f"(expected {_short(exp)}, found {_short(found)})" for sid, path, exp, found in stale]
         super().__init__("stale: " + "; ".join(lines),
-                         hint="re-run the agent or re-review the step; nothing was written")
+                         hint="rebase the step onto the file now (`wopt rebase PLAN STEP`, ctrl+b in "
+                         "the review), re-run the agent, or re-review the step; nothing was written")
 
 
 class LockBusy(WoptError):

@@ -176,8 +176,19 @@ def queue_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
             plan = Plan(id=pid, title=f"{who.name} session {key[:8]}", source=who.source,
                         agent=who.agent, session_id=sid)
         plan.steps = steps
+        _keep_bases(ws, groups)
         spool.save_plan(ws, plan)
     return pid, steps, groups
+
+
+def _keep_bases(ws, groups) -> None:
+    """Keep the files these calls first acted on (what the agent saw): a step that goes
+    stale can then be merged onto the later file (`wopt rebase`, ctrl+b in the review)."""
+    from .bases import keep_base
+    from .plan import sha256
+    for g in groups:
+        if g.base is not None and (not g.precondition or g.precondition == sha256(g.base)):
+            keep_base(ws, g.base)
 
 
 def gate(ws, payload: dict, call, timeout: float) -> dict:

@@ -73,6 +73,8 @@ def ingest(ws: Workspace, plan: Plan, *, replace: bool = False, replaced: list |
         if to:
             ws.resolve(to, step=s.id)
     capture_preconditions(ws, plan)
+    from .analysis.rebase import keep_bases
+    keep_bases(ws, plan)   # the files the agent saw: a stale step can be merged onto a later change
     if not plan.id:
         spool.save_plan(ws, plan)
         return plan

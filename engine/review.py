@@ -18,6 +18,12 @@ class Review(Struct, omit_defaults=True, kw_only=True):
     # step id -> hunk index -> indices (in that hunk's lines, context included) of the added
     # and removed lines turned off: a partial hunk. Only read for steps listed in `hunks`.
     lines_off: dict[str, dict[int, list[int]]] = field(default_factory=dict)
+    # step id -> precondition of the file its edited content was rebased onto (a stale step the
+    # person merged onto the current file); it counts only together with that step's `edited`
+    rebased: dict[str, str] = field(default_factory=dict)
+    # step id -> edited full content that is not UTF-8 (a rebase of such a file keeps its bytes);
+    # `edited` holds the rest, as text
+    edited_raw: dict[str, bytes] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)            # a person's order of step ids
     applied: list[str] = field(default_factory=list)          # transaction ids applied from this plan
     updated: str | None = None
@@ -27,6 +33,12 @@ class Review(Struct, omit_defaults=True, kw_only=True):
 
     def set(self, step_id: str, decision: str, reason: str | None = None) -> None:
         ReviewPatch.decisions({step_id: decision}, {step_id: reason} if reason else None).apply(self)
+
+    def edited_contents(self) -> dict[str, bytes]:
+        """Every edited step's content as bytes (text edits and byte-exact ones)."""
+        out = {k: v.encode("utf-8", "surrogateescape") for k, v in self.edited.items()}
+        out.update(self.edited_raw)
+        return out
 
     def approved(self, step_ids: list[str]) -> list[str]:
         return [s for s in step_ids if self.decisions.get(s) == APPROVED]
@@ -68,7 +80,7 @@ class HunkPick(list):
         self.lines_off: dict[int, list[int]] = {int(h): sorted(v) for h, v in (lines_off or {}).items()}
 
 
-FIELDS = ("decisions", "reasons", "hunks", "edited", "lines_off")   # a step's fields in a review
+FIELDS = ("decisions", "reasons", "hunks", "edited", "lines_off", "rebased", "edited_raw")   # a step's fields in a review
 
 
 def _copy(v: object) -> object:

@@ -97,13 +97,15 @@ def _opt_key(digest: str, families: bool) -> str:
 
 
 def _edits(review):
-    edited = hunks = None
+    edited = hunks = rebased = None
     if review is not None:
-        if review.edited:
-            edited = {k: v.encode("utf-8", "surrogateescape") for k, v in review.edited.items()}
+        if review.edited or getattr(review, "edited_raw", None):
+            edited = review.edited_contents()
         if review.hunks:
             hunks = review.picks()
-    return edited, hunks
+        if getattr(review, "rebased", None):
+            rebased = dict(review.rebased)
+    return edited, hunks, rebased
 
 
 def _lazy_diff(ws, plan, review):
@@ -115,8 +117,8 @@ def _lazy_diff(ws, plan, review):
         fn = state.get("fn")
         if fn is None:
             from ..effects import compute
-            edited, hunks = _edits(review)
-            out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True)
+            edited, hunks, rebased = _edits(review)
+            out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True, rebased=rebased)
             fn = state["fn"] = _differ(ws, plan, out.results)
         return fn(sid)
     return diff
@@ -161,8 +163,8 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
     from . import templates as T
     from .cache import validate_changes_cached
 
-    edited, hunks = _edits(review)
-    out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True)
+    edited, hunks, rebased = _edits(review)
+    out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True, rebased=rebased)
     results = out.results
     steps_by_id = {s.id: s for s in plan.steps}
 

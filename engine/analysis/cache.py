@@ -201,10 +201,12 @@ def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
     try:
         h.update(msgspec.msgpack.encode(plan))
         h.update(b"\0")
-        # what of a review the analysis reads: edits, kept hunks, the order (not the decisions)
+        # what of a review the analysis reads: edits, kept hunks, the order, rebases (not the decisions)
         h.update(msgspec.msgpack.encode([getattr(review, "edited", None), getattr(review, "hunks", None),
                                          getattr(review, "lines_off", None),
-                                         getattr(review, "order", None)]) if review is not None else b"-")
+                                         getattr(review, "order", None), getattr(review, "rebased", None),
+                                         getattr(review, "edited_raw", None)])
+                 if review is not None else b"-")
     except (TypeError, msgspec.EncodeError):
         return None
     paths: set[str] = set()

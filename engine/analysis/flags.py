@@ -3,7 +3,7 @@ executable bit changes, a write outside the directories the rest of the plan tou
 from __future__ import annotations
 
 from collections import Counter
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ..plan import OVERWRITE_NOTE, is_symlink_mode
 from .diffs import is_binary
@@ -86,3 +86,61 @@ def outside_flags(paths: Mapping[str, str], *, min_steps: int = 3) -> list[Flag]
         out.append(Flag(sid, "outside", f"{p}: writes outside the directories the rest of the plan "
                                         f"touches ({where})"))
     return out
+
+
+# --------------------------------------------------------------------------- imports of rejected steps
+
+def module_name(path: str) -> str:
+    """How code names the module at workspace path `path`: `src/shop/payments/klarna.py` ->
+    `shop.payments.klarna`; a file that is not Python keeps its path."""
+    if not path.endswith(".py"):
+        return path
+    from .imports import PY_ROOTS
+    p = path[:-3]
+    for root in sorted(PY_ROOTS, key=len, reverse=True):
+        if root and p.startswith(root):
+            p = p[len(root):]
+            break
+    if p.endswith("/__init__"):
+        p = p[: -len("/__init__")]
+    return p.replace("/", ".")
+
+
+def rejected_imports(model, decision_of: Callable[[str], str], exists: Callable[[str], bool]) -> dict[str, list[str]]:
+    """Steps not rejected whose content imports a module that only a rejected step of the plan
+    creates, each with a line per such module ("imports shop.payments.klarna, which you
+    rejected"). A module that is on disk now stays importable whatever the plan's step on it
+    becomes, so it is not named: no finding here is a false one. `exists(path)` says whether
+    a workspace path is on disk now; it is asked only about rejected steps' imported files."""
+    from ..review import REJECTED
+    rejected = {sid for sid in model.steps if decision_of(sid) == REJECTED}
+    if not rejected:
+        return {}
+    out: dict[str, list[str]] = {}
+    known: dict[str, bool] = {}
+    for e in model.edges:
+        if e.before not in rejected or e.after in rejected or not e.reason.startswith("imports "):
+            continue
+        target = e.reason[len("imports "):]
+        if target not in known:
+            known[target] = exists(target)
+        if known[target]:
+            continue
+        line = f"imports {module_name(target)}, which you rejected"
+        lines = out.setdefault(e.after, [])
+        if line not in lines:
+            lines.append(line)
+    return out
+
+
+def on_disk(ws) -> Callable[[str], bool]:
+    """`exists` for `rejected_imports`: whether a workspace path is on disk now (a file, a
+    link or a directory). A path that cannot be resolved inside the workspace is not."""
+    from ..errors import WoptError
+
+    def exists(path: str) -> bool:
+        try:
+            return ws.resolve(path).exists()
+        except WoptError:
+            return False
+    return exists

@@ -70,6 +70,8 @@ class ReviewScreen(Screen):
         self._gone = False
         self._seen = False
         self.start_at: str | None = None   # the step to show first (the one an agent waits on)
+        self._stale_base = False   # b: a stale step's proposal against the file the agent saw
+        self._import_notes: dict[str, list[str]] = {}   # step -> "imports X, which you rejected"
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -122,7 +124,7 @@ class ReviewScreen(Screen):
         self.plan = plan
         try:
             fresh = spool.load_review(self.ws, plan.id)
-            for attr in ("decisions", "reasons", "hunks", "edited", "lines_off"):
+            for attr in ("decisions", "reasons", "hunks", "edited", "lines_off", "rebased", "edited_raw"):
                 setattr(self.review, attr, getattr(fresh, attr))
         except WoptError:
             pass
@@ -190,13 +192,15 @@ class ReviewScreen(Screen):
             st = "stale"
         elif info.error or (info.findings and info.status == "invalid"):
             st = "invalid"
-        elif sid in self.review.edited:
+        elif sid in self.review.edited or sid in self.review.edited_raw:
             st = "edited"
         elif sid in self.review.hunks:
             # every hunk off writes nothing: not "some hunks off"
             st = "partial" if self.review.hunks[sid] else "nohunks"
         else:
             st = "ok"
+        if sid in self._import_notes and st not in ("stale", "invalid"):
+            st = "import"
         path = info.path
         label = path
         b = info.batch
@@ -226,6 +230,7 @@ class ReviewScreen(Screen):
         for b in sorted(self.model.batches, key=lambda b: min((pos.get(s, far) for s in b.steps), default=0)):
             batches.append((b.dir, sorted((s for s in b.steps if s in pos), key=pos.__getitem__)))
         dec = self.review.decisions
+        self._note_imports()
         self.step_list.set_rows(batches, self._row, keep=keep,
                                           decision_of=lambda sid: dec.get(sid, PENDING))
         self._update_bar()
@@ -277,16 +282,21 @@ class ReviewScreen(Screen):
             n_hunks = len(d.hunks)
         self.details_pane.show(describe_step(
             self.model, info, self.review.decision(sid), reason=self.review.reasons.get(sid),
-            edited=sid in self.review.edited, hunks=self.review.hunks.get(sid), n_hunks=n_hunks,
-            position=self._order().index(sid) if sid in self.model.steps else None))
+            edited=sid in self.review.edited or sid in self.review.edited_raw, hunks=self.review.hunks.get(sid),
+            n_hunks=n_hunks, position=self._order().index(sid) if sid in self.model.steps else None,
+            imports=self._import_notes.get(sid), stale_base=self._stale_base,
+            rebased=sid in self.review.rebased))
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def load_diff(self, sid: str) -> None:
         model = self.model
         try:
             assert model is not None
-            d = model.diff(sid)
             info = model.steps.get(sid)
+            if info is not None and info.stale and info.kind in ("write", "edit", "patch", "render"):
+                self._load_stale_diff(sid)
+                return
+            d = model.diff(sid)
             why = info and (info.stale or info.error)
             if info is not None and why and not d.hunks and not d.binary and not (d.created or d.deleted):
                 kind = "is stale" if info.stale else "cannot apply"
@@ -394,7 +404,8 @@ class ReviewScreen(Screen):
             info = self.model.steps.get(s) if self.model is not None else None
             if info is not None and info.stale:
                 self.notify(f"{info.path} changed since the agent read it: the apply will refuse "
-                            "this step until the agent proposes it again on the current file",
+                            "this step until it is rebased onto the file now (ctrl+b) or the agent "
+                            "proposes it again",
                             title="Approved a stale step", severity="warning", timeout=8)
             self.decide([s], APPROVED, label="approve")
             self.step_list.move(1)
@@ -507,7 +518,7 @@ class ReviewScreen(Screen):
             self.notify("nothing to undo", timeout=2)
             return
         u = self.undo_stack.pop()
-        reanalyze = u.order is not None or u.label in ("edit",) or any(
+        reanalyze = u.order is not None or u.label in ("edit", "rebase") or any(
             "edited" in fields and fields["edited"] != self.review.edited.get(s)
             for s, fields in u.patch.steps.items())
         self._change(u.patch)
@@ -891,3 +902,81 @@ class ReviewScreen(Screen):
                     f"killed). Your {verb} is recorded for this plan only; the agent is not told"
                     + (". Apply the plan (x) to write it." if decision == APPROVED else "."),
                     title="Nobody is waiting on this call", severity="warning", timeout=12)
+
+    # ------------------------------------------------------------------ consequences, stale steps
+    def _note_imports(self) -> None:
+        """Which steps import a module that only a rejected step creates (marked in the list,
+        said in the details) — at once on the reject, not only when the apply blocks."""
+        from wopt.engine.analysis.flags import on_disk, rejected_imports
+        if self.model is None:
+            self._import_notes = {}
+            return
+        dec = self.review.decisions
+        self._import_notes = rejected_imports(self.model, lambda s: dec.get(s, PENDING), on_disk(self.ws))
+
+    def _load_stale_diff(self, sid: str) -> None:
+        """(in the diff worker) A stale step: its proposal against the file now, or (b) against
+        the file the agent saw."""
+        from wopt.engine.analysis.rebase import stale_diff
+        d, what = stale_diff(self.ws, self.plan, sid, self.review, against="base" if self._stale_base else "now")
+        if d is None:
+            prepared = prepare(None, f"{what}")
+        elif not d.hunks and not d.binary and not (d.created or d.deleted) and not d.notes:
+            prepared = prepare(None, f"no difference: {what}")
+        else:
+            prepared = prepare(d)
+        self.app.call_from_thread(self._diff_ready, sid, prepared)
+
+    def action_stale_base(self) -> None:
+        s = self.current
+        info = self.model.steps.get(s) if s and self.model is not None else None
+        if s is None or info is None or not info.stale:
+            self.notify("b compares a stale step (marked !) with the file the agent saw; this step is "
+                        "not stale", timeout=3)
+            return
+        self._stale_base = not self._stale_base
+        self.notify("showing the proposal against " + ("the file the agent saw" if self._stale_base
+                                                       else "the file now"), timeout=2)
+        self._show_step(s, force=True)
+
+    def action_rebase(self) -> None:
+        s = self.current
+        info = self.model.steps.get(s) if s and self.model is not None else None
+        if info is None:
+            return
+        if not info.stale:
+            self.notify("ctrl+b rebases a stale step (marked !) onto the file now; this step is not stale",
+                        timeout=3)
+            return
+        self._rebase_step(s)
+
+    @work(thread=True, exclusive=True, group="rebase", exit_on_error=False)
+    def _rebase_step(self, sid: str) -> None:
+        from wopt.engine.analysis import rebase as R
+        try:
+            r = R.rebase(self.ws, self.plan, sid, self.review)
+        except WoptError as e:
+            self.app.call_from_thread(self._rebase_refused, e)
+            return
+        self.app.call_from_thread(self._rebased, r)
+
+    def _rebase_refused(self, err: WoptError) -> None:
+        from wopt.engine.analysis.rebase import RebaseConflict
+        title = "Not rebased: conflicting lines" if isinstance(err, RebaseConflict) else "Not rebased"
+        self.notify(str(err), title=title, severity="warning", timeout=12)
+
+    def _rebased(self, r) -> None:
+        from wopt.engine.analysis import rebase as R
+        self.undo_stack.append(Undo("rebase", self._snapshot([r.step])))
+        try:
+            self.review = R.save(self.ws, self.plan.id, r)
+        except (WoptError, OSError) as e:
+            self.undo_stack.pop()
+            self.notify(f"the rebase could not be saved: {e}", severity="error", timeout=10)
+            return
+        self.app.post_message(ReviewChanged(self.plan.id))
+        self._stale_base = False
+        self.notify(f"{r.path} merged onto the file now: the merge is the step's content (✎, u undoes)"
+                    + ("; its approval went back to pending: approve the merge" if r.was_approved else ""),
+                    title="Rebased", timeout=8)
+        self.analyze(r.step)

@@ -17,7 +17,8 @@ def _path_of(model: ReviewModel, sid: str) -> str:
 
 def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: str | None = None,
                   edited: bool = False, hunks: list[int] | None = None, n_hunks: int | None = None,
-                  position: int | None = None) -> Text:
+                  position: int | None = None, imports: list[str] | None = None,
+                  stale_base: bool = False, rebased: bool = False) -> Text:
     t = Text(no_wrap=False)
 
     def head(s: str) -> None:
@@ -33,12 +34,20 @@ def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: 
     if reason:
         t.append(f" ({reason})")
     if edited:
-        t.append(" · edited by you")
+        t.append(" · rebased by you" if rebased else " · edited by you")
     if hunks is not None and n_hunks:
         t.append(f" · {len(hunks)} of {n_hunks} hunks accepted")
     t.append("\n")
+    for line in imports or ():
+        t.append(f"⊘ {line}\n", style="bold")
+    if imports:
+        t.append("  the apply would refuse it: reject it too, or approve what it imports\n", style="dim")
     if info.stale:
         t.append(f"! stale: {info.stale}\n", style="bold")
+        shown = "the file the agent saw" if stale_base else "the file now"
+        other = "the file now" if stale_base else "the file the agent saw"
+        t.append(f"  the diff shows the proposal against {shown} (b: against {other}); "
+                 "ctrl+b rebases it onto the file now\n", style="dim")
     if info.error:
         t.append(f"⚠ cannot apply: {info.error}\n", style="bold")
     def edges(title: str, items: list, arrow: str, other) -> None:

@@ -2,7 +2,8 @@
 widget per step: a plan of 10,000 steps paints as fast as one of ten).
 
 Each step row: a decision mark (`·` pending, `✓` approved, `✗` rejected), a state mark
-(`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid), `≡` for a member of a template
+(`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid, `⊘` imports a module only a step you
+rejected creates), `≡` for a member of a template
 family, the kind and the path. Marks are
 symbols first, colour second.
 
@@ -25,7 +26,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 DECISION_MARK = {"pending": "·", "approved": "✓", "rejected": "✗"}
-STATE_MARK = {"edited": "✎", "partial": "½", "nohunks": "∅", "stale": "!", "invalid": "⚠", "ok": " "}
+STATE_MARK = {"edited": "✎", "partial": "½", "nohunks": "∅", "stale": "!", "invalid": "⚠", "import": "⊘",
+              "ok": " "}
 
 
 def _cut(strip: Strip, content: int, scroll_x: int, width: int, base: Style) -> Strip:
@@ -45,7 +47,7 @@ class StepRow:
     kind: str
     label: str            # path (and `-> to` for a move)
     decision: str         # pending / approved / rejected
-    state: str            # ok / edited / partial / stale / invalid
+    state: str            # ok / edited / partial / stale / invalid / import
     family: str | None = None
     path: str = ""        # the full workspace path (the label may be relative to the batch)
 
@@ -321,7 +323,7 @@ class StepList(ScrollView, can_focus=True):
         row = self.row(r)
         is_cursor = bool(self.step_rows) and self.step_rows[self.cursor] == idx if 0 <= self.cursor < len(self.step_rows) else False
         dstyle = st.get(row.decision, st["pending"])
-        warn = row.state in ("stale", "invalid")
+        warn = row.state in ("stale", "invalid", "import")
         segs = [
             Segment("  ", base),
             Segment(DECISION_MARK.get(row.decision, "?"), base + dstyle),
