@@ -16,12 +16,18 @@ def workspace(args, *, recover: bool = True) -> Workspace:
     return ws
 
 
+# transaction.COMMITTED and UNDONE, spelt out so a journal of finished transactions costs no
+# import of the transaction layer (a test keeps them equal)
+FINISHED = (".committed", ".undone")
+
+
 def run_recovery(ws: Workspace, *, quiet: bool) -> list:
     try:
-        if not os.listdir(ws.spool / "journal"):
-            return []   # nothing in the journal: no need to load the transaction layer
+        names = os.listdir(ws.spool / "journal")
     except (FileNotFoundError, NotADirectoryError):
         return []
+    if not names or only_finished(ws, names):
+        return []   # nothing unfinished in the journal: no need to load the transaction layer
     from .. import recovery
     if not recovery.needs_recovery(ws):
         return []
@@ -30,6 +36,21 @@ def run_recovery(ws: Workspace, *, quiet: bool) -> list:
         for r in reports:
             sys.stderr.write(f"wopt: {r}\n")
     return reports
+
+
+def only_finished(ws: Workspace, names: list[str]) -> bool:
+    """True when the journal `names` holds only finished transactions (`<tx>.committed` or
+    `<tx>.undone` manifests and the backup directories `<tx>` of those), so recovery has
+    nothing to do (what recovery.needs_recovery finds then, without its imports). A symlinked
+    spool or journal is left to recovery, which reports it."""
+    done = set()
+    for n in names:
+        if n.endswith(FINISHED):
+            done.add(n.rsplit(".", 1)[0])
+    for n in names:
+        if not (n.endswith(FINISHED) or ("." not in n and n in done)):
+            return False
+    return not (os.path.islink(ws.spool) or os.path.islink(ws.spool / "journal"))
 
 
 def print_json(obj) -> None:
