@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -158,13 +157,19 @@ def _show(ws: Workspace, p: Path) -> str:
         return str(p)
 
 
-@dataclass
 class PlanEntry:
-    id: str
-    file: Path
-    plan: Plan | None
-    error: str | None
-    mtime: float
+    """One plan file of the spool (a plain class: `wopt list` need not import dataclasses)."""
+
+    __slots__ = ("id", "file", "plan", "error", "mtime")
+
+    def __init__(self, id: str, file: Path, plan: Plan | None, error: str | None, mtime: float) -> None:
+        self.id, self.file, self.plan, self.error, self.mtime = id, file, plan, error, mtime
+
+    def __repr__(self) -> str:
+        return f"PlanEntry(id={self.id!r}, file={self.file!r}, error={self.error!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PlanEntry) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
 
 
 def list_plans(ws: Workspace, *, skip: str | None = None) -> list[PlanEntry]:
@@ -177,17 +182,24 @@ def list_plans(ws: Workspace, *, skip: str | None = None) -> list[PlanEntry]:
     for f in d.glob("*.json"):
         if skip is not None and f.stem == skip:
             continue
-        try:
-            mtime = f.stat().st_mtime
-        except OSError:
-            continue
-        try:
-            plan = decode_plan(f.read_bytes(), file=_show(ws, f))
-            out.append(PlanEntry(plan.id or f.stem, f, plan, None, mtime))
-        except (WoptError, OSError) as e:
-            out.append(PlanEntry(f.stem, f, None, str(e), mtime))
+        entry = plan_entry(ws, f)
+        if entry is not None:
+            out.append(entry)
     out.sort(key=lambda e: (e.plan.created if e.plan and e.plan.created else "", e.mtime, e.id))
     return out
+
+
+def plan_entry(ws: Workspace, f: Path) -> PlanEntry | None:
+    """The entry of one plan file; None when it is gone."""
+    try:
+        mtime = f.stat().st_mtime
+    except OSError:
+        return None
+    try:
+        plan = decode_plan(f.read_bytes(), file=_show(ws, f))
+        return PlanEntry(plan.id or f.stem, f, plan, None, mtime)
+    except (WoptError, OSError) as e:
+        return PlanEntry(f.stem, f, None, str(e), mtime)
 
 
 # ------------------------------------------------------------------------- reviews

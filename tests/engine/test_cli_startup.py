@@ -59,3 +59,75 @@ def test_an_unfinished_transaction_is_still_rolled_back_first(tmp_path):
 
 def test_the_finished_states_are_the_transaction_layer_s():
     assert common.FINISHED == (txn.COMMITTED, txn.UNDONE)
+
+
+# --------------------------------------------------------------------------- wopt list's rows
+
+def _plan(root: Path, pid: str, n: int, created: str) -> None:
+    steps = [{"kind": "write", "id": f"s{i}", "path": f"f{i}.txt", "content": f"{pid} {i}\n"} for i in range(n)]
+    (root / f"{pid}.json").write_text(json.dumps({"version": 1, "id": pid, "created": created, "steps": steps}))
+    r = _wopt(root, "ingest", f"{pid}.json")
+    assert r.returncode == 0, r.stderr
+
+
+def _rows(root: Path) -> list[dict]:
+    r = _wopt(root, "list", "--all", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_list_reads_rows_it_made_before_without_decoding_a_plan(tmp_path):
+    (tmp_path / ".git").mkdir()
+    _plan(tmp_path, "b", 2, "2026-01-02T00:00:00Z")
+    _plan(tmp_path, "a", 3, "2026-01-01T00:00:00Z")
+    first = _rows(tmp_path)
+    assert [(r["id"], r["steps"]) for r in first] == [("a", 3), ("b", 2)]
+    assert (tmp_path / ".wopt" / "cache" / "plans-v1.json").is_file()
+    r = _wopt(tmp_path, "list", importtime=True)
+    assert r.returncode == 0 and "a" in r.stdout and "b" in r.stdout
+    heavy = {m for m in _modules(r.stderr) if m.split(".")[0] in ("msgspec", "rich")
+             or m in ("wopt.engine.plan", "wopt.engine.spool")}
+    # rich draws the table; nothing decodes a plan
+    assert {m for m in heavy if not m.startswith("rich")} == set(), heavy
+    assert _rows(tmp_path) == first
+
+
+def test_a_changed_plan_or_review_is_read_again(tmp_path):
+    (tmp_path / ".git").mkdir()
+    _plan(tmp_path, "a", 3, "2026-01-01T00:00:00Z")
+    assert _rows(tmp_path)[0]["steps"] == 3
+    # the plan file rewritten in place, same size class, by another tool
+    f = tmp_path / ".wopt" / "plans" / "a.json"
+    plan = json.loads(f.read_text())
+    plan["steps"] = plan["steps"][:1]
+    plan["title"] = "edited by hand"
+    f.write_text(json.dumps(plan))
+    rows = _rows(tmp_path)
+    assert rows[0]["steps"] == 1 and rows[0]["title"] == "edited by hand"
+    # a review decision changes the row too
+    (tmp_path / ".wopt" / "reviews" / "a.json").write_text(
+        json.dumps({"plan_id": "a", "decisions": {"s0": "approved"}}))
+    assert _rows(tmp_path)[0]["decided"] == 1
+    # a broken plan is shown as unreadable, and never kept as a row
+    f.write_text("{not json")
+    rows = _rows(tmp_path)
+    assert rows[0]["id"] == "a" and "not valid JSON" in rows[0]["error"]
+    assert _rows(tmp_path) == rows
+
+
+def test_a_lying_or_corrupt_index_is_not_trusted(tmp_path):
+    (tmp_path / ".git").mkdir()
+    _plan(tmp_path, "a", 3, "2026-01-01T00:00:00Z")
+    good = _rows(tmp_path)
+    index = tmp_path / ".wopt" / "cache" / "plans-v1.json"
+    data = json.loads(index.read_text())
+    data["plans"]["a.json"]["row"]["steps"] = 99          # a row for other bytes than the plan's
+    data["plans"]["a.json"]["plan"] = "0" * 64
+    index.write_text(json.dumps(data))
+    assert _rows(tmp_path) == good
+    index.write_text("garbage")
+    assert _rows(tmp_path) == good
+    data = json.loads(index.read_text())
+    data["plans"]["a.json"]["row"] = ["not", "a", "row"]  # right hashes, wrong shape
+    index.write_text(json.dumps(data))
+    assert _rows(tmp_path) == good
