@@ -55,8 +55,27 @@ def only_finished(ws: Workspace, names: list[str]) -> bool:
 
 def print_json(obj) -> None:
     """`obj` as indented JSON (as json.dumps(indent=2, ensure_ascii=False) writes it, at C speed)."""
+    write_bytes(json_bytes(obj))
+
+
+def json_bytes(obj) -> bytes:
+    """What print_json writes, as UTF-8 bytes."""
     import msgspec
-    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj, enc_hook=str), indent=2).decode() + "\n")
+    return msgspec.json.format(msgspec.json.encode(obj, enc_hook=str), indent=2) + b"\n"
+
+
+def write_bytes(data: bytes) -> None:
+    """UTF-8 text to stdout: straight to its buffer when stdout writes UTF-8 (no decoding and
+    encoding again of a large output), else as text."""
+    out = sys.stdout
+    enc = (getattr(out, "encoding", None) or "").lower().replace("_", "-")
+    buf = getattr(out, "buffer", None)
+    if buf is not None and enc in ("utf-8", "utf8"):
+        out.flush()
+        buf.write(data)
+        buf.flush()
+    else:
+        out.write(data.decode("utf-8"))
 
 
 _console = None

@@ -1,0 +1,113 @@
+"""`wopt check` and `wopt show --json` answered again from `.wopt/cache/answers/` when nothing
+they were made from changed, and only then: the same bytes a fresh analysis prints."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import wopt.engine.analysis as A
+from wopt.engine.analysis import cache
+from wopt.engine.cli import answers
+from wopt.engine.cli.main import main
+from wopt.engine.plan import sha256
+
+
+@pytest.fixture(autouse=True)
+def no_racy_window(monkeypatch):
+    # files in a test are seconds old at most: trust their timestamps at once
+    monkeypatch.setattr(cache, "RACY_SECONDS", -1e9)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+def _project(root: Path) -> None:
+    (root / ".git").mkdir()
+    (root / "pkg").mkdir()
+    old = "def f():\n    return 1\n"
+    (root / "pkg" / "mod.py").write_text(old)
+    steps = [{"kind": "write", "id": "mod", "path": "pkg/mod.py", "content": "def f():\n    return 2\n",
+              "precondition": sha256(old.encode())},
+             {"kind": "write", "id": "bad", "path": "pkg/bad.py", "content": "def f(:\n"},
+             {"kind": "write", "id": "cfg", "path": "deploy/a.json", "content": "{\"port\": 1}\n"}]
+    d = root / ".wopt" / "plans"
+    d.mkdir(parents=True)
+    (d / "p1.json").write_text(json.dumps({"version": 1, "id": "p1", "title": "t", "steps": steps}))
+
+
+def _run(capsys, root: Path, *args: str) -> tuple[int, str]:
+    rc = main([*args, "--root", str(root)])
+    out = capsys.readouterr()
+    return rc, out.out + out.err
+
+
+def _no_analysis(monkeypatch) -> None:
+    boom = lambda *a, **k: (_ for _ in ()).throw(AssertionError("analysed again"))  # noqa: E731
+    monkeypatch.setattr(A, "analyze", boom)
+    monkeypatch.setattr(cache, "load_model", boom)
+
+
+QUESTIONS = [("check",), ("check", "--json"), ("check", "--allow-invalid"), ("show", "--json"),
+             ("show", "--json", "--no-diff")]
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=" ".join)
+def test_the_second_answer_is_the_first_without_analysis(tmp_path, capsys, monkeypatch, question):
+    _project(tmp_path)
+    first = _run(capsys, tmp_path, question[0], "p1", *question[1:])
+    assert first[0] == (0 if "show" in question or "--allow-invalid" in question else 1), first
+    assert list((tmp_path / ".wopt" / "cache" / "answers").glob("*.answer"))
+    with monkeypatch.context() as m:
+        _no_analysis(m)
+        assert _run(capsys, tmp_path, question[0], "p1", *question[1:]) == first
+
+
+def test_a_changed_file_review_or_answer_is_not_trusted(tmp_path, capsys, monkeypatch):
+    _project(tmp_path)
+    rc, out = _run(capsys, tmp_path, "check", "p1", "--json")
+    assert rc == 1 and json.loads(out)["stale"] == []
+    # the file the plan edits changes: that step is stale now
+    (tmp_path / "pkg" / "mod.py").write_text("def f():\n    return 3\n")
+    rc, out = _run(capsys, tmp_path, "check", "p1", "--json")
+    assert [s["step"] for s in json.loads(out)["stale"]] == ["mod"]
+    # a review edits the bad file's content: the finding goes
+    (tmp_path / ".wopt" / "reviews").mkdir(exist_ok=True)
+    (tmp_path / ".wopt" / "reviews" / "p1.json").write_text(
+        json.dumps({"plan_id": "p1", "edited": {"bad": "def f():\n    pass\n"}}))
+    rc, out = _run(capsys, tmp_path, "check", "p1", "--json")
+    assert json.loads(out)["findings"] == []
+    fresh = _run(capsys, tmp_path, "check", "p1", "--json")
+    # an answer that lies (another plan's, edited) or is cut short is not used
+    [f] = (tmp_path / ".wopt" / "cache" / "answers").glob("*.answer")
+    head, _, payload = f.read_bytes().partition(b"\n")
+    h = json.loads(head)
+    for bad in ({**h, "key": "0" * 40}, {**h, "code": "old"}, {**h, "fp": "0"}, {**h, "review": None},
+                {**h, "data": {**h["data"], "steps": 99}, "size": 5}):
+        f.write_bytes(json.dumps(bad).encode() + b"\n" + payload)
+        assert _run(capsys, tmp_path, "check", "p1", "--json") == fresh
+    f.write_bytes(b"garbage")
+    assert _run(capsys, tmp_path, "check", "p1", "--json") == fresh
+
+
+def test_a_plan_changed_by_one_byte_is_analysed_again(tmp_path, capsys):
+    _project(tmp_path)
+    _run(capsys, tmp_path, "show", "p1", "--json")
+    f = tmp_path / ".wopt" / "plans" / "p1.json"
+    f.write_text(f.read_text().replace('"title": "t"', '"title": "u"'))
+    rc, out = _run(capsys, tmp_path, "show", "p1", "--json")
+    assert rc == 0 and json.loads(out)["title"] == "u"
+
+
+def test_recent_timestamps_keep_no_answer(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cache, "RACY_SECONDS", 3600.0)
+    _project(tmp_path)
+    _run(capsys, tmp_path, "check", "p1")
+    assert not list((tmp_path / ".wopt" / "cache").rglob("*.answer"))
+
+
+def test_the_code_stamp_covers_the_check_and_show_code():
+    base = Path(answers.__file__).resolve().parent.parent
+    covered = {os.path.join(sub, n) for sub in answers._SUBDIRS for n in os.listdir(base / sub) if n.endswith(".py")}
+    assert {"cli/cmd_show.py", "cli/common.py", "cli/answers.py", "analysis/validate.py", "plan.py"} <= covered
