@@ -25,29 +25,28 @@ import posixpath
 import time
 
 VERSION = 1
-_SUBDIRS = ("", "analysis", "cli", "sources", "agents")
 _stamp: str | None = None
 
 
 def code_stamp() -> str:
-    """Fingerprint of wopt's engine code (every module's mtime and size)."""
+    """Fingerprint of wopt's engine code: every module's path, mtime and size, in every
+    package below the engine (wherever a module moves, a change to it is seen)."""
     global _stamp
     if _stamp is None:
-        base = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        h = hashlib.sha256(f"answers-v{VERSION}".encode())
-        for sub in _SUBDIRS:
-            d = os.path.join(base, sub)
-            try:
-                names = sorted(os.listdir(d))
-            except OSError:
-                h.update(f"{sub}:-;".encode())
-                continue
-            for n in names:
-                if n.endswith(".py"):
-                    st = os.stat(os.path.join(d, n))
-                    h.update(f"{sub}/{n}:{st.st_mtime_ns}:{st.st_size};".encode())
-        _stamp = h.hexdigest()[:32]
+        _stamp = tree_stamp(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), f"answers-v{VERSION}")
     return _stamp
+
+
+def tree_stamp(base: str, salt: str) -> str:
+    lines = []
+    for d, subdirs, names in os.walk(base):
+        subdirs[:] = [x for x in subdirs if x != "__pycache__"]
+        rel = os.path.relpath(d, base)
+        for n in names:
+            if n.endswith(".py"):
+                st = os.stat(os.path.join(d, n))
+                lines.append(f"{rel}/{n}:{st.st_mtime_ns}:{st.st_size};")
+    return hashlib.sha256((salt + "".join(sorted(lines))).encode()).hexdigest()[:32]
 
 
 def _digest(path: str) -> str | None:
