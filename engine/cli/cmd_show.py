@@ -204,13 +204,13 @@ def other_plans_overlap(ws, plan_id: str, mine: set[str]) -> list[dict]:
     import os
 
     from .. import spool
-    from ..plan import step_paths
     try:
         others = [n for n in os.listdir(spool.plans_dir(ws)) if n.endswith(".json") and n[:-5] != plan_id]
     except (FileNotFoundError, NotADirectoryError):
         others = []
     if not others:
         return []   # no other plan file: none to decode
+    from ..plan import step_paths
     out = []
     for e in spool.list_plans(ws, skip=plan_id):
         if e.plan is None or e.plan.id == plan_id:

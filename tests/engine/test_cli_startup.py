@@ -131,3 +131,31 @@ def test_a_lying_or_corrupt_index_is_not_trusted(tmp_path):
     data["plans"]["a.json"]["row"] = ["not", "a", "row"]  # right hashes, wrong shape
     index.write_text(json.dumps(data))
     assert _rows(tmp_path) == good
+
+
+def test_the_apply_progress_bar_is_drawn_only_where_rich_draws_it(monkeypatch):
+    import io
+
+    from wopt.engine.cli.cmd_apply import _progress
+    for k in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    listener, _ = _progress(True)
+    assert listener is None
+    monkeypatch.setenv("FORCE_COLOR", "1")      # rich draws on a pipe when told to
+    listener, _ = _progress(True)
+    assert listener is not None
+
+
+def test_an_apply_without_a_terminal_loads_neither_rich_nor_jinja2(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "a.txt").write_text("one\n")
+    plan = {"version": 1, "id": "p1", "steps": [{"kind": "write", "id": "s1", "path": "a.txt", "content": "two\n"}]}
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    assert _wopt(tmp_path, "ingest", "p.json").returncode == 0
+    env_free = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "wopt.engine.cli.main", "apply", "p1", "--yes"],
+                       cwd=str(tmp_path), capture_output=True, text=True, env=env_free)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a.txt").read_text() == "two\n"
+    assert not {m for m in _modules(r.stderr) if m.split(".")[0] in ("rich", "jinja2")}
