@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 ORDER = 20
 COMMANDS = ('show', 'check', 'stats')   # the commands register() adds (main builds only the one called)
@@ -259,6 +260,12 @@ def cmd_check(args) -> int:
                     "stale": [{"step": s, "why": w} for s, w in stale],
                     "overlaps": overlaps, "warnings": r["warnings"]})
         return 1 if failed else 0
+    if not (findings or step_errors or stale or overlaps or r["warnings"]):
+        from .common import rich_would_print_plainly
+        text = f"ok: {r['steps']} steps check"
+        if rich_would_print_plainly(text):   # what rich prints for the line below, without rich
+            sys.stdout.write(text + "\n")
+            return 0
     from rich.markup import escape
 
     from .common import console

@@ -92,3 +92,24 @@ def console():
 def err_console():
     from rich.console import Console
     return Console(stderr=True, highlight=False)
+
+
+def rich_would_print_plainly(text: str) -> bool:
+    """True when rich's console would write `text` (plain ASCII, no markup) to stdout as it
+    is, on one line: stdout is not a terminal, nothing forces colour, and the line fits the
+    width rich would use. Then it is written without loading rich."""
+    if not text.isascii() or not text.isprintable() or ":" in text.replace(": ", "") or sys.stdout.isatty():
+        return False
+    if {"FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS"} & set(os.environ):
+        return False
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else None
+    if width is None:
+        for fd in (0, 1, 2):
+            try:
+                width = os.get_terminal_size(fd).columns
+                break
+            except (OSError, ValueError):
+                continue
+    return len(text) < (80 if width is None else width)
+

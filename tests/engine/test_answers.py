@@ -115,3 +115,35 @@ def test_the_code_stamp_sees_a_change_to_any_engine_module(tmp_path):
         before = answers.tree_stamp(str(base), "s")
         (base / rel).write_text("x = 22\n")
         assert answers.tree_stamp(str(base), "s") != before, rel
+
+
+def _ok_project(root: Path) -> None:
+    (root / ".git").mkdir()
+    d = root / ".wopt" / "plans"
+    d.mkdir(parents=True)
+    steps = [{"kind": "write", "id": "a", "path": "a.txt", "content": "x\n"}]
+    (d / "p1.json").write_text(json.dumps({"version": 1, "id": "p1", "steps": steps}))
+
+
+@pytest.mark.parametrize("env", [{}, {"COLUMNS": "12"}, {"FORCE_COLOR": "1"}], ids=["plain", "narrow", "forced"])
+def test_a_passing_check_prints_what_rich_prints(tmp_path, env):
+    import io
+    import subprocess
+    import sys
+
+    from rich.console import Console
+    _ok_project(tmp_path)
+    base = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE")}
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "wopt.engine.cli.main", "check", "p1"],
+                       cwd=str(tmp_path), capture_output=True, env={**base, **env})
+    assert r.returncode == 0, r.stderr
+    buf = io.StringIO()
+    with pytest.MonkeyPatch.context() as m:
+        for k, v in env.items():
+            m.setenv(k, v)
+        m.delenv("NO_COLOR", raising=False)
+        Console(file=buf, highlight=False, force_terminal=True if env.get("FORCE_COLOR") else None,
+                width=int(env["COLUMNS"]) if "COLUMNS" in env else None).print("[green]ok:[/] 1 steps check")
+    assert r.stdout.decode() == buf.getvalue()
+    loaded_rich = any(ln.split("|")[-1].strip().startswith("rich") for ln in r.stderr.decode().splitlines())
+    assert loaded_rich == bool(env)
