@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
-import msgspec
-
 from .errors import NotFound, PlanError, WoptError
-from .lock import file_lock
-from .plan import Plan, decode_plan, encode_plan
-from .review import Review
 from .workspace import Workspace
+
+TYPE_CHECKING = False   # (typing.TYPE_CHECKING without importing typing; mypy reads it so)
+if TYPE_CHECKING:
+    from .plan import Plan
+    from .review import Review
+
+# the plan model, the review and msgspec are imported where a plan or review is decoded or
+# written: finding a plan file (and `wopt list`, `check` and `show` answered from the cache)
+# needs none of them
 
 SUBDIRS = ("plans", "reviews", "journal", "templates")
 
@@ -43,10 +45,12 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
 
 
 def now_iso() -> str:
+    from datetime import datetime, timezone
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_plan_id() -> str:
+    from datetime import datetime, timezone
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + os.urandom(2).hex()
 
 
@@ -102,6 +106,7 @@ def next_generation(ws: Workspace, base: str) -> str:
 
 
 def save_plan(ws: Workspace, plan: Plan) -> Path:
+    from .plan import encode_plan
     ensure(ws)
     if not plan.id:
         plan.id = new_plan_id()
@@ -114,12 +119,31 @@ def save_plan(ws: Workspace, plan: Plan) -> Path:
 
 def plan_lock(ws: Workspace, plan_id: str, timeout: float = 10.0):
     """Lock serializing read-modify-write of one plan file (hook calls of one session)."""
+    from .lock import file_lock
     ensure(ws)
     return file_lock(plans_dir(ws) / f".{plan_id}.lock", timeout=timeout, what=f"plan {plan_id}")
 
 
 def load_plan(ws: Workspace, ref: str) -> Plan:
     """A plan by id (in `.wopt/plans/`) or by path to a JSON file."""
+    f = find_plan(ws, ref)
+    return decode_plan_file(ws, f, read_plan_file(ws, f))
+
+
+def read_plan_file(ws: Workspace, f: Path) -> bytes:
+    try:
+        return f.read_bytes()
+    except OSError as e:
+        raise WoptError(f"{_show(ws, f)}: cannot read ({e.strerror})") from None
+
+
+def decode_plan_file(ws: Workspace, f: Path, data: bytes) -> Plan:
+    from .plan import decode_plan
+    return decode_plan(data, file=_show(ws, f))
+
+
+def find_plan(ws: Workspace, ref: str) -> Path:
+    """The file of a plan given by id (in `.wopt/plans/`), unique id prefix or path."""
     cand = Path(ref)
     f: Path | None = None
     if ref.endswith(".json") or os.sep in ref or "/" in ref:
@@ -144,11 +168,7 @@ def load_plan(ws: Workspace, ref: str) -> Plan:
             else:
                 raise NotFound(f"no plan {ref!r} in .wopt/plans/ and no such file",
                                hint="`wopt list` shows the pending plans")
-    try:
-        data = f.read_bytes()
-    except OSError as e:
-        raise WoptError(f"{_show(ws, f)}: cannot read ({e.strerror})") from None
-    return decode_plan(data, file=_show(ws, f))
+    return f
 
 
 def _show(ws: Workspace, p: Path) -> str:
@@ -158,13 +178,19 @@ def _show(ws: Workspace, p: Path) -> str:
         return str(p)
 
 
-@dataclass
 class PlanEntry:
-    id: str
-    file: Path
-    plan: Plan | None
-    error: str | None
-    mtime: float
+    """One plan file of the spool (a plain class: `wopt list` need not import dataclasses)."""
+
+    __slots__ = ("id", "file", "plan", "error", "mtime")
+
+    def __init__(self, id: str, file: Path, plan: Plan | None, error: str | None, mtime: float) -> None:
+        self.id, self.file, self.plan, self.error, self.mtime = id, file, plan, error, mtime
+
+    def __repr__(self) -> str:
+        return f"PlanEntry(id={self.id!r}, file={self.file!r}, error={self.error!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PlanEntry) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
 
 
 def list_plans(ws: Workspace, *, skip: str | None = None) -> list[PlanEntry]:
@@ -177,22 +203,41 @@ def list_plans(ws: Workspace, *, skip: str | None = None) -> list[PlanEntry]:
     for f in d.glob("*.json"):
         if skip is not None and f.stem == skip:
             continue
-        try:
-            mtime = f.stat().st_mtime
-        except OSError:
-            continue
-        try:
-            plan = decode_plan(f.read_bytes(), file=_show(ws, f))
-            out.append(PlanEntry(plan.id or f.stem, f, plan, None, mtime))
-        except (WoptError, OSError) as e:
-            out.append(PlanEntry(f.stem, f, None, str(e), mtime))
+        entry = plan_entry(ws, f)
+        if entry is not None:
+            out.append(entry)
     out.sort(key=lambda e: (e.plan.created if e.plan and e.plan.created else "", e.mtime, e.id))
     return out
 
 
+def plan_entry(ws: Workspace, f: Path) -> PlanEntry | None:
+    """The entry of one plan file; None when it is gone."""
+    try:
+        mtime = f.stat().st_mtime
+    except OSError:
+        return None
+    from .plan import decode_plan
+    try:
+        plan = decode_plan(f.read_bytes(), file=_show(ws, f))
+        return PlanEntry(plan.id or f.stem, f, plan, None, mtime)
+    except (WoptError, OSError) as e:
+        return PlanEntry(f.stem, f, None, str(e), mtime)
+
+
 # ------------------------------------------------------------------------- reviews
 
-_review_decoder = msgspec.json.Decoder(Review)
+_review_decoder = None
+
+
+def _reviews():
+    """(msgspec, the review decoder), made once."""
+    global _review_decoder
+    import msgspec
+
+    from .review import Review
+    if _review_decoder is None:
+        _review_decoder = msgspec.json.Decoder(Review)
+    return msgspec, _review_decoder
 
 
 def review_file(ws: Workspace, plan_id: str) -> Path:
@@ -200,10 +245,12 @@ def review_file(ws: Workspace, plan_id: str) -> Path:
 
 
 def load_review(ws: Workspace, plan_id: str) -> Review:
+    msgspec, decoder = _reviews()
     f = review_file(ws, plan_id)
     try:
-        return _review_decoder.decode(f.read_bytes())
+        return decoder.decode(f.read_bytes())
     except FileNotFoundError:
+        from .review import Review
         return Review(plan_id=plan_id)
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
         raise WoptError(f".wopt/reviews/{plan_id}.json: unreadable review ({e})",
@@ -211,11 +258,13 @@ def load_review(ws: Workspace, plan_id: str) -> Review:
 
 
 def save_review(ws: Workspace, review: Review) -> None:
+    import msgspec
     ensure(ws)
     review.updated = now_iso()
     atomic_write(review_file(ws, review.plan_id), msgspec.json.encode(review))
 
 
 def review_lock(ws: Workspace, plan_id: str, timeout: float = 10.0):
+    from .lock import file_lock
     ensure(ws)
     return file_lock(ws.spool / "reviews" / f".{plan_id}.lock", timeout=timeout, what=f"review {plan_id}")

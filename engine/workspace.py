@@ -12,7 +12,9 @@ import stat
 from pathlib import Path
 
 from .errors import PathError
-from .plan import check_relpath, normalize_relpath, reserved_part
+
+# the plan's path rules are imported where they are used: `wopt list` and `wopt history` find
+# the workspace without loading the plan model (and msgspec)
 
 
 def find_root(root: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> Path:
@@ -56,6 +58,7 @@ class Workspace:
                 else:
                     raise PathError(path, "is outside the workspace", step=step)
             path = os.path.relpath(p, root)
+        from .plan import check_relpath, normalize_relpath
         why = check_relpath(path)
         if why:
             raise PathError(path, why, step=step)
@@ -63,6 +66,7 @@ class Workspace:
 
     def resolve(self, rel: str, *, step: str | None = None) -> Path:
         """The real absolute path a plan path writes to, after every check."""
+        from .plan import check_relpath, normalize_relpath, reserved_part
         why = check_relpath(rel)
         if why:
             raise PathError(rel, why, step=step)

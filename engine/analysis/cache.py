@@ -32,9 +32,6 @@ VERSION = 1
 RACY_SECONDS = 2.0
 MAX_MODELS = 24            # models and their diff texts
 MAX_CONTENT_ENTRIES = 200_000
-_CODE_FILES = ("analysis/__init__.py", "analysis/batches.py", "analysis/diffs.py", "analysis/flags.py",
-               "analysis/imports.py", "analysis/model.py", "analysis/ordering.py", "analysis/templates.py",
-               "analysis/validate.py", "analysis/cache.py", "effects.py", "plan.py", "workspace.py", "review.py")
 
 
 def cache_dir(ws) -> Path:
@@ -63,17 +60,19 @@ _code_stamp: str | None = None
 
 
 def code_stamp() -> str:
-    """Fingerprint of the analysis code: an upgraded wopt never reads an older model."""
+    """Fingerprint of wopt's engine code (every module below the engine, wherever it moves):
+    an upgraded wopt never reads an older model."""
     global _code_stamp
     if _code_stamp is None:
-        base = Path(__file__).resolve().parent.parent
         h = hashlib.sha256(f"v{VERSION}".encode())
-        for rel in _CODE_FILES:
-            try:
-                st = os.stat(base / rel)
-                h.update(f"{rel}:{st.st_mtime_ns}:{st.st_size};".encode())
-            except OSError:
-                h.update(f"{rel}:-;".encode())
+        lines = []
+        for d, subdirs, names in os.walk(Path(__file__).resolve().parent.parent):
+            subdirs[:] = [x for x in subdirs if x != "__pycache__"]
+            for n in names:
+                if n.endswith(".py"):
+                    st = os.stat(os.path.join(d, n))
+                    lines.append(f"{os.path.join(d, n)}:{st.st_mtime_ns}:{st.st_size};")
+        h.update("".join(sorted(lines)).encode())
         _code_stamp = h.hexdigest()[:16]
     return _code_stamp
 

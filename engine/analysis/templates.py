@@ -485,6 +485,8 @@ def _str(v) -> str:
 
 def template_errors(plan) -> list[tuple[str, int | None, str]]:
     """(template name, line, message) for each plan template that does not parse."""
+    if not plan.templates:
+        return []   # nothing to parse: jinja2 is not loaded
     from jinja2 import TemplateSyntaxError
     env = template_env()
     out: list[tuple[str, int | None, str]] = []

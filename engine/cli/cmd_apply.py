@@ -58,9 +58,12 @@ def _human_bytes(n: int) -> str:
 
 def _progress(enabled: bool):
     """(listener, context manager) drawing a rich progress bar on stderr from the events."""
+    import os
     from contextlib import nullcontext
     if not enabled:
         return None, nullcontext()
+    if not sys.stderr.isatty() and not {"FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"} & set(os.environ):
+        return None, nullcontext()   # rich would draw nothing on it: not loaded
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .common import err_console

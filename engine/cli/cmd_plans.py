@@ -91,11 +91,11 @@ def plan_summary(ws, entry) -> dict:
 
 
 def cmd_list(args) -> int:
-    from .. import spool
     from .common import console, print_json, workspace
+    from .plan_index import list_rows
 
     ws = workspace(args)
-    rows = [plan_summary(ws, e) for e in spool.list_plans(ws)]
+    rows = list_rows(ws)   # plans decoded before are not decoded again
     if not args.all:
         rows = [r for r in rows if not r.get("applied")]
     if args.json:

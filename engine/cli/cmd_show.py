@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 ORDER = 20
 COMMANDS = ('show', 'check', 'stats')   # the commands register() adds (main builds only the one called)
@@ -35,26 +36,43 @@ def register(sub, common) -> None:
     p.set_defaults(func=cmd_stats)
 
 
-def _load(args, *, families: bool = True):
+def _load(args, *, families: bool = True, question: str | None = None):
+    """(workspace, plan, model, answer): with `question`, the answer kept for it (see
+    answers.py) when nothing it was made from changed; then plan and model are None, and
+    otherwise `answer` is the answers.Pending to store the new answer with."""
     from .. import spool
-    from ..analysis import analyze
+    from . import answers
     from .common import workspace
     ws = workspace(args)
-    plan = spool.load_plan(ws, args.plan)
+    f = spool.find_plan(ws, args.plan)
+    data = spool.read_plan_file(ws, f)
+    if question is not None:
+        hit = answers.load(ws, question, data)
+        if hit is not None:
+            return ws, None, None, hit
+    plan = spool.decode_plan_file(ws, f, data)
+    pending = answers.Pending(ws, question, data, plan) if question is not None else None
+    from ..analysis import analyze
     review = spool.load_review(ws, plan.id) if plan.id else None
-    return ws, plan, analyze(ws, plan, review, families=families)
+    return ws, plan, analyze(ws, plan, review, families=families), pending
 
 
 # --------------------------------------------------------------------------- show
 
 def cmd_show(args) -> int:
-    ws, plan, model = _load(args)
+    from .common import json_bytes, write_bytes
+    question = f"show --json diffs={not args.no_diff}" if args.json else None
+    ws, plan, model, answer = _load(args, question=question)
     if args.json:
+        if model is None:
+            write_bytes(answer[1])
+            return 0
         from ..analysis import model_to_dict
-        from .common import print_json
         d = model_to_dict(model, diffs=not args.no_diff)
         d["title"] = plan.title
-        print_json(d)
+        out = json_bytes(d)
+        write_bytes(out)
+        answer.store({}, out)
         return 0
     show_model(plan, model, diffs=not args.no_diff, only=args.step)
     return 0
@@ -182,14 +200,21 @@ def _cut(s: str, n: int = 40) -> str:
 
 # --------------------------------------------------------------------------- check
 
-def other_plans_overlap(ws, plan) -> list[dict]:
+def other_plans_overlap(ws, plan_id: str, mine: set[str]) -> list[dict]:
     """Other pending plans that touch the same files (a person should know before applying)."""
+    import os
+
     from .. import spool
+    try:
+        others = [n for n in os.listdir(spool.plans_dir(ws)) if n.endswith(".json") and n[:-5] != plan_id]
+    except (FileNotFoundError, NotADirectoryError):
+        others = []
+    if not others:
+        return []   # no other plan file: none to decode
     from ..plan import step_paths
-    mine = {p for s in plan.steps for p in step_paths(s)}
     out = []
-    for e in spool.list_plans(ws, skip=plan.id):
-        if e.plan is None or e.plan.id == plan.id:
+    for e in spool.list_plans(ws, skip=plan_id):
+        if e.plan is None or e.plan.id == plan_id:
             continue
         rev = spool.load_review(ws, e.plan.id)
         if rev.applied:
@@ -200,32 +225,55 @@ def other_plans_overlap(ws, plan) -> list[dict]:
     return out
 
 
+def check_result(plan, model) -> dict:
+    """What `wopt check` reports of a model, as plain data (kept as the check's answer)."""
+    from msgspec import to_builtins
+
+    from ..plan import step_paths
+    return {"plan": plan.id, "steps": len(model.order),
+            "findings": to_builtins(model.findings),
+            "conflicts": [[sid, s.error] for sid, s in model.steps.items() if s.error],
+            "stale": [[sid, s.stale] for sid, s in model.steps.items() if s.stale],
+            "warnings": list(model.warnings),
+            "paths": sorted({p for s in plan.steps for p in step_paths(s)})}
+
+
 def cmd_check(args) -> int:
-    ws, plan, model = _load(args, families=False)   # a check reports no families: none detected
-    findings = model.findings
-    errors = [f for f in findings if f.severity == "error"]
-    step_errors = [(sid, s.error) for sid, s in model.steps.items() if s.error]
-    stale = [(sid, s.stale) for sid, s in model.steps.items() if s.stale]
-    overlaps = other_plans_overlap(ws, plan)
+    # a check reports no families: none detected
+    ws, plan, model, answer = _load(args, families=False, question="check")
+    if model is None:
+        r = answer[0]
+    else:
+        r = check_result(plan, model)
+        answer.store(r)
+    findings = r["findings"]
+    errors = [f for f in findings if f["severity"] == "error"]
+    step_errors = r["conflicts"]
+    stale = r["stale"]
+    overlaps = other_plans_overlap(ws, r["plan"], set(r["paths"]))
     failed = bool(stale or step_errors or (errors and not args.allow_invalid))
     if args.json:
-        from dataclasses import asdict
-
         from .common import print_json
-        print_json({"plan": plan.id, "ok": not failed,
-                    "findings": [asdict(f) for f in findings],
+        print_json({"plan": r["plan"], "ok": not failed,
+                    "findings": findings,
                     "conflicts": [{"step": s, "error": e} for s, e in step_errors],
                     "stale": [{"step": s, "why": w} for s, w in stale],
-                    "overlaps": overlaps, "warnings": model.warnings})
+                    "overlaps": overlaps, "warnings": r["warnings"]})
         return 1 if failed else 0
+    if not (findings or step_errors or stale or overlaps or r["warnings"]):
+        from .common import rich_would_print_plainly
+        text = f"ok: {r['steps']} steps check"
+        if rich_would_print_plainly(text):   # what rich prints for the line below, without rich
+            sys.stdout.write(text + "\n")
+            return 0
     from rich.markup import escape
 
     from .common import console
     c = console()
     for f in findings:
-        loc = f.path + (f":{f.line}" if f.line else "") + (f":{f.column}" if f.line and f.column else "")
-        color = "red" if f.severity == "error" else "yellow"
-        c.print(f"[{color}]{f.severity}[/] {escape(loc)}: {escape(f.message)} [dim]({f.checker}, step {escape(f.step)})[/]")
+        loc = f["path"] + (f":{f['line']}" if f["line"] else "") + (f":{f['column']}" if f["line"] and f["column"] else "")
+        color = "red" if f["severity"] == "error" else "yellow"
+        c.print(f"[{color}]{f['severity']}[/] {escape(loc)}: {escape(f['message'])} [dim]({f['checker']}, step {escape(f['step'])})[/]")
     for sid, e in step_errors:
         c.print(f"[red]conflict[/] {escape(e)}")
     for sid, w in stale:
@@ -233,9 +281,9 @@ def cmd_check(args) -> int:
                 f"{escape(sid)}` merges it onto the file now)[/]")
     for o in overlaps:
         c.print(f"[yellow]note[/] plan {escape(o['plan'])} also touches " + ", ".join(escape(p) for p in o["paths"][:5]))
-    for w in model.warnings:
+    for w in r["warnings"]:
         c.print(f"[yellow]warning[/] {escape(w)}")
-    n = len(model.order)
+    n = r["steps"]
     if failed:
         parts = []
         if errors:
