@@ -37,6 +37,11 @@ class WoptCommands(Provider):
                 ("view: details pane", partial(a, "toggle_details"), "show or hide the details"),
                 ("view: filter steps", partial(a, "filter"), "by path, kind or status"),
                 ("view: next change", partial(a, "change(1)"), ""),
+                ("diff: search", partial(screen.query_one("#diff").run_action, "search"), "find text in the diff; n/N go through the matches"),
+                ("diff: ignore whitespace on/off", partial(screen.query_one("#diff").run_action, "toggle_whitespace"), "a view only: the step writes every byte as planned"),
+                ("diff: wrap long lines on/off", partial(screen.query_one("#diff").run_action, "toggle_wrap"), ""),
+                ("diff: more context", partial(screen.query_one("#diff").run_action, "context(1)"), "3, 10, the whole file, 0 lines around each change"),
+                ("diff: less context", partial(screen.query_one("#diff").run_action, "context(-1)"), "the whole file, 10, 3, 0 lines around each change"),
                 ("view: back to the queue", partial(a, "back"), ""),
             ]
         if isinstance(screen, QueueScreen):

@@ -72,6 +72,15 @@ KEYS: list[Key] = [
     Key("review.split", "s", "split", "Split", "review", group="View"),
     Key("review.details", "d", "toggle_details", "Details", "review", show=False, group="View"),
     Key("review.back", "escape", "back", "Back", "review", group="View"),
+    # the diff pane (when it has the focus)
+    Key("diff.search", "slash", "search", "Search in the diff", "diff", show=False, group="Diff pane"),
+    Key("diff.next_match", "n", "match(1)", "Next match (while searching)", "diff", show=False, group="Diff pane"),
+    Key("diff.prev_match", "N", "match(-1)", "Previous match (while searching)", "diff", show=False, group="Diff pane"),
+    Key("diff.clear_search", "escape", "clear_search", "Clear the search", "diff", show=False, group="Diff pane"),
+    Key("diff.whitespace", "i", "toggle_whitespace", "Ignore whitespace (view only)", "diff", show=False, group="Diff pane"),
+    Key("diff.wrap", "W", "toggle_wrap", "Wrap long lines", "diff", show=False, group="Diff pane"),
+    Key("diff.context_more", "}", "context(1)", "More context: 3, 10, whole file, 0", "diff", show=False, group="Diff pane"),
+    Key("diff.context_less", "{", "context(-1)", "Less context", "diff", show=False, group="Diff pane"),
 ]
 
 BY_ID = {k.id: k for k in KEYS}
