@@ -383,3 +383,36 @@ def test_keys_typed_at_once_after_slash_are_the_query_not_commands(tmp_path):
             assert app.screen is screen
 
     run(body())
+
+
+def test_a_large_file_gets_its_view_options_in_a_thread(tmp_path):
+    """Past 64 KiB the view is re-made in a worker; meanwhile the pane says so, and a toggle
+    pressed before it is ready still ends on the view asked for last."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    before = "".join(f"value_{i} = {i}\n" for i in range(1, 8001))
+    lines = before.splitlines(keepends=True)
+    lines[9] = "    value_10 = 10\n"            # whitespace alone
+    lines[7000] = "value_7001 = 'changed'\n"
+    (root / "big.txt").write_text(before)
+    ws = Workspace(root)
+    ingest(ws, Plan(id="big", title="Big", steps=[WriteStep(id="big", path="big.txt", content="".join(lines))],
+                    created="2026-11-25T09:00:00Z"))
+    assert len(before) > 64 * 1024
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = await open_review(pilot, "big")
+            v = await show(pilot, screen, "big")
+            assert [r[1] for r in v.rows if r[0] == 0] == ["@@ -7,7 +7,7 @@", "@@ -6998,7 +6998,7 @@"]
+            await pilot.press("i", "}")
+            await settle(pilot)
+            assert [r[1] for r in v.rows if r[0] == 0] == ["@@ -6991,21 +6991,21 @@"]
+            assert any("context 10 · whitespace ignored" in t for t in screen_lines(app))
+            # the next step shown (here: the same one again) is made with the options too
+            screen._show_step("big", force=True)
+            await settle(pilot)
+            assert [r[1] for r in v.rows if r[0] == 0] == ["@@ -6991,21 +6991,21 @@"]
+
+    run(body())

@@ -50,7 +50,7 @@ CONTEXTS: tuple[int | None, ...] = (3, 10, None, 0)   # `}` goes right, `{` left
 CUT = "\u203a"          # › : the line goes on past the right edge
 WRAPPED = "\u21aa"      # ↪ : the rest of the line above
 MAX_MATCHES = 50_000
-_SYNC_BYTES = 256 * 1024   # view options on a diff of files up to this size are applied at once
+_SYNC_BYTES = 64 * 1024    # view options on a diff of files up to this size are applied at once, else in a thread
 
 
 @dataclass(frozen=True)
@@ -500,7 +500,8 @@ class DiffView(ScrollView, can_focus=True):
         if options == self.options:
             return
         self.options = options
-        diff = self.prepared.diff
+        # the step's diff: shown, or still being made with the options before these
+        diff = self._pending[0] if self._pending is not None else self.prepared.diff
         if diff is None:
             self._update_title()
             return
