@@ -29,6 +29,13 @@ class WoptCommands(Provider):
         cmds: list[tuple[str, Callable[[], object], str]] = []
         for k in keymap.palette(_scopes(screen) - {"app"}):
             cmds.append((k.palette, partial(screen.run_action, k.action), k.palette_help))
+        # widgets that bind a scope of their own: their commands run on the widget
+        for scope, selector in keymap.WIDGET_SCOPES.items():
+            found = screen.query(selector)
+            if found:
+                widget = found.first()
+                for k in keymap.palette({scope}):
+                    cmds.append((k.palette, partial(widget.run_action, k.action), k.palette_help))
         if isinstance(screen, QueueScreen):
             for r in screen.rows:
                 if not r.error:

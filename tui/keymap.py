@@ -115,6 +115,20 @@ KEYS: list[Key] = [
         palette="batch: fold / unfold", palette_help="hide or show the steps of this directory"),
     Key("review.back", "escape", "back", "Back", "review", group="View",
         palette="view: back to the queue"),
+    # the diff pane (when it has the focus)
+    Key("diff.search", "slash", "search", "Search in the diff", "diff", show=False, group="Diff pane",
+        palette="diff: search", palette_help="find text in the diff; n/N go through the matches"),
+    Key("diff.next_match", "n", "match(1)", "Next match (while searching)", "diff", show=False, group="Diff pane"),
+    Key("diff.prev_match", "N", "match(-1)", "Previous match (while searching)", "diff", show=False, group="Diff pane"),
+    Key("diff.clear_search", "escape", "clear_search", "Clear the search", "diff", show=False, group="Diff pane"),
+    Key("diff.whitespace", "i", "toggle_whitespace", "Ignore whitespace (view only)", "diff", show=False, group="Diff pane",
+        palette="diff: ignore whitespace on/off", palette_help="a view only: the step writes every byte as planned"),
+    Key("diff.wrap", "W", "toggle_wrap", "Wrap long lines", "diff", show=False, group="Diff pane",
+        palette="diff: wrap long lines on/off"),
+    Key("diff.context_more", "}", "context(1)", "More context: 3, 10, whole file, 0", "diff", show=False, group="Diff pane",
+        palette="diff: more context", palette_help="3, 10, the whole file, 0 lines around each change"),
+    Key("diff.context_less", "{", "context(-1)", "Less context", "diff", show=False, group="Diff pane",
+        palette="diff: less context", palette_help="the whole file, 10, 3, 0 lines around each change"),
 ]
 
 BY_ID = {k.id: k for k in KEYS}
@@ -127,6 +141,10 @@ def bindings(scope: str) -> list[BindingType]:
 
 def known_ids() -> set[str]:
     return {k.id for k in KEYS if k.keys}
+
+
+# scopes bound by a widget rather than a screen, and how to find that widget on a screen
+WIDGET_SCOPES = {"diff": "#diff"}
 
 
 def palette(scopes: set[str]) -> list[Key]:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from dataclasses import replace
 from itertools import compress
 from typing import Collection, Mapping
 
@@ -591,14 +592,33 @@ def _add_span(spans: list, s: int, e: int) -> None:
 
 # --------------------------------------------------------------------------- public API
 
-def hunks_of(a: list[str], b: list[str], *, context: int = CONTEXT, spans: bool = True) -> list[DiffHunk]:
+def _ws_key(line: str) -> str:
+    """A line as compared when whitespace is ignored: without any whitespace, its line ending
+    (a CR) and the missing final newline included."""
+    if line.endswith(_NONL):
+        line = line[: -len(_NONL)]
+    return "".join(line.split())
+
+
+def _no_ws_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def hunks_of(a: list[str], b: list[str], *, context: int | None = CONTEXT, spans: bool = True,
+             ignore_ws: bool = False) -> list[DiffHunk]:
+    """The hunks of the diff of `a` and `b` (lines as `_lines` makes them) with `context` lines
+    of context (None: the whole file, one hunk). With `ignore_ws`, lines that differ only in
+    whitespace count as equal (`git diff -w`): they are drawn as context, with the new text."""
     out: list[DiffHunk] = []
-    for idx, group in enumerate(_grouped(opcodes(a, b), context)):
+    n = len(a) + len(b) + 1 if context is None else max(context, 0)
+    ops = opcodes([_ws_key(x) for x in a], [_ws_key(y) for y in b]) if ignore_ws else opcodes(a, b)
+    for idx, group in enumerate(_grouped(ops, n)):
         lines: list[DiffLine] = []
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
+                src, lo = (b, j1) if ignore_ws else (a, i1)
                 for k in range(i2 - i1):
-                    lines.append(_diff_line(" ", i1 + k + 1, j1 + k + 1, a[i1 + k]))
+                    lines.append(_diff_line(" ", i1 + k + 1, j1 + k + 1, src[lo + k]))
                 continue
             rem = [_diff_line("-", i1 + k + 1, None, a[i1 + k]) for k in range(i2 - i1)]
             add = [_diff_line("+", None, j1 + k + 1, b[j1 + k]) for k in range(j2 - j1)]
@@ -606,6 +626,8 @@ def hunks_of(a: list[str], b: list[str], *, context: int = CONTEXT, spans: bool 
                 if spans:
                     for r, s in zip(rem, add):
                         r.spans, s.spans = word_spans(r.text, s.text)
+                        if ignore_ws:
+                            r.spans, s.spans = _no_ws_spans(r.text, r.spans), _no_ws_spans(s.text, s.spans)
                 _mark_lookalikes(rem, add)
             lines.extend(rem)
             lines.extend(add)
@@ -636,6 +658,7 @@ def diff_bytes(before: bytes | None, after: bytes | None, *, path: str = "", ste
         d.old_hash = None if before is None else sha256(before)
         d.new_hash = None if after is None else sha256(after)
         return d
+    d.sources = (before, after)
     if before == after:
         return d
     d.hunks = hunks_of(_lines(ta), _lines(tb), context=context)
@@ -653,6 +676,54 @@ def _text(data: bytes | None) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def view_diff(d: StepDiff, *, context: int | None = CONTEXT, ignore_ws: bool = False) -> StepDiff:
+    """`d` as a person asked to see it: `context` lines around each change (None: the whole
+    file), and with `ignore_ws`, changes of whitespace alone left out (a hunk of nothing else
+    disappears). A view only: what a step writes, and its hunks' numbers (`apply_hunks`,
+    the review's accepted hunks), stay those of `d`; `hunk_owners` maps the view's lines to
+    them. `d` itself when the options are the defaults or it has no text to diff again."""
+    if (context == CONTEXT and not ignore_ws) or d.binary or d.sources is None:
+        return d
+    before, after = d.sources
+    ta, tb = _text(before), _text(after)
+    if ta is None or tb is None:
+        return d
+    hunks = hunks_of(_lines(ta), _lines(tb), context=context, ignore_ws=ignore_ws) if before != after else []
+    return replace(d, hunks=hunks)
+
+
+def hunk_owners(base: StepDiff, view: StepDiff) -> list[list[int]]:
+    """For each line of each hunk of `view` (made by `view_diff` from `base`), the index of the
+    hunk of `base` that holds it, or -1 (a context line no hunk of `base` shows). A removed or
+    context line is found by its old line number, an added line by its new one."""
+    if view is base:
+        return [[h.index] * len(h.lines) for h in view.hunks]
+    olds = [(h.old_start, h.old_start + h.old_len, h.index) for h in base.hunks if h.old_len]
+    news = [(h.new_start, h.new_start + h.new_len, h.index) for h in base.hunks if h.new_len]
+    old_starts = [r[0] for r in olds]
+    new_starts = [r[0] for r in news]
+
+    def find(no: int | None, ranges: list[tuple[int, int, int]], starts: list[int]) -> int:
+        if no is None:
+            return -1
+        k = bisect_right(starts, no) - 1
+        if k >= 0 and ranges[k][0] <= no < ranges[k][1]:
+            return ranges[k][2]
+        return -1
+
+    out: list[list[int]] = []
+    for h in view.hunks:
+        own: list[int] = []
+        for ln in h.lines:
+            if ln.kind == "+":
+                own.append(find(ln.new_no, news, new_starts))
+            else:
+                k = find(ln.old_no, olds, old_starts)
+                own.append(k if k >= 0 or ln.kind == "-" else find(ln.new_no, news, new_starts))
+        out.append(own)
+    return out
 
 
 def apply_hunks(before: bytes, after: bytes, accepted: list[int],

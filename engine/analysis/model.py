@@ -119,6 +119,9 @@ class StepDiff:
     notes: list[str] = field(default_factory=list)   # byte-level changes: line endings, BOM, final newline
     old_link: str | None = None   # the target, when the path was a symlink before
     new_link: str | None = None   # the target, when the path is a symlink after
+    # the bytes the hunks were made from (before, after): a view of the diff with other options
+    # (more context, whitespace ignored) is made from them; not part of the diff's value
+    sources: tuple[bytes | None, bytes | None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -93,6 +93,9 @@ def test_review_and_apply_from_the_keyboard(pane):
     p.keys("?")
     p.wait_for("app.help")
     p.keys("Escape")
+    # the next key only once the help is gone (as a person would): a key sent while the
+    # help is still being drawn can be taken by it, or read with the escape as alt+key
+    assert wait_until(lambda: "app.help" not in p.screen()), p.screen()
     # apply: confirm, wait for the files
     p.keys("x")
     time.sleep(1.0)

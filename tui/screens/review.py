@@ -834,6 +834,10 @@ class ReviewScreen(Screen):
         if view.split:
             self.notify("lines are selected in the unified view: s switches to it", severity="warning", timeout=4)
             return
+        if not view.options.default or view.wrap:
+            self.notify("lines are picked in the default diff view: 3 lines of context, whitespace "
+                        "counted, no wrapping (i, { } and W change the view)", severity="warning", timeout=5)
+            return
         if view.line_cursor is not None:
             view.end_line_select()
             return
