@@ -308,7 +308,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
                                steps=ordered, on_event=emit, moves=_moves(plan, ordered, out),
                                durations=durations)
         except ApplyError as err:
-            st = getattr(err, "stats", None)
+            st = err.stats
             base.outcome = "refused" if isinstance(err, txn.Refused) else "rolled_back"
             base.error = str(err)
             if st is not None:

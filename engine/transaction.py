@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from . import events as ev
 from . import fsio
@@ -401,7 +401,8 @@ def ensure_spool(ws: Workspace) -> None:
         what = f"{e.strerror}" + (f" ({e.filename})" if isinstance(e, fsio.Replaced) and e.filename else "")
         raise Refused(f".wopt/ (wopt's spool) is not writable: {what}",
                       hint="fix the permissions (or the read-only mount; a symlink in .wopt/ must go) "
-                      "and apply again; nothing was written") from None
+                      "and apply again; nothing was written", phase=ev.CHECK, errno=e.errno,
+                      path=".wopt") from None
 
 
 def _space_needed(changes: Sequence[Change], mode: str) -> int:
@@ -476,7 +477,8 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
         t.dir(JOURNAL)
     except fsio.Replaced as e:
         raise Refused(f"{e.filename}: {e.strerror}",
-                      hint="remove the symlink (or put the directory back) and apply again; nothing was written") from None
+                      hint="remove the symlink (or put the directory back) and apply again; nothing was written",
+                      phase=ev.CHECK, errno=e.errno, path=e.filename) from None
     emit(Event(ev.CHECK, n, n, 0, total_bytes, tx=tx, message="preconditions hold"))
 
     entries = []
@@ -544,11 +546,12 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
         emit(Event(ev.FINALIZE, 1, 1, total_bytes, total_bytes, tx=tx, message="committed"))
     except BaseException as exc:
         where = fsio.last_op() if fsio.log() else fsio.phase()
+        failed = _failure(ws, exc)
         if not wrote_manifest:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
             _drop_quietly(t, mtmp)
-            raise _as_apply_error(exc, where, rolled_back=True, stats=stats, ws=ws) from None
+            raise _as_apply_error(exc, where, failed, rolled_back=True, stats=stats, ws=ws) from None
         ph.start(ev.ROLLBACK)
         emit(Event(ev.ROLLBACK, 0, n, tx=tx, message=f"rolling back: {_why(exc)}"))
         t.loose = True  # take back what was written through these handles, wherever inside
@@ -564,11 +567,10 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
         except BaseException as rb:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
-            err = ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}) and could not be rolled "
+            raise ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}) and could not be rolled "
                                      f"back now ({_why(rb)}: {getattr(rb, 'filename', '') or ''})"),
-                             hint="run `wopt recover` to restore the tree before the apply")
-            err.stats = stats  # type: ignore[attr-defined]
-            raise err from None
+                             hint="run `wopt recover` to restore the tree before the apply",
+                             stats=stats, **failed) from None
         ph.stop()
         stats.fsyncs = fsio.fsync_count() - fs0
         restored = res.restored
@@ -576,15 +578,13 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
             emit(Event(ev.ROLLBACK, i + 1, len(restored), path=p, batch=_batch(p), tx=tx))
         if not res.ok:
             emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back in part"))
-            err = ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}: "
+            raise ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}: "
                                      f"{getattr(exc, 'filename', '') or where}); " + res.summary()),
-                             hint=res.hint())
-            err.stats = stats  # type: ignore[attr-defined]
-            raise err from None
+                             hint=res.hint(), stats=stats, **failed) from None
         emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back"))
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise _as_apply_error(exc, where, rolled_back=True, stats=stats, ws=ws) from None
+        raise _as_apply_error(exc, where, failed, rolled_back=True, stats=stats, ws=ws) from None
     ph.stop()
     stats.fsyncs = fsio.fsync_count() - fs0
     emit(Event(ev.DONE, n, n, total_bytes, total_bytes, tx=tx, message="committed"))
@@ -612,10 +612,28 @@ def _relmsg(ws: Workspace, text: str) -> str:
     return text.replace(str(ws.root) + os.sep, "").replace(str(ws.root), ".")
 
 
-def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats: CommitStats,
-                    ws: Workspace) -> BaseException:
+def _failure(ws: Workspace, exc: BaseException) -> dict[str, Any]:
+    """The structured fields of a failure inside the transaction (read as it propagates): the
+    phase in hand, and for a failed system call its operation, errno and path (the target of
+    a rename or a link's source, workspace-relative)."""
     if isinstance(exc, ApplyError):
-        exc.stats = stats  # type: ignore[attr-defined]
+        return {"phase": exc.phase or fsio.phase(), "operation": exc.operation, "errno": exc.errno,
+                "path": exc.path}
+    if not isinstance(exc, OSError):
+        return {"phase": fsio.phase(), "operation": None, "errno": None, "path": None}
+    name = exc.filename
+    path = None
+    if name is not None:
+        path = _relmsg(ws, str(name).rpartition(" -> ")[2] if isinstance(name, str) else os.fsdecode(name))
+    return {"phase": fsio.phase(), "operation": fsio.current_op()[0] or None, "errno": exc.errno,
+            "path": path}
+
+
+def _as_apply_error(exc: BaseException, where: str, failed: dict[str, Any], *, rolled_back: bool,
+                    stats: CommitStats, ws: Workspace) -> BaseException:
+    if isinstance(exc, ApplyError):
+        exc.stats = stats
+        exc.phase = failed["phase"]
         return exc
     if not isinstance(exc, Exception):
         return exc
@@ -628,9 +646,8 @@ def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats:
         hint = ("the transaction was rolled back, through the directory handles it had opened (so in "
                 "a directory moved within the workspace too); nothing was written through the symlink. "
                 "Put the directory back and apply again")
-    err = ApplyError(_relmsg(ws, msg + f" (at {where})"), hint=hint)
-    err.stats = stats  # type: ignore[attr-defined]
-    return err
+    return ApplyError(_relmsg(ws, msg + f" (at {where})"), hint=hint, stats=stats,
+                      rolled_back=rolled_back, **failed)
 
 
 def _batch(path: str) -> str:
@@ -1039,12 +1056,17 @@ def _original(t: fsio.Tree, m: dict, blobs: bytes, e: dict) -> bytes | None:
     return None
 
 
+def _remove_created(t: fsio.Tree, rel: str, out: Rollback, touched: set[str]) -> None:
+    """Roll back a file the transaction created: remove it."""
+    fsio.unlink(t, rel)
+    out.restored.append(rel)
+    touched.add(_parent(rel))
+
+
 def _undo_rename_entry(t, tx, e, cur, orig, out, touched, rewritten) -> None:
     rel, op = e["path"], e["op"]
     if op == "create":
-        fsio.unlink(t, rel)
-        out.restored.append(rel)
-        touched.add(_parent(rel))
+        _remove_created(t, rel, out, touched)
     elif op in ("replace", "delete"):
         if orig is None:
             out.kept.append((rel, f"its backup in .wopt/journal/{tx}/ is missing or damaged"))
@@ -1061,9 +1083,7 @@ def _undo_rename_entry(t, tx, e, cur, orig, out, touched, rewritten) -> None:
 def _undo_journal_entry(t, e, cur, cur_mode, orig, out, touched, rewritten) -> None:
     rel, op = e["path"], e["op"]
     if op == "create":
-        fsio.unlink(t, rel)
-        out.restored.append(rel)
-        touched.add(_parent(rel))
+        _remove_created(t, rel, out, touched)
         return
     if op in ("replace", "delete"):
         if cur is not None and (is_symlink_mode(cur_mode) or is_symlink_mode(e["before_mode"])) \

@@ -3,6 +3,7 @@ failures (a stale file, an injected I/O error in the commit phase) that leave fi
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import itertools
 from pathlib import Path
@@ -326,7 +327,9 @@ def test_snapshot_apply_failed(snap_compare, tmp_path):
     async def before(pilot):
         await _wait(pilot)
         err = ApplyError("apply failed: Input/output error on src/shop/cart.py (at phase commit, "
-                         "operation 24)", hint="the transaction was rolled back; the tree is as before")
+                         "operation 24)", hint="the transaction was rolled back; the tree is as before",
+                         phase="commit", path="src/shop/cart.py", operation="rename", errno=errno.EIO,
+                         rolled_back=True)
         _drive(pilot.app.screen, _events(1, fail=True), error=err)
         await pilot.pause()
     assert snap_compare(_host(tmp_path), run_before=before, terminal_size=SIZE)
