@@ -409,7 +409,7 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
         return None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-preview")
-    def _run_preview(self):
+    def _run_preview(self) -> tuple[Preview, list[Finding]]:
         from wopt.engine.apply import preview
         pv = preview(self.ws, self.plan, self._approved_ids(), review=self.review)
         from wopt.engine.analysis.validate import validate_changes
@@ -541,7 +541,9 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
         worker = event.worker
         if worker.group == "apply-preview":
             if event.state == WorkerState.SUCCESS:
-                self._show_preview(*worker.result)
+                assert worker.result is not None   # the preview worker returns (preview, findings)
+                pv, findings = worker.result
+                self._show_preview(pv, findings)
             elif event.state == WorkerState.ERROR:
                 self._preview_failed(worker.error)
             return
