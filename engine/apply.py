@@ -233,7 +233,7 @@ def _model_rate(model) -> float | None:
 def _save_families(ws: Workspace, model, review) -> None:
     """Learn the families a person approved whole; a failure here never fails the apply."""
     try:
-        from .analysis.templates import save_approved_families
+        from .templates_store import save_approved_families
         save_approved_families(ws, model, review)
     except (OSError, WoptError):
         pass

@@ -242,3 +242,35 @@ def test_a_config_file_as_written_for_the_old_release_loads(tmp_path):
     cfg = load_config(env={"XDG_CONFIG_HOME": str(tmp_path)})
     assert cfg.theme == "wopt-light" and cfg.problems == []
     assert cfg.keys == {"review.approve": "y", "review.reject": "x,delete", "apply.undo": "z,ctrl+z"}
+
+
+SAVED_TEMPLATE = (
+    b'{\n  "name": "models-py",\n  "template": "class {{ class_name }}:\\n    table = \'{{ table }}\'\\n'
+    b'    size = {{ size }}\\n    kind = \'model\'\\n",\n  "slots": [\n    "class_name",\n    "table",\n'
+    b'    "size"\n  ],\n  "uses": 2,\n  "files": 6,\n  "created": "2026-12-01T17:48:09Z",\n'
+    b'  "updated": "2026-12-01T17:48:09Z",\n  "example": "models/m0.py"\n}'
+)
+
+
+def test_an_old_saved_template_loads_is_recognised_and_counts_one_more_use(tmp_path):
+    from wopt.engine import templates_store
+    from wopt.engine.analysis import analyze
+    from wopt.engine.plan import decode_plan
+    d = tmp_path / ".wopt" / "templates"
+    d.mkdir(parents=True)
+    (d / "models-py.json").write_bytes(SAVED_TEMPLATE)
+    ws = Workspace(tmp_path)
+    [saved] = templates_store.load_saved(ws)
+    assert (saved.name, saved.slots, saved.uses, saved.files, saved.example) == (
+        "models-py", ["class_name", "table", "size"], 2, 6, "models/m0.py")
+    steps = [{"kind": "write", "id": f"m{i}", "path": f"models/m{i}.py",
+              "content": f"class N{i}:\n    table = 'u{i}'\n    size = {i}\n    kind = 'model'\n"}
+             for i in range(3)]
+    [fam] = analyze(ws, decode_plan(json.dumps({"version": 1, "id": "r", "steps": steps}))).families
+    assert (fam.saved_as, fam.saved_uses) == ("models-py", 2)
+    assert templates_store.save_family(ws, fam) == "models-py"
+    after = (d / "models-py.json").read_bytes()
+    # one more use of 3 files; every other byte as it was
+    want = json.loads(SAVED_TEMPLATE)
+    want.update(uses=3, files=9, updated=json.loads(after)["updated"])
+    assert after == json.dumps(want, indent=2).encode()
