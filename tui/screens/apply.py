@@ -724,7 +724,10 @@ def headline(err: BaseException | None, st: ProgressState) -> str:
         return "A step cannot be carried out on the files as they are now; nothing was written."
     reason = _reason(err)
     if st.failed_phase:
-        doing = PHASE_WORDS.get(st.failed_phase, st.failed_phase)
+        # the phase the engine says it failed in; the progress events can lag behind it (journal
+        # mode reports a file once it is written)
+        phase = (err.phase if isinstance(err, ApplyError) else None) or st.failed_phase
+        doing = PHASE_WORDS.get(phase, phase)
         # the file in hand: the one the failed operation names, else the one after the last event's
         path = err.path if isinstance(err, ApplyError) else None
         if path and "/.wopt/" not in path and ".wopt-" not in path:
