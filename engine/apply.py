@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import events as ev
 from . import fsio
@@ -30,19 +30,21 @@ Listener = Callable[[Event], None]
 
 @dataclass
 class TxResult:
-    tx: str
+    """What an apply or an undo did (`to_json` is what `wopt apply --json` prints)."""
+
+    tx: str                           # "" for a noop (no transaction was needed)
     plan: str | None
-    mode: str
+    mode: str                         # rename | journal
     outcome: str                      # committed | rolled_back | refused | noop
     files: int = 0
-    bytes: int = 0
-    ops: dict = field(default_factory=dict)
-    durations: dict = field(default_factory=dict)
+    bytes: int = 0                    # bytes written
+    ops: dict[str, int] = field(default_factory=dict)           # create, replace, delete, chmod, move
+    durations: dict[str, float] = field(default_factory=dict)   # phase -> seconds
     fsyncs: int = 0
-    changes: list[Change] = field(default_factory=list)
-    kind: str = "apply"
-    steps: list[str] = field(default_factory=list)
-    undoes: str | None = None
+    changes: list[Change] = field(default_factory=list)         # the net changes, in commit order
+    kind: str = "apply"               # apply | undo
+    steps: list[str] = field(default_factory=list)              # the step ids, in commit order
+    undoes: str | None = None         # an undo: the transaction it undid
     error: str | None = None
     pending_plan: str | None = None   # where the plan's steps this apply left pending went
 
@@ -50,8 +52,8 @@ class TxResult:
     def paths(self) -> list[str]:
         return [c.path for c in self.changes]
 
-    def to_json(self) -> dict:
-        d = {"tx": self.tx, "plan": self.plan, "kind": self.kind, "mode": self.mode,
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"tx": self.tx, "plan": self.plan, "kind": self.kind, "mode": self.mode,
              "outcome": self.outcome, "files": self.files, "bytes": self.bytes, "ops": self.ops,
              "durations": self.durations, "fsyncs": self.fsyncs, "steps": self.steps,
              "paths": self.paths,
@@ -68,24 +70,26 @@ class TxResult:
 
 @dataclass
 class Preview:
+    """What an apply would do now (`to_json` is what `wopt apply --json` prints unasked)."""
+
     plan: str
-    steps: list[str]
+    steps: list[str]                  # the selected step ids, in commit order
     files: int
-    bytes: int
-    creates: list[str]
+    bytes: int                        # bytes the apply would write
+    creates: list[str]                # paths, by the kind of their net change
     replaces: list[str]
     deletes: list[str]
     chmods: list[str]
     moves: int
-    stale: list[Stale]
-    errors: list[str]
+    stale: list[Stale]                # steps whose precondition no longer holds
+    errors: list[str]                 # steps that cannot be carried out, each said in words
     changes: list[Change]
 
     @property
     def ok(self) -> bool:
         return not self.stale and not self.errors
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"plan": self.plan, "steps": self.steps, "files": self.files, "bytes": self.bytes,
                 "creates": self.creates, "replaces": self.replaces, "deletes": self.deletes,
                 "chmods": self.chmods, "moves": self.moves,

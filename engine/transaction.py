@@ -360,10 +360,11 @@ class CommitStats:
     mode: str
     files: int = 0
     bytes: int = 0
-    ops: dict = field(default_factory=lambda: {"create": 0, "replace": 0, "delete": 0, "chmod": 0, "move": 0})
-    durations: dict = field(default_factory=dict)
+    ops: dict[str, int] = field(default_factory=lambda: {"create": 0, "replace": 0, "delete": 0, "chmod": 0,
+                                                         "move": 0})
+    durations: dict[str, float] = field(default_factory=dict)
     fsyncs: int = 0
-    created_dirs: list = field(default_factory=list)
+    created_dirs: list[str] = field(default_factory=list)
 
 
 class _Phases:
