@@ -14,8 +14,9 @@ operations counted, cut by fault injection), opened without following any symlin
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from . import fsio
 from .errors import WoptError
@@ -29,8 +30,7 @@ def _no_ops() -> dict[str, int]:
     return {"create": 0, "replace": 0, "delete": 0, "chmod": 0, "move": 0}
 
 
-@dataclass(slots=True)
-class HistoryRecord:
+class HistoryRecord(msgspec.Struct, kw_only=True):
     """One transaction as `append` writes it (the shape above). `read_history` returns the
     records as dicts of this shape, with `undone_by` filled in."""
 
@@ -41,12 +41,12 @@ class HistoryRecord:
     outcome: str                  # committed | rolled_back | refused
     started: str | None
     files: int = 0
-    ops: dict[str, int] = field(default_factory=_no_ops)
+    ops: dict[str, int] = msgspec.field(default_factory=_no_ops)
     bytes: int = 0
-    durations: dict[str, float] = field(default_factory=dict)
+    durations: dict[str, float] = msgspec.field(default_factory=dict)
     fsyncs: int = 0
-    steps: list[str] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
+    steps: list[str] = msgspec.field(default_factory=list)
+    paths: list[str] = msgspec.field(default_factory=list)
     error: str | None = None
     undoes: str | None = None
     optimization_rate: float | None = None
