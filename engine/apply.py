@@ -11,35 +11,40 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import events as ev
 from . import fsio
 from . import transaction as txn
 from .effects import Change, Outcome, compute, read_entry
-from .errors import ApplyError, InternalError, NotFound, StaleError, StepError, UndoRefused, WoptError
+from .errors import ApplyError, InternalError, NotFound, Stale, StaleError, StepError, UndoRefused, WoptError
 from .events import Event
 from .plan import ABSENT, MoveStep, Plan, sha256
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .history import HistoryRecord
 
 Listener = Callable[[Event], None]
 
 
 @dataclass
 class TxResult:
-    tx: str
+    """What an apply or an undo did (`to_json` is what `wopt apply --json` prints)."""
+
+    tx: str                           # "" for a noop (no transaction was needed)
     plan: str | None
-    mode: str
+    mode: str                         # rename | journal
     outcome: str                      # committed | rolled_back | refused | noop
     files: int = 0
-    bytes: int = 0
-    ops: dict = field(default_factory=dict)
-    durations: dict = field(default_factory=dict)
+    bytes: int = 0                    # bytes written
+    ops: dict[str, int] = field(default_factory=dict)           # create, replace, delete, chmod, move
+    durations: dict[str, float] = field(default_factory=dict)   # phase -> seconds
     fsyncs: int = 0
-    changes: list[Change] = field(default_factory=list)
-    kind: str = "apply"
-    steps: list[str] = field(default_factory=list)
-    undoes: str | None = None
+    changes: list[Change] = field(default_factory=list)         # the net changes, in commit order
+    kind: str = "apply"               # apply | undo
+    steps: list[str] = field(default_factory=list)              # the step ids, in commit order
+    undoes: str | None = None         # an undo: the transaction it undid
     error: str | None = None
     pending_plan: str | None = None   # where the plan's steps this apply left pending went
 
@@ -47,8 +52,8 @@ class TxResult:
     def paths(self) -> list[str]:
         return [c.path for c in self.changes]
 
-    def to_json(self) -> dict:
-        d = {"tx": self.tx, "plan": self.plan, "kind": self.kind, "mode": self.mode,
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"tx": self.tx, "plan": self.plan, "kind": self.kind, "mode": self.mode,
              "outcome": self.outcome, "files": self.files, "bytes": self.bytes, "ops": self.ops,
              "durations": self.durations, "fsyncs": self.fsyncs, "steps": self.steps,
              "paths": self.paths,
@@ -65,24 +70,26 @@ class TxResult:
 
 @dataclass
 class Preview:
+    """What an apply would do now (`to_json` is what `wopt apply --json` prints unasked)."""
+
     plan: str
-    steps: list[str]
+    steps: list[str]                  # the selected step ids, in commit order
     files: int
-    bytes: int
-    creates: list[str]
+    bytes: int                        # bytes the apply would write
+    creates: list[str]                # paths, by the kind of their net change
     replaces: list[str]
     deletes: list[str]
     chmods: list[str]
     moves: int
-    stale: list[tuple[str, str, str, str]]
-    errors: list[str]
+    stale: list[Stale]                # steps whose precondition no longer holds
+    errors: list[str]                 # steps that cannot be carried out, each said in words
     changes: list[Change]
 
     @property
     def ok(self) -> bool:
         return not self.stale and not self.errors
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"plan": self.plan, "steps": self.steps, "files": self.files, "bytes": self.bytes,
                 "creates": self.creates, "replaces": self.replaces, "deletes": self.deletes,
                 "chmods": self.chmods, "moves": self.moves,
@@ -205,34 +212,34 @@ def _moves(plan: Plan, ids: Sequence[str], out: Outcome) -> int:
     return sum(1 for s in ids if isinstance(by_id.get(s), MoveStep) and s in out.results)
 
 
-def _record(ws: Workspace, res: TxResult, started: str, extra: dict | None = None) -> None:
+def _history_record(res: TxResult, started: str, optimization_rate: float | None = None) -> HistoryRecord:
+    from .history import HistoryRecord
+    rec = HistoryRecord(tx=res.tx, plan=res.plan, kind=res.kind, mode=res.mode, outcome=res.outcome,
+                        started=started, files=res.files, bytes=res.bytes, durations=res.durations,
+                        fsyncs=res.fsyncs, steps=res.steps, paths=res.paths, error=res.error,
+                        undoes=res.undoes, optimization_rate=optimization_rate)
+    if res.ops:
+        rec.ops = res.ops
+    return rec
+
+
+def _record(ws: Workspace, res: TxResult, started: str, optimization_rate: float | None = None) -> None:
     from .history import append
-    rec = {"tx": res.tx, "plan": res.plan, "kind": res.kind, "mode": res.mode,
-           "outcome": res.outcome, "started": started, "files": res.files,
-           "ops": res.ops or {"create": 0, "replace": 0, "delete": 0, "chmod": 0, "move": 0},
-           "bytes": res.bytes, "durations": res.durations, "fsyncs": res.fsyncs,
-           "steps": res.steps, "paths": res.paths}
-    if res.error:
-        rec["error"] = res.error
-    if res.undoes:
-        rec["undoes"] = res.undoes
-    if extra:
-        rec.update(extra)
     try:
-        append(ws, rec)
+        append(ws, _history_record(res, started, optimization_rate))
     except OSError:
         pass  # history is a record, not part of the transaction
 
 
-def _model_extra(model) -> dict | None:
+def _model_rate(model) -> float | None:
     rate = getattr(model, "optimization_rate", None)
-    return {"optimization_rate": round(rate, 4)} if rate is not None else None
+    return round(rate, 4) if rate is not None else None
 
 
 def _save_families(ws: Workspace, model, review) -> None:
     """Learn the families a person approved whole; a failure here never fails the apply."""
     try:
-        from .analysis.templates import save_approved_families
+        from .templates_store import save_approved_families
         save_approved_families(ws, model, review)
     except (OSError, WoptError):
         pass
@@ -281,8 +288,9 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
         durations[ev.CHECK] = round(time.perf_counter() - t1, 6)
         base = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="refused", steps=ordered,
                         changes=out.changes, durations=durations)
+        err: WoptError
         if out.stale:
-            err: WoptError = StaleError(out.stale)
+            err = StaleError(out.stale)
             base.error = str(err)
             _record(ws, base, started)
             raise err
@@ -310,7 +318,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
                                steps=ordered, on_event=emit, moves=_moves(plan, ordered, out),
                                durations=durations)
         except ApplyError as err:
-            st = getattr(err, "stats", None)
+            st = err.stats
             base.outcome = "refused" if isinstance(err, txn.Refused) else "rolled_back"
             base.error = str(err)
             if st is not None:
@@ -322,7 +330,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
                        bytes=stats.bytes, ops=stats.ops, durations=stats.durations,
                        fsyncs=stats.fsyncs, changes=out.changes, steps=ordered)
         with _line_lock(ws, plan):
-            _record(ws, res, started, _model_extra(model))
+            _record(ws, res, started, _model_rate(model))
             try:
                 res.pending_plan = _settle(ws, plan, ordered, tx, review)
             except (OSError, WoptError) as e:
@@ -425,7 +433,7 @@ def _last_undoable(ws: Workspace) -> str:
         if state != txn.COMMITTED:
             continue
         got = txn.load_committed(ws, tx)
-        if got is not None and got[2] == txn.COMMITTED and got[0].get("kind") == "apply":
+        if got is not None and got[2] == txn.COMMITTED and got[0].kind == "apply":
             return tx
     raise NotFound("no applied transaction to undo", hint="`wopt history` lists the transactions")
 
@@ -469,53 +477,49 @@ def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = No
         t1 = time.perf_counter()
         changed: list[str] = []
         changes: list[Change] = []
-        for e in reversed(m["entries"]):
-            rel = e["path"]
+        for e in reversed(m.entries):
+            rel = e.path
             cur, cur_mode = read_entry(ws, rel)  # a symlink is its own entry, not followed
             cur_hash = ABSENT if cur is None else sha256(cur)
-            if cur_hash != e["after"] or (cur is not None and e["after_mode"] is not None
-                                          and cur_mode != e["after_mode"]):
-                why = "deleted" if cur is None else ("its mode changed" if cur_hash == e["after"] else "changed")
+            if cur_hash != e.after or (cur is not None and e.after_mode is not None
+                                       and cur_mode != e.after_mode):
+                why = "deleted" if cur is None else ("its mode changed" if cur_hash == e.after else "changed")
                 changed.append(f"{rel} ({why})")
                 continue
             orig = txn.committed_original(ws, m, blobs, e)
-            if e["before"] != ABSENT and (orig is None or sha256(orig) != e["before"]):
+            if e.before != ABSENT and (orig is None or sha256(orig) != e.before):
                 raise UndoRefused(f"{rel}: the original bytes of transaction {target_tx} are missing "
                                   "from .wopt/journal/", hint="restore it from version control")
             changes.append(Change(rel, cur, cur_mode, orig,
-                                  e["before_mode"] if orig is not None else None, list(e.get("steps", []))))
+                                  e.before_mode if orig is not None else None, list(e.steps)))
         durations[ev.CHECK] = round(time.perf_counter() - t1, 6)
         tx = txn.new_tx_id()
-        use_mode = mode or m.get("mode", "rename")
+        use_mode = mode or m.mode
         if changed:
             err = UndoRefused(f"cannot undo {target_tx}: changed since it was applied: " + ", ".join(changed),
                               hint="revert those files by hand first; nothing was written")
-            _record(ws, TxResult(tx=tx, plan=m.get("plan"), mode=use_mode, outcome="refused",
+            _record(ws, TxResult(tx=tx, plan=m.plan, mode=use_mode, outcome="refused",
                                  kind="undo", undoes=target_tx, error=str(err), durations=durations),
                     started)
             raise err
         try:
-            stats = txn.commit(ws, changes, mode=use_mode, tx=tx, kind="undo", plan_id=m.get("plan"),
-                               steps=m.get("steps", []), undoes=target_tx, on_event=emit,
+            stats = txn.commit(ws, changes, mode=use_mode, tx=tx, kind="undo", plan_id=m.plan,
+                               steps=m.steps, undoes=target_tx, on_event=emit,
                                durations=durations, final_state=txn.FINISHING)
         except ApplyError as err:
-            res = TxResult(tx=tx, plan=m.get("plan"), mode=use_mode, kind="undo", undoes=target_tx,
+            res = TxResult(tx=tx, plan=m.plan, mode=use_mode, kind="undo", undoes=target_tx,
                            outcome="refused" if isinstance(err, txn.Refused) else "rolled_back",
                            error=str(err), changes=changes, durations=durations)
             _record(ws, res, started)
             raise
         # past the commit point: the undo has taken effect, whatever follows
-        res = TxResult(tx=tx, plan=m.get("plan"), mode=use_mode, outcome="committed", kind="undo",
+        res = TxResult(tx=tx, plan=m.plan, mode=use_mode, outcome="committed", kind="undo",
                        undoes=target_tx, files=stats.files, bytes=stats.bytes, ops=stats.ops,
                        durations=stats.durations, fsyncs=stats.fsyncs, changes=changes,
-                       steps=list(m.get("steps", [])))
-        rec = {"tx": res.tx, "plan": res.plan, "kind": "undo", "mode": res.mode, "outcome": "committed",
-               "started": started, "files": res.files, "ops": res.ops, "bytes": res.bytes,
-               "durations": res.durations, "fsyncs": res.fsyncs, "steps": res.steps,
-               "paths": res.paths, "undoes": target_tx}
+                       steps=list(m.steps))
         try:
             with fsio.in_phase("finish"):
-                txn.finish_undo(ws, tx, record=rec)
+                txn.finish_undo(ws, tx, record=_history_record(res, started))
         except (OSError, WoptError) as e:
             why = f"{e.strerror}{' on ' + str(e.filename) if e.filename else ''}" \
                 if isinstance(e, OSError) else str(e)

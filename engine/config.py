@@ -29,6 +29,8 @@ THEME_FIELDS = ("primary", "secondary", "accent", "foreground", "background", "s
 
 @dataclass
 class Config:
+    """The user's settings as read: the theme's name and binding id -> keys (comma separated)."""
+
     theme: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     file: str | None = None          # where it was read from, for messages
@@ -36,17 +38,17 @@ class Config:
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or ""
-    root = Path(base) if base else Path(env.get("HOME") or Path.home()) / ".config"
+    e: Mapping[str, str] = os.environ if env is None else env
+    base = e.get("XDG_CONFIG_HOME") or ""
+    root = Path(base) if base else Path(e.get("HOME") or Path.home()) / ".config"
     return root / "wopt"
 
 
-def config_path(env: dict | None = None) -> Path:
+def config_path(env: Mapping[str, str] | None = None) -> Path:
     return config_dir(env) / "config.toml"
 
 
-def load_config(path: str | os.PathLike | None = None, *, env: dict | None = None) -> Config:
+def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Config:
     """Read the user's config. A missing file is an empty config; a broken one raises
     WoptError naming the file and what is wrong; unknown or ill-typed entries are skipped
     and listed in `problems`."""
@@ -87,6 +89,8 @@ def load_config(path: str | os.PathLike | None = None, *, env: dict | None = Non
 
 @dataclass
 class ThemeSpec:
+    """A theme file as read: `colors` holds the THEME_FIELDS it sets."""
+
     name: str
     dark: bool
     colors: dict[str, str]
@@ -122,7 +126,7 @@ def builtin_themes() -> list[ThemeSpec]:
     return out
 
 
-def user_themes(env: dict | None = None) -> tuple[list[ThemeSpec], list[str]]:
+def user_themes(env: Mapping[str, str] | None = None) -> tuple[list[ThemeSpec], list[str]]:
     """Themes in `$XDG_CONFIG_HOME/wopt/themes/*.toml`, and the problems met reading them."""
     d = config_dir(env) / "themes"
     out: list[ThemeSpec] = []

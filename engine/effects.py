@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from .errors import PathError, StepError, WoptError
+from .errors import PathError, Stale, StepError, WoptError
 from .plan import (ABSENT, RESERVED_DIRS, SYMLINK_MODE, ChmodStep, DeleteStep, EditStep, MoveStep, PatchStep,
                    Plan, RenderStep, Step, SymlinkStep, WriteStep, check_link_target, check_relpath,
                    is_symlink_mode, normalize_relpath, parse_mode, sha256, write_bytes)
@@ -136,7 +136,7 @@ class StepResult:
 class Outcome:
     changes: list[Change] = field(default_factory=list)
     results: dict[str, StepResult] = field(default_factory=dict)
-    stale: list[tuple[str, str, str, str]] = field(default_factory=list)  # (step, path, expected, found)
+    stale: list[Stale] = field(default_factory=list)
     errors: list[WoptError] = field(default_factory=list)
 
     @property
@@ -335,7 +335,7 @@ def _check(step: Step, st: _State, out: Outcome, rel: str, pre: str | None) -> b
         return True
     found = ABSENT if st.data is None else sha256(st.data)
     if found != pre:
-        out.stale.append((step.id, rel, pre, found))
+        out.stale.append(Stale(step.id, rel, pre, found))
         return False
     return True
 

@@ -5,6 +5,9 @@ with `err.exit_code` (1 refused/failed, 2 usage).
 """
 from __future__ import annotations
 
+import os
+from typing import Any, NamedTuple
+
 
 class WoptError(Exception):
     """Base of wopt's own errors."""
@@ -32,16 +35,8 @@ class PlanError(WoptError):
         self.where = where
         self.step = step
         self.file = file
-        prefix = ""
-        if file:
-            prefix += f"{file}: "
-        if where:
-            prefix += f"{where}"
-            if step:
-                prefix += f" (step {step})"
-            prefix += ": "
-        elif step:
-            prefix += f"step {step}: "
+        loc = _locate(where, step)
+        prefix = (f"{file}: " if file else "") + (f"{loc}: " if loc else "")
         super().__init__(prefix + message, hint=hint)
 
 
@@ -64,22 +59,27 @@ class StepError(WoptError):
                  hint: str | None = None):
         self.step = step
         self.path = path
-        where = ""
-        if path:
-            where += f"{path}"
-        if step:
-            where += f" (step {step})" if where else f"step {step}"
-        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        loc = _locate(path, step)
+        super().__init__(f"{loc}: {message}" if loc else message, hint=hint)
+
+
+class Stale(NamedTuple):
+    """A step whose precondition no longer holds: what it expected at `path`, what is there
+    (hashes as `sha256:...` or `absent`)."""
+
+    step: str
+    path: str
+    expected: str
+    found: str
 
 
 class StaleError(WoptError):
     """Steps whose precondition no longer holds on disk."""
 
-    def __init__(self, stale: list[tuple[str, str, str, str]]):
-        # (step id, path, expected, found)
+    def __init__(self, stale: list[Stale]):
         self.stale = stale
-        lines = [f"{path} (step {sid}) changed since the plan was made "
-                 f"(expected {_short(exp)}, found {_short(found)})" for sid, path, exp, found in stale]
+        lines = [f"{s.path} (step {s.step}) changed since the plan was made "
+                 f"(expected {_short(s.expected)}, found {_short(s.found)})" for s in stale]
         super().__init__("stale: " + "; ".join(lines),
                          hint="rebase the step onto the file now (`wopt rebase PLAN STEP`, ctrl+b in "
                          "the review), re-run the agent, or re-review the step; nothing was written")
@@ -92,9 +92,34 @@ class LockBusy(WoptError):
 
 
 class ApplyError(WoptError):
-    """An apply that failed and was rolled back."""
+    """An apply (or undo) that failed. Besides the message, what the app shows comes from
+    fields, never from the text:
 
-    stats: object = None   # the transaction's CommitStats, set where the commit failed
+    - `phase`: the transaction phase in hand (`check`, `journal`, `prepare`, `commit`, `sync`,
+      `finalize`, `finish`), or None when it failed before the transaction began;
+    - `path`: the workspace-relative path of the operation that failed (the target of a
+      rename), or None;
+    - `operation`: the file operation that failed (`rename`, `write`, `fsync`, ...), or None;
+    - `errno`: the OS error number of the failure, or None when it was not a system call's;
+    - `rolled_back`: True when the transaction was rolled back whole (the tree is as before);
+      False when nothing had been written yet, or the rollback left paths for a person.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, phase: str | None = None,
+                 path: str | None = None, operation: str | None = None, errno: int | None = None,
+                 rolled_back: bool = False, stats: Any = None):
+        super().__init__(message, hint=hint)
+        self.phase = phase
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+        self.rolled_back = rolled_back
+        self.stats = stats       # the transaction's figures so far (transaction.CommitStats)
+
+    @property
+    def reason(self) -> str | None:
+        """The OS error in plain words ("Input/output error"), or None."""
+        return os.strerror(self.errno) if self.errno else None
 
 
 class UndoRefused(WoptError):
@@ -115,6 +140,13 @@ class InternalError(WoptError):
 
 class NotFound(WoptError):
     pass
+
+
+def _locate(where: str | None, step: str | None) -> str:
+    """`where (step S)`, `where`, `step S` or "": the place an error message starts with."""
+    if where:
+        return f"{where} (step {step})" if step else where
+    return f"step {step}" if step else ""
 
 
 def _short(h: str) -> str:

@@ -43,6 +43,7 @@ _count = 0
 _fsyncs = 0
 _phase = "idle"
 _log: list[tuple[int, str, str, str]] = []
+_current: tuple[str, object] = ("", "")        # (kind, path) of the latest operation begun
 _fault: tuple[str, int, bool] | None = None   # (kind, k, persist)
 _fired = False
 _configured = False
@@ -114,6 +115,13 @@ def last_op() -> str:
     return f"phase {phase}, operation {k} ({op} {path})"
 
 
+def current_op() -> tuple[str, str]:
+    """(kind, workspace-relative path) of the latest operation begun: the one that failed, when
+    read as its error propagates. A rename or link names `src -> dst`."""
+    kind, path = _current
+    return kind, str(path)
+
+
 def set_phase(name: str) -> None:
     global _phase
     _phase = name
@@ -146,9 +154,10 @@ def rolling_back():
 
 def _op(kind: str, path) -> None:
     """Called BEFORE each operation: counts it and may raise an injected error."""
-    global _count, _fired
+    global _count, _fired, _current
     _ensure()
     _count += 1
+    _current = (kind, path)
     if _counting:
         _log.append((_count, _phase, kind, str(path)))
     f = _fault

@@ -142,9 +142,9 @@ def _recover(ws: Workspace) -> list[str]:
                 m = res.manifest
                 if m is None:
                     continue
-                what = "undo" if m.get("kind") == "undo" else "apply"
-                plan = f" of plan {m['plan']}" if m.get("plan") else ""
-                n = len(m["entries"])
+                what = "undo" if m.kind == "undo" else "apply"
+                plan = f" of plan {m.plan}" if m.plan else ""
+                n = len(m.entries)
                 restored = res.restored
                 if restored:
                     shown = ", ".join(restored[:10]) + (f" and {len(restored) - 10} more" if len(restored) > 10 else "")
@@ -170,13 +170,12 @@ def _recover(ws: Workspace) -> list[str]:
     return lines
 
 
-def _record(ws: Workspace, t: fsio.Tree, m: dict) -> None:
-    from .history import append
+def _record(ws: Workspace, t: fsio.Tree, m: txn.Manifest) -> None:
+    from .history import HistoryRecord, append
     try:
-        append(ws, {"tx": m["tx"], "plan": m.get("plan"), "kind": m.get("kind", "apply"),
-                    "mode": m.get("mode"), "outcome": "rolled_back", "started": m.get("started"),
-                    "files": len(m["entries"]), "ops": {}, "bytes": 0, "durations": {},
-                    "fsyncs": 0, "error": "interrupted; rolled back by recovery",
-                    "steps": m.get("steps", []), "paths": [e["path"] for e in m["entries"]]}, t=t)
+        append(ws, HistoryRecord(tx=m.tx, plan=m.plan, kind=m.kind, mode=m.mode, outcome="rolled_back",
+                                 started=m.started, files=len(m.entries), ops={},
+                                 error="interrupted; rolled back by recovery", steps=m.steps,
+                                 paths=[e.path for e in m.entries]), t=t)
     except OSError:
         pass  # the history is a record; the rollback itself is done and durable

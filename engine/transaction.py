@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import events as ev
 from . import fsio
@@ -53,6 +53,9 @@ from .errors import ApplyError, PathError
 from .events import Event
 from .plan import ABSENT, SYMLINK_MODE, check_relpath, is_symlink_mode, normalize_relpath, sha256
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .history import HistoryRecord
 
 MODES = ("rename", "journal")
 MAGIC = b"WOPTJ1"
@@ -114,11 +117,105 @@ class Refused(ApplyError):
     """The apply was refused before anything changed (a target cannot be written)."""
 
 
+# ---------------------------------------------------------------------------- manifest
+
+@dataclass(slots=True)
+class JournalEntry:
+    """One target of a transaction in its manifest. `before`/`after` are hashes
+    (`sha256:...` or `absent`), the modes None where the path is absent. Rename mode names the
+    target's temporary file (`tmp`) and its original's backup in `.wopt/journal/<tx>/`
+    (`backup`); journal mode the offset and length of the original bytes in the journal's blob
+    area (`off`, `len`) and, for what it writes in place, its length, 4 KB page hashes and the
+    hash of the page a restore cuts (`alen`, `apages`, `acut`)."""
+
+    path: str
+    op: str                       # create | replace | delete | chmod
+    before: str
+    after: str
+    before_mode: int | None
+    after_mode: int | None
+    steps: list[str] = field(default_factory=list)
+    tmp: str | None = None
+    backup: str | None = None
+    off: int | None = None
+    len: int | None = None
+    alen: int | None = None
+    apages: list[str] | None = None
+    acut: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as written (the optional keys only where they apply, in this order)."""
+        d: dict[str, Any] = {"path": self.path, "op": self.op, "before": self.before, "after": self.after,
+                             "before_mode": self.before_mode, "after_mode": self.after_mode,
+                             "steps": self.steps}
+        for k in _ENTRY_OPTIONAL:
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        return d
+
+    @classmethod
+    def from_json(cls, e: dict[str, Any]) -> "JournalEntry":
+        """From an entry `check_manifest` accepted (older manifests may lack `steps`)."""
+        steps = e.get("steps", [])
+        return cls(path=e["path"], op=e["op"], before=e["before"], after=e["after"],
+                   before_mode=e.get("before_mode"), after_mode=e.get("after_mode"),
+                   steps=[x for x in steps if isinstance(x, str)] if isinstance(steps, list) else [],
+                   **{k: e.get(k) for k in _ENTRY_OPTIONAL})
+
+
+_ENTRY_OPTIONAL = ("tmp", "backup", "off", "len", "alen", "apages", "acut")
+
+
+@dataclass(slots=True)
+class Manifest:
+    """A transaction's manifest (`.wopt/journal/<tx>.<state>`): what it changes, written and
+    made durable before anything in the workspace changes."""
+
+    tx: str
+    mode: str                     # rename | journal
+    entries: list[JournalEntry]
+    kind: str = "apply"           # apply | undo
+    plan: str | None = None
+    undoes: str | None = None     # an undo: the transaction it undoes
+    started: str | None = None
+    steps: list[str] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)   # directories it creates, parents first
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tx": self.tx, "kind": self.kind, "mode": self.mode, "plan": self.plan,
+                "undoes": self.undoes, "started": self.started, "steps": self.steps,
+                "dirs": self.dirs, "entries": [e.to_json() for e in self.entries]}
+
+    @classmethod
+    def from_json(cls, m: dict[str, Any]) -> "Manifest":
+        """From a decoded manifest `check_manifest` accepted; fields it does not act on that
+        have the wrong type (a hand edit) read as absent."""
+        def opt_str(k: str) -> str | None:
+            v = m.get(k)
+            return v if isinstance(v, str) else None
+        steps = m.get("steps", [])
+        return cls(tx=m["tx"], mode=m["mode"], kind=m.get("kind", "apply"),
+                   entries=[JournalEntry.from_json(e) for e in m["entries"]],
+                   plan=opt_str("plan"), undoes=opt_str("undoes"), started=opt_str("started"),
+                   steps=[x for x in steps if isinstance(x, str)] if isinstance(steps, list) else [],
+                   dirs=list(m.get("dirs", [])))
+
+
+def parse_manifest(m: Any, tx: str, blobs: bytes) -> Manifest | str:
+    """The manifest of transaction `tx`, or why it must not be acted on (`check_manifest`)."""
+    why = check_manifest(m, tx, blobs)
+    return why if why is not None else Manifest.from_json(m)
+
+
 # ---------------------------------------------------------------------------- manifest file
 
-def encode_manifest(manifest: dict, blobs: Sequence[bytes] = ()) -> bytes:
+def encode_manifest(manifest: Manifest | dict[str, Any], blobs: Sequence[bytes] = ()) -> bytes:
     """`WOPTJ1 <json length> <sha256 of json+blobs>\\n` + json + blobs. The checksum tells a
-    torn (never synced) journal from a complete one."""
+    torn (never synced) journal from a complete one. (A dict is written as it is: tests forge
+    manifests.)"""
+    if isinstance(manifest, Manifest):
+        manifest = manifest.to_json()
     body = json.dumps(manifest, separators=(",", ":")).encode()
     h = hashlib.sha256(body)
     for b in blobs:
@@ -263,10 +360,11 @@ class CommitStats:
     mode: str
     files: int = 0
     bytes: int = 0
-    ops: dict = field(default_factory=lambda: {"create": 0, "replace": 0, "delete": 0, "chmod": 0, "move": 0})
-    durations: dict = field(default_factory=dict)
+    ops: dict[str, int] = field(default_factory=lambda: {"create": 0, "replace": 0, "delete": 0, "chmod": 0,
+                                                         "move": 0})
+    durations: dict[str, float] = field(default_factory=dict)
     fsyncs: int = 0
-    created_dirs: list = field(default_factory=list)
+    created_dirs: list[str] = field(default_factory=list)
 
 
 class _Phases:
@@ -401,7 +499,8 @@ def ensure_spool(ws: Workspace) -> None:
         what = f"{e.strerror}" + (f" ({e.filename})" if isinstance(e, fsio.Replaced) and e.filename else "")
         raise Refused(f".wopt/ (wopt's spool) is not writable: {what}",
                       hint="fix the permissions (or the read-only mount; a symlink in .wopt/ must go) "
-                      "and apply again; nothing was written") from None
+                      "and apply again; nothing was written", phase=ev.CHECK, errno=e.errno,
+                      path=".wopt") from None
 
 
 def _space_needed(changes: Sequence[Change], mode: str) -> int:
@@ -474,38 +573,39 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
         new_dirs = _dirs_to_create(t, changes)
         check_writable(ws, changes, mode, t)
         t.dir(JOURNAL)
-    except fsio.Replaced as replaced:
-        raise Refused(f"{replaced.filename}: {replaced.strerror}",
-                      hint="remove the symlink (or put the directory back) and apply again; nothing was written") from None
+    except fsio.Replaced as err:
+        raise Refused(f"{err.filename}: {err.strerror}",
+                      hint="remove the symlink (or put the directory back) and apply again; nothing was written",
+                      phase=ev.CHECK, errno=err.errno, path=err.filename) from None
     emit(Event(ev.CHECK, n, n, 0, total_bytes, tx=tx, message="preconditions hold"))
 
-    entries = []
+    entries: list[JournalEntry] = []
     blobs: list[bytes] = []
     off = 0
     for i, c in enumerate(changes):
-        e = {"path": c.path, "op": c.kind, "before": c.before_hash, "after": c.after_hash,
-             "before_mode": c.before_mode, "after_mode": c.after_mode, "steps": list(c.steps)}
+        e = JournalEntry(path=c.path, op=c.kind, before=c.before_hash, after=c.after_hash,
+                         before_mode=c.before_mode, after_mode=c.after_mode, steps=list(c.steps))
         if mode == "rename":
             if c.kind in ("create", "replace"):  # a file <-> link change with equal bytes too
                 d = _parent(c.path)
-                e["tmp"] = (f"{d}/" if d else "") + tmp_name(tx, i)
+                e.tmp = (f"{d}/" if d else "") + tmp_name(tx, i)
             if c.before is not None and c.kind in ("replace", "delete"):
-                e["backup"] = str(i)
+                e.backup = str(i)
         else:
             if c.before is not None and c.kind in ("replace", "delete"):
-                e["off"], e["len"] = off, len(c.before)
+                e.off, e.len = off, len(c.before)
                 blobs.append(c.before)
                 off += len(c.before)
-            if c.kind in ("create", "replace"):  # a file <-> link change with equal bytes too
-                e["alen"], e["apages"] = len(c.after), page_hashes(c.after)
+            if c.after is not None and c.kind in ("create", "replace"):  # a file <-> link change with equal bytes too
+                e.alen, e.apages = len(c.after), page_hashes(c.after)
                 lb = len(c.before) if c.before is not None else 0
                 if c.before is not None and lb < len(c.after) and lb % PAGE:
                     # a restore truncates to the original's length first: its last page then
-                    e["acut"] = _h16(c.after[lb - lb % PAGE:lb])
+                    e.acut = _h16(c.after[lb - lb % PAGE:lb])
         entries.append(e)
-    manifest = {"tx": tx, "kind": kind, "mode": mode, "plan": plan_id, "undoes": undoes,
-                "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "steps": list(steps), "dirs": new_dirs, "entries": entries}
+    manifest = Manifest(tx=tx, kind=kind, mode=mode, plan=plan_id, undoes=undoes,
+                        started=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        steps=list(steps), dirs=new_dirs, entries=entries)
     stats.created_dirs = new_dirs
     mrel = manifest_rel(tx)
     mtmp = mrel + ".tmp"
@@ -544,11 +644,12 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
         emit(Event(ev.FINALIZE, 1, 1, total_bytes, total_bytes, tx=tx, message="committed"))
     except BaseException as exc:
         where = fsio.last_op() if fsio.log() else fsio.phase()
+        failed = _failure(ws, exc)
         if not wrote_manifest:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
             _drop_quietly(t, mtmp)
-            raise _as_apply_error(exc, where, rolled_back=True, stats=stats, ws=ws) from None
+            raise _as_apply_error(exc, where, failed, rolled_back=True, stats=stats, ws=ws) from None
         ph.start(ev.ROLLBACK)
         emit(Event(ev.ROLLBACK, 0, n, tx=tx, message=f"rolling back: {_why(exc)}"))
         t.loose = True  # take back what was written through these handles, wherever inside
@@ -564,11 +665,10 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
         except BaseException as rb:
             ph.stop()
             stats.fsyncs = fsio.fsync_count() - fs0
-            err = ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}) and could not be rolled "
+            raise ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}) and could not be rolled "
                                      f"back now ({_why(rb)}: {getattr(rb, 'filename', '') or ''})"),
-                             hint="run `wopt recover` to restore the tree before the apply")
-            err.stats = stats
-            raise err from None
+                             hint="run `wopt recover` to restore the tree before the apply",
+                             stats=stats, **failed) from None
         ph.stop()
         stats.fsyncs = fsio.fsync_count() - fs0
         restored = res.restored
@@ -576,15 +676,13 @@ def _commit(ws, t, changes, *, mode, tx, kind, plan_id, steps, undoes, on_event,
             emit(Event(ev.ROLLBACK, i + 1, len(restored), path=p, batch=_batch(p), tx=tx))
         if not res.ok:
             emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back in part"))
-            err = ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}: "
+            raise ApplyError(_relmsg(ws, f"transaction {tx} failed ({_why(exc)}: "
                                      f"{getattr(exc, 'filename', '') or where}); " + res.summary()),
-                             hint=res.hint())
-            err.stats = stats
-            raise err from None
+                             hint=res.hint(), stats=stats, **failed) from None
         emit(Event(ev.ROLLBACK, n, n, tx=tx, message="rolled back"))
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise _as_apply_error(exc, where, rolled_back=True, stats=stats, ws=ws) from None
+        raise _as_apply_error(exc, where, failed, rolled_back=True, stats=stats, ws=ws) from None
     ph.stop()
     stats.fsyncs = fsio.fsync_count() - fs0
     emit(Event(ev.DONE, n, n, total_bytes, total_bytes, tx=tx, message="committed"))
@@ -612,10 +710,28 @@ def _relmsg(ws: Workspace, text: str) -> str:
     return text.replace(str(ws.root) + os.sep, "").replace(str(ws.root), ".")
 
 
-def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats: CommitStats,
-                    ws: Workspace) -> BaseException:
+def _failure(ws: Workspace, exc: BaseException) -> dict[str, Any]:
+    """The structured fields of a failure inside the transaction (read as it propagates): the
+    phase in hand, and for a failed system call its operation, errno and path (the target of
+    a rename or a link's source, workspace-relative)."""
+    if isinstance(exc, ApplyError):
+        return {"phase": exc.phase or fsio.phase(), "operation": exc.operation, "errno": exc.errno,
+                "path": exc.path}
+    if not isinstance(exc, OSError):
+        return {"phase": fsio.phase(), "operation": None, "errno": None, "path": None}
+    name = exc.filename
+    path = None
+    if name is not None:
+        path = _relmsg(ws, str(name).rpartition(" -> ")[2] if isinstance(name, str) else os.fsdecode(name))
+    return {"phase": fsio.phase(), "operation": fsio.current_op()[0] or None, "errno": exc.errno,
+            "path": path}
+
+
+def _as_apply_error(exc: BaseException, where: str, failed: dict[str, Any], *, rolled_back: bool,
+                    stats: CommitStats, ws: Workspace) -> BaseException:
     if isinstance(exc, ApplyError):
         exc.stats = stats
+        exc.phase = failed["phase"]
         return exc
     if not isinstance(exc, Exception):
         return exc
@@ -628,9 +744,8 @@ def _as_apply_error(exc: BaseException, where: str, *, rolled_back: bool, stats:
         hint = ("the transaction was rolled back, through the directory handles it had opened (so in "
                 "a directory moved within the workspace too); nothing was written through the symlink. "
                 "Put the directory back and apply again")
-    err = ApplyError(_relmsg(ws, msg + f" (at {where})"), hint=hint)
-    err.stats = stats
-    return err
+    return ApplyError(_relmsg(ws, msg + f" (at {where})"), hint=hint, stats=stats,
+                      rolled_back=rolled_back, **failed)
 
 
 def _batch(path: str) -> str:
@@ -648,16 +763,16 @@ def _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> 
     written: list[str] = []
     done_bytes = 0
     for i, (c, e) in enumerate(zip(changes, entries)):
-        if "tmp" in e:
+        if e.tmp is not None:
             if is_symlink_mode(c.after_mode):
-                fsio.symlink(t, c.after, e["tmp"])  # durable by the fsync of its directory after the rename
+                fsio.symlink(t, c.after, e.tmp)  # durable by the fsync of its directory after the rename
             else:
-                fsio.write_new_file(t, e["tmp"], c.after, c.after_mode if c.after_mode is not None else 0o644,
+                fsio.write_new_file(t, e.tmp, c.after, c.after_mode if c.after_mode is not None else 0o644,
                                     sync=False)
-                written.append(e["tmp"])
+                written.append(e.tmp)
             done_bytes += len(c.after)
-        if "backup" in e:
-            dst = f"{bdir}/{e['backup']}"
+        if e.backup is not None:
+            dst = f"{bdir}/{e.backup}"
             try:
                 fsio.link(t, c.path, dst)
             except OSError as x:
@@ -681,8 +796,8 @@ def _commit_rename(t, tx, changes, entries, new_dirs, ph, emit, total_bytes) -> 
     chmodded: list[str] = []   # mode-only changes: the inode itself must be synced
     done_bytes = 0
     for i, (c, e) in enumerate(zip(changes, entries)):
-        if "tmp" in e:
-            fsio.rename(t, e["tmp"], c.path)
+        if e.tmp is not None:
+            fsio.rename(t, e.tmp, c.path)
             done_bytes += len(c.after)
             touched.add(_parent(c.path))
         elif c.after is None:
@@ -761,7 +876,7 @@ class Rollback:
     Either keeps the journal (manifest and backups) until a person decides."""
 
     tx: str
-    manifest: dict | None = None
+    manifest: Manifest | None = None
     restored: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)
     damaged: str | None = None
@@ -811,7 +926,7 @@ def _h16(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _torn(cur: bytes, orig: bytes | None, e: dict) -> bool:
+def _torn(cur: bytes, orig: bytes | None, e: JournalEntry | None) -> bool:
     """True if `cur` is what an interrupted in-place write of the entry's new content over
     `orig` (or a file created for it: `orig` None), or of `orig` back over it, can leave (a
     kill, or a power cut that lost some of its pages: a filesystem writes data back in whole
@@ -821,8 +936,9 @@ def _torn(cur: bytes, orig: bytes | None, e: dict) -> bool:
     zeros, the new content's last page then the original's tail, or the new content cut where
     the original ends (a restore truncates first). Anything else is a person's."""
     orig = orig or b""
-    pages = e.get("apages") or []
-    alen = e.get("alen", 0)
+    pages = (e.apages if e is not None else None) or []
+    alen = (e.alen if e is not None else None) or 0
+    acut = e.acut if e is not None else None
     olen = len(orig)
     n = len(cur)
     if n > max(olen, alen):
@@ -840,15 +956,15 @@ def _torn(cur: bytes, orig: bytes | None, e: dict) -> bool:
             cut = min(PAGE, alen - i)
             if _h16(block[:cut]) == pages[k] and block[cut:] == orig[i + cut:i + len(block)]:
                 continue
-        if e.get("acut") and i < olen < i + PAGE and len(block) == olen - i and _h16(block) == e["acut"]:
+        if acut and i < olen < i + PAGE and len(block) == olen - i and _h16(block) == acut:
             continue
         return False
     return True
 
 
-def _links(e: dict) -> bool:
+def _links(e: JournalEntry) -> bool:
     """Whether the entry's path was a symlink before the transaction or is one after it."""
-    return is_symlink_mode(e.get("before_mode")) or is_symlink_mode(e.get("after_mode"))
+    return is_symlink_mode(e.before_mode) or is_symlink_mode(e.after_mode)
 
 
 def _read_state(t: fsio.Tree, rel: str, *, links: bool = False) -> tuple[bytes | None, int | None]:
@@ -868,62 +984,62 @@ def _read_state(t: fsio.Tree, rel: str, *, links: bool = False) -> tuple[bytes |
         raise fsio.Replaced(20, "a directory on the way is a file now", rel) from None
 
 
-def _judge(m: dict, e: dict, cur: bytes | None, cur_mode: int | None, orig: bytes | None) -> str:
+def _judge(m: Manifest, e: JournalEntry, cur: bytes | None, cur_mode: int | None, orig: bytes | None) -> str:
     """'before' (nothing of the transaction there), 'ours' (exactly what the transaction wrote,
     or what an interrupted write of it leaves) or 'theirs' (anything else: a person's work)."""
-    op = e["op"]
+    op = e.op
     h = ABSENT if cur is None else sha256(cur)
     if cur is None:
         if op == "create":
             return "before"
         if op == "delete":
             return "ours"
-        if m["mode"] == "journal" and _links(e):
+        if m.mode == "journal" and _links(e):
             return "ours"  # journal mode removes a link, or a file a link replaces, before creating anew
         return "theirs"  # the transaction never removes a replaced file: a person deleted it
-    if h == e["before"] and cur_mode == e["before_mode"]:
+    if h == e.before and cur_mode == e.before_mode:
         return "before"
-    if h == e["after"] and cur_mode == e["after_mode"]:
+    if h == e.after and cur_mode == e.after_mode:
         return "ours"
-    modes = {e["before_mode"], e["after_mode"]}
+    modes = {e.before_mode, e.after_mode}
     if _links(e):
         return _judge_link(m, e, cur, cur_mode, orig)
-    if m["mode"] == "journal":
+    if m.mode == "journal":
         if op == "create":
             # created with mode 0600, written, then given its mode
-            if cur_mode in (0o600, e["after_mode"]) and _torn(cur, None, e):
+            if cur_mode in (0o600, e.after_mode) and _torn(cur, None, e):
                 return "ours"
         elif op == "replace":
             if cur_mode in modes and orig is not None and _torn(cur, orig, e):
                 return "ours"
         elif op == "chmod":
-            if h == e["before"] and cur_mode in modes:
+            if h == e.before and cur_mode in modes:
                 return "ours"
         elif op == "delete":
             # a restore re-creates it with mode 0600, writes it, then gives it its mode
-            if cur_mode in modes | {0o600} and orig is not None and _torn(cur, orig, {}):
+            if cur_mode in modes | {0o600} and orig is not None and _torn(cur, orig, None):
                 return "ours"
-    elif op == "chmod" and h == e["before"] and cur_mode in modes:
+    elif op == "chmod" and h == e.before and cur_mode in modes:
         return "ours"
     return "theirs"
 
 
-def _judge_link(m: dict, e: dict, cur: bytes, cur_mode: int | None, orig: bytes | None) -> str:
+def _judge_link(m: Manifest, e: JournalEntry, cur: bytes, cur_mode: int | None, orig: bytes | None) -> str:
     """`_judge` for an entry whose path is or was a symlink, where `cur` (present) is neither
     exactly the before nor the after state. A link is created and removed whole, so only a
     regular file can be a state between: in journal mode, the new file written where the
     transaction removed a link, or the original file being restored where it removed the link
     it made. A link with another target is a person's."""
-    if m["mode"] != "journal" or is_symlink_mode(cur_mode):
+    if m.mode != "journal" or is_symlink_mode(cur_mode):
         return "theirs"
-    if is_symlink_mode(e["before_mode"]) and not is_symlink_mode(e["after_mode"]) and e["after"] != ABSENT:
+    if is_symlink_mode(e.before_mode) and not is_symlink_mode(e.after_mode) and e.after != ABSENT:
         # a link replaced by a file: created with mode 0600, written, then given its mode
-        if cur_mode in (0o600, e["after_mode"]) and _torn(cur, None, e):
+        if cur_mode in (0o600, e.after_mode) and _torn(cur, None, e):
             return "ours"
-    elif is_symlink_mode(e["after_mode"]) and e["before"] != ABSENT and not is_symlink_mode(e["before_mode"]):
+    elif is_symlink_mode(e.after_mode) and e.before != ABSENT and not is_symlink_mode(e.before_mode):
         # a file replaced by a link: a rollback re-creates the file with mode 0600, writes it,
         # then gives it its mode
-        if cur_mode in (e["before_mode"], 0o600) and orig is not None and _torn(cur, orig, {}):
+        if cur_mode in (e.before_mode, 0o600) and orig is not None and _torn(cur, orig, None):
             return "ours"
     return "theirs"
 
@@ -957,38 +1073,38 @@ def _rollback(ws: Workspace, tx: str, t: fsio.Tree) -> Rollback:
         out.damaged = "is damaged (truncated or altered: its checksum does not match)"
         out.known_paths = salvage_paths(data)
         return out
-    m, blobs = got
-    why = check_manifest(m, tx, blobs)
-    if why:
-        out.damaged = f"is not trustworthy: it {why}"
+    raw, blobs = got
+    m = parse_manifest(raw, tx, blobs)
+    if isinstance(m, str):
+        out.damaged = f"is not trustworthy: it {m}"
         return out
     out.manifest = m
     rewritten: list[str] = []
     touched: set[str] = set()
     kept_orig: list[tuple[str, bytes | None, bool]] = []
-    for e in reversed(m["entries"]):
-        rel = e["path"]
+    for e in reversed(m.entries):
+        rel = e.path
         try:
             orig = _original(t, m, blobs, e)
             cur, cur_mode = _read_state(t, rel, links=_links(e))
             verdict = _judge(m, e, cur, cur_mode, orig)
             if verdict == "theirs":
                 out.kept.append((rel, "deleted since" if cur is None else "changed since"))
-                kept_orig.append((rel, orig, is_symlink_mode(e["before_mode"])))
+                kept_orig.append((rel, orig, is_symlink_mode(e.before_mode)))
             elif verdict == "ours":
-                if m["mode"] == "rename":
+                if m.mode == "rename":
                     _undo_rename_entry(t, tx, e, cur, orig, out, touched, rewritten)
                 else:
                     _undo_journal_entry(t, e, cur, cur_mode, orig, out, touched, rewritten)
-            if m["mode"] == "rename" and e.get("tmp") and t.lstat(e["tmp"]) is not None:
-                fsio.unlink(t, e["tmp"])
-                touched.add(_parent(e["tmp"]))
+            if m.mode == "rename" and e.tmp and t.lstat(e.tmp) is not None:
+                fsio.unlink(t, e.tmp)
+                touched.add(_parent(e.tmp))
         except fsio.Replaced as x:
-            if t.loose and not t.opened(rel) and not (e.get("tmp") and t.opened(e["tmp"])):
+            if t.loose and not t.opened(rel) and not (e.tmp and t.opened(e.tmp)):
                 continue  # in process: this transaction never reached that directory
             out.kept.append((rel, f"{x.filename}: {x.strerror}"))
             kept_orig.append((rel, None, False))
-    for d in reversed(m.get("dirs", [])):
+    for d in reversed(m.dirs):
         try:
             if t.is_dir(d):
                 fsio.rmdir(t, d)
@@ -1023,61 +1139,64 @@ def _reachable(t: fsio.Tree, rel: str) -> bool:
         return False
 
 
-def _original(t: fsio.Tree, m: dict, blobs: bytes, e: dict) -> bytes | None:
-    if e["before"] == ABSENT:
+def _original(t: fsio.Tree, m: Manifest, blobs: bytes, e: JournalEntry) -> bytes | None:
+    if e.before == ABSENT:
         return None
-    if m["mode"] == "journal":
-        return blobs[e["off"]:e["off"] + e["len"]] if "off" in e else None
-    if "backup" in e:
+    if m.mode == "journal":
+        return blobs[e.off:e.off + e.len] if e.off is not None and e.len is not None else None
+    if e.backup is not None:
         try:
-            data, _ = _read_state(t, f"{backup_rel(m['tx'])}/{e['backup']}",
-                                  links=is_symlink_mode(e["before_mode"]))
+            data, _ = _read_state(t, f"{backup_rel(m.tx)}/{e.backup}",
+                                  links=is_symlink_mode(e.before_mode))
         except fsio.Replaced:
             return None
-        if data is not None and sha256(data) == e["before"]:
+        if data is not None and sha256(data) == e.before:
             return data
     return None
 
 
+def _remove_created(t: fsio.Tree, rel: str, out: Rollback, touched: set[str]) -> None:
+    """Roll back a file the transaction created: remove it."""
+    fsio.unlink(t, rel)
+    out.restored.append(rel)
+    touched.add(_parent(rel))
+
+
 def _undo_rename_entry(t, tx, e, cur, orig, out, touched, rewritten) -> None:
-    rel, op = e["path"], e["op"]
+    rel, op = e.path, e.op
     if op == "create":
-        fsio.unlink(t, rel)
-        out.restored.append(rel)
-        touched.add(_parent(rel))
+        _remove_created(t, rel, out, touched)
     elif op in ("replace", "delete"):
         if orig is None:
             out.kept.append((rel, f"its backup in .wopt/journal/{tx}/ is missing or damaged"))
             return
-        fsio.rename(t, f"{backup_rel(tx)}/{e['backup']}", rel)  # the original inode, or a copy
+        fsio.rename(t, f"{backup_rel(tx)}/{e.backup}", rel)  # the original inode, or a copy
         out.restored.append(rel)
         touched.add(_parent(rel))
     elif op == "chmod":
-        fsio.chmod(t, rel, e["before_mode"])
+        fsio.chmod(t, rel, e.before_mode)
         out.restored.append(rel)
         rewritten.append(rel)
 
 
 def _undo_journal_entry(t, e, cur, cur_mode, orig, out, touched, rewritten) -> None:
-    rel, op = e["path"], e["op"]
+    rel, op = e.path, e.op
     if op == "create":
-        fsio.unlink(t, rel)
-        out.restored.append(rel)
-        touched.add(_parent(rel))
+        _remove_created(t, rel, out, touched)
         return
     if op in ("replace", "delete"):
-        if cur is not None and (is_symlink_mode(cur_mode) or is_symlink_mode(e["before_mode"])) \
-                and (cur != orig or cur_mode != e["before_mode"]):
+        if cur is not None and (is_symlink_mode(cur_mode) or is_symlink_mode(e.before_mode)) \
+                and (cur != orig or cur_mode != e.before_mode):
             fsio.unlink(t, rel)  # a link is replaced whole, never written through
             touched.add(_parent(rel))
             cur = None
-        if cur is None and is_symlink_mode(e["before_mode"]):
+        if cur is None and is_symlink_mode(e.before_mode):
             fsio.symlink(t, orig, rel)
             touched.add(_parent(rel))
             out.restored.append(rel)
             return
         if cur is None:
-            fsio.write_new_file(t, rel, orig, e["before_mode"], sync=False)
+            fsio.write_new_file(t, rel, orig, e.before_mode, sync=False)
             rewritten.append(rel)
             touched.add(_parent(rel))
             out.restored.append(rel)
@@ -1086,8 +1205,8 @@ def _undo_journal_entry(t, e, cur, cur_mode, orig, out, touched, rewritten) -> N
             fsio.restore_file(t, rel, orig)
             rewritten.append(rel)
             out.restored.append(rel)
-    if cur_mode != e["before_mode"]:
-        fsio.chmod(t, rel, e["before_mode"])
+    if cur_mode != e.before_mode:
+        fsio.chmod(t, rel, e.before_mode)
         if rel not in rewritten:
             rewritten.append(rel)
         out.restored.append(rel)
@@ -1146,23 +1265,23 @@ def _drop(t: fsio.Tree, tx: str) -> None:
 
 # ---------------------------------------------------------------------------- committed journals
 
-def committed_original(ws: Workspace, m: dict, blobs: bytes, entry: dict,
+def committed_original(ws: Workspace, m: Manifest, blobs: bytes, entry: JournalEntry,
                        t: fsio.Tree | None = None) -> bytes | None:
     """The bytes a committed transaction's entry had before it (None: absent)."""
-    if entry["before"] == ABSENT:
+    if entry.before == ABSENT:
         return None
-    if m["mode"] == "journal":
-        if "off" in entry:
-            return blobs[entry["off"]:entry["off"] + entry["len"]]
+    if m.mode == "journal":
+        if entry.off is not None and entry.len is not None:
+            return blobs[entry.off:entry.off + entry.len]
     own = t is None
     t = t or tree(ws)
     try:
-        if m["mode"] != "journal" and "backup" in entry:
+        if m.mode != "journal" and entry.backup is not None:
             # an original link was backed up as a link: its target
-            return _read_state(t, f"{backup_rel(m['tx'])}/{entry['backup']}",
-                               links=is_symlink_mode(entry.get("before_mode")))[0]
+            return _read_state(t, f"{backup_rel(m.tx)}/{entry.backup}",
+                               links=is_symlink_mode(entry.before_mode))[0]
         # chmod-only: the content never changed
-        return t.read(entry["path"])[0]
+        return t.read(entry.path)[0]
     except (fsio.Replaced, FileNotFoundError):
         return None
     finally:
@@ -1170,7 +1289,8 @@ def committed_original(ws: Workspace, m: dict, blobs: bytes, entry: dict,
             t.close()
 
 
-def load_committed(ws: Workspace, tx: str) -> tuple[dict, bytes, str] | None:
+def load_committed(ws: Workspace, tx: str) -> tuple[Manifest, bytes, str] | None:
+    """(manifest, blob area, state) of a finished transaction `tx`, or None."""
     if not valid_tx(tx):
         return None
     with tree(ws) as t:
@@ -1179,8 +1299,9 @@ def load_committed(ws: Workspace, tx: str) -> tuple[dict, bytes, str] | None:
                 got = read_manifest(manifest_rel(tx, state), t)
             except (fsio.Replaced, FileNotFoundError):
                 got = None
-            if got is not None and check_manifest(got[0], tx, got[1]) is None:
-                return got[0], got[1], state
+            m = parse_manifest(got[0], tx, got[1]) if got is not None else None
+            if isinstance(m, Manifest) and got is not None:
+                return m, got[1], state
     return None
 
 
@@ -1263,7 +1384,8 @@ def remove_dirs(t: fsio.Tree, dirs: Sequence[str]) -> list[str]:
     return removed
 
 
-def finish_undo(ws: Workspace, tx: str, *, record: dict | None = None, t: fsio.Tree | None = None) -> str | None:
+def finish_undo(ws: Workspace, tx: str, *, record: HistoryRecord | None = None,
+                t: fsio.Tree | None = None) -> str | None:
     """Complete the bookkeeping of undo `tx` past its commit point (`<tx>.finishing`): mark
     the transaction it undoes undone, remove that transaction's new directories if empty,
     append the undo's history record (once), then rename the manifest to `<tx>.committed`.
@@ -1273,27 +1395,25 @@ def finish_undo(ws: Workspace, tx: str, *, record: dict | None = None, t: fsio.T
     t = t or tree(ws)
     try:
         got = read_manifest(manifest_rel(tx, FINISHING), t)
-        if got is None or check_manifest(got[0], tx, got[1]) is not None:
+        m = parse_manifest(got[0], tx, got[1]) if got is not None else None
+        if not isinstance(m, Manifest):
             raise ApplyError(f".wopt/journal/{tx}{FINISHING} is damaged: the undo {tx} is in effect but its "
                              "records cannot be completed",
                              hint="check `wopt history`, then remove that file by hand")
-        m = got[0]
-        target = m.get("undoes")
-        if isinstance(target, str) and valid_tx(target):
+        target = m.undoes
+        if target is not None and valid_tx(target):
             mark_undone(ws, target, t)
             orig = read_manifest(manifest_rel(target, UNDONE), t)
-            if orig is not None and check_manifest(orig[0], target, orig[1]) is None:
-                remove_dirs(t, orig[0].get("dirs", []))
+            undone = parse_manifest(orig[0], target, orig[1]) if orig is not None else None
+            if isinstance(undone, Manifest):
+                remove_dirs(t, undone.dirs)
         else:
             target = None
-        from .history import append, read_history
+        from .history import HistoryRecord, append, read_history
         if not any(r.get("tx") == tx for r in read_history(ws)):
-            rec = record or {"tx": tx, "plan": m.get("plan"), "kind": "undo", "mode": m.get("mode"),
-                             "outcome": "committed", "started": m.get("started"),
-                             "files": len(m["entries"]),
-                             "ops": {"create": 0, "replace": 0, "delete": 0, "chmod": 0, "move": 0},
-                             "bytes": 0, "durations": {}, "fsyncs": 0, "steps": m.get("steps", []),
-                             "paths": [e["path"] for e in m["entries"]], "undoes": target}
+            rec = record or HistoryRecord(tx=tx, plan=m.plan, kind="undo", mode=m.mode, outcome="committed",
+                                          started=m.started, files=len(m.entries), steps=m.steps,
+                                          paths=[e.path for e in m.entries], undoes=target)
             append(ws, rec, t=t, sync=True)
         fsio.rename(t, manifest_rel(tx, FINISHING), manifest_rel(tx, COMMITTED))
         fsio.fsync_dir(t, JOURNAL)

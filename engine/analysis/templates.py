@@ -11,8 +11,9 @@ byte (checked for every member; a member that does not round-trip is dropped).
 
 Near-misses (outliers) are found through an inverted index of abstracted line shapes: only
 files sharing distinctive lines with a family are compared (difflib on line shapes), never all
-pairs. Plans may also declare families with `render` steps; approved families are saved to
-`.wopt/templates/` and later plans say "matches saved template X (used N times)".
+pairs. Plans may also declare families with `render` steps; the families an apply approved
+whole are saved to `.wopt/templates/` (by `engine/templates_store.py`: this module only reads
+them, through its `load_saved`) and later plans say "matches saved template X (used N times)".
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ..templates_store import SavedTemplate, load_saved  # noqa: F401  (read here; written by the store)
 from .model import Family, FamilyMember, Outlier
 
 MIN_MEMBERS = 3
@@ -500,10 +502,6 @@ def template_errors(plan) -> list[tuple[str, int | None, str]]:
 
 # --------------------------------------------------------------------------- saved templates
 
-def _tdir(ws):
-    return ws.spool / "templates"
-
-
 def _pattern(template: str) -> re.Pattern | None:
     """A regex matching exactly the renderings of a template made only of text and variables."""
     from jinja2 import TemplateError, nodes
@@ -535,27 +533,12 @@ def _pattern(template: str) -> re.Pattern | None:
         return None
 
 
-def load_saved(ws) -> list[dict]:
-    d = _tdir(ws)
-    if not d.is_dir():
-        return []
-    out = []
-    for f in sorted(d.glob("*.json")):
-        try:
-            rec = json.loads(f.read_text("utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(rec, dict) and isinstance(rec.get("template"), str) and rec.get("name"):
-            out.append(rec)
-    return out
-
-
-def match_saved(families: list[Family], saved: list[dict], contents: Mapping[str, bytes | None],
+def match_saved(families: list[Family], saved: list[SavedTemplate], contents: Mapping[str, bytes | None],
                 loose: Iterable[tuple[str, str, bytes | None]] = ()) -> list[Family]:
     """Mark families that match a saved template (the same template, or every member is a
     rendering of it); return extra families of loose files that render from a saved template.
     `contents` maps a step id to its resulting content."""
-    pats = [(rec, _pattern(rec["template"])) for rec in saved]
+    pats = [(rec, _pattern(rec.template)) for rec in saved]
 
     def text_of(sid: str) -> str | None:
         data = contents.get(sid)
@@ -566,16 +549,16 @@ def match_saved(families: list[Family], saved: list[dict], contents: Mapping[str
 
     for fam in families:
         for rec, pat in pats:
-            same = fam.template == rec["template"]
+            same = fam.template == rec.template
             if not same and pat is not None:
                 texts = [text_of(m.step) for m in fam.members]
                 same = all(t is not None and pat.fullmatch(t) for t in texts)
             if same:
-                fam.saved_as = rec["name"]
-                fam.saved_uses = int(rec.get("uses", 0))
+                fam.saved_as = rec.name
+                fam.saved_uses = rec.uses
                 break
     extra: dict[str, Family] = {}
-    usable = [(rec, pat, _literal_prefix(rec["template"])) for rec, pat in pats if pat is not None]
+    usable = [(rec, pat, _literal_prefix(rec.template)) for rec, pat in pats if pat is not None]
     if not usable:
         return []
     for sid, path, data in loose:
@@ -591,13 +574,12 @@ def match_saved(families: list[Family], saved: list[dict], contents: Mapping[str
             m = pat.fullmatch(text)
             if m is None:
                 continue
-            fresh = extra.get(rec["name"])
-            if fresh is None:
-                fresh = extra[rec["name"]] = Family(id=f"saved:{rec['name']}", template=rec["template"],
-                                                    slots=list(m.groupdict().keys()),
-                                                    members=[], saved_as=rec["name"],
-                                                    saved_uses=int(rec.get("uses", 0)))
-            fresh.members.append(FamilyMember(sid, path, dict(m.groupdict())))
+            found = extra.get(rec.name)
+            if found is None:
+                found = extra[rec.name] = Family(id=f"saved:{rec.name}", template=rec.template,
+                                                 slots=list(m.groupdict().keys()),
+                                                 members=[], saved_as=rec.name, saved_uses=rec.uses)
+            found.members.append(FamilyMember(sid, path, dict(m.groupdict())))
             break
     return list(extra.values())
 
@@ -609,48 +591,3 @@ def _literal_prefix(template: str) -> str:
         if k >= 0:
             cut = min(cut, k)
     return template[:cut]
-
-
-def _slug(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-.") or "template"
-
-
-def save_family(ws, family: Family, *, name: str | None = None) -> str:
-    """Save an approved family to `.wopt/templates/<name>.json` (or count one more use of the
-    saved template it matches); return the saved name."""
-    from .. import spool
-    spool.ensure(ws)
-    d = _tdir(ws)
-    now = spool.now_iso()
-    for rec in load_saved(ws):
-        if rec["template"] == family.template or rec["name"] == family.saved_as:
-            rec["uses"] = int(rec.get("uses", 0)) + 1
-            rec["files"] = int(rec.get("files", 0)) + len(family.members)
-            rec["updated"] = now
-            spool.atomic_write(d / f"{rec['name']}.json", json.dumps(rec, indent=2).encode())
-            return rec["name"]
-    if name is None:
-        first = family.members[0].path if family.members else "template"
-        base = posixpath.basename(posixpath.dirname(first)) or "top"
-        ext = posixpath.splitext(first)[1].lstrip(".") or "file"
-        name = _slug(f"{base}-{ext}")
-    name = _slug(name)
-    final, k = name, 2
-    while (d / f"{final}.json").exists():
-        final = f"{name}-{k}"
-        k += 1
-    rec = {"name": final, "template": family.template, "slots": family.slots, "uses": 1,
-           "files": len(family.members), "created": now, "updated": now,
-           "example": family.members[0].path if family.members else None}
-    spool.atomic_write(d / f"{final}.json", json.dumps(rec, indent=2).encode())
-    return final
-
-
-def save_approved_families(ws, model, review) -> list[str]:
-    """Save every family of `model` whose members the review approved, all of them."""
-    from ..review import APPROVED
-    names = []
-    for fam in model.families:
-        if fam.members and all(review.decision(m.step) == APPROVED for m in fam.members):
-            names.append(save_family(ws, fam))
-    return names

@@ -24,15 +24,13 @@ def register(sub, common) -> None:
                    "a file already invalid before the plan never blocks, it gets a warning")
     p.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="how long to wait for another apply (default 10)")
-    p.add_argument("--json", action="store_true", help="print the transaction as JSON")
-    p.set_defaults(func=cmd_apply)
+    _finish(p, cmd_apply, "print the transaction as JSON")
 
     p = sub.add_parser("undo", parents=[common], help="undo an applied transaction",
                        description="Undo transaction TX (default: the last applied one not yet undone). "
                        "Refused, naming the files, if they changed since.")
     p.add_argument("tx", metavar="TX", nargs="?")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_undo)
+    _finish(p, cmd_undo)
 
     p = sub.add_parser("recover", parents=[common], help="roll back an interrupted transaction",
                        description="Roll back any transaction that never finished (every wopt command "
@@ -42,13 +40,18 @@ def register(sub, common) -> None:
     p.add_argument("--resolve", metavar="TX",
                    help="you decided about the listed paths of interrupted transaction TX: drop its "
                    "journal, leave the files as they are")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_recover)
+    _finish(p, cmd_recover)
 
     p = sub.add_parser("history", parents=[common], help="list past transactions")
     p.add_argument("--json", action="store_true")
     p.add_argument("-n", "--limit", type=int, default=0, metavar="N", help="only the last N")
     p.set_defaults(func=cmd_history)
+
+
+def _finish(p, func, json_help: str | None = None) -> None:
+    """The `--json` flag each of these commands takes last, and the function it runs."""
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.set_defaults(func=func)
 
 
 def _human_bytes(n: int) -> str:

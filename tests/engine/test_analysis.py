@@ -168,7 +168,7 @@ def test_large_file_flag_and_a_reorder_warning(tmp_path, monkeypatch):
 
 
 def test_saving_the_families_a_review_approved(tmp_path):
-    from wopt.engine.analysis.templates import save_approved_families
+    from wopt.engine.templates_store import save_approved_families
     from wopt.engine.review import APPROVED
     steps = [{"kind": "write", "id": f"m{i}", "path": f"models/m{i}.py",
               "content": f"class M{i}:\n    table = 't{i}'\n    size = {i}\n    kind = 'model'\n"} for i in range(3)]

@@ -8,6 +8,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from wopt.engine.analysis import analyze
+from wopt.engine import templates_store
 from wopt.engine.analysis import templates as T
 from wopt.engine.plan import decode_plan
 from wopt.engine.workspace import Workspace
@@ -153,7 +154,7 @@ def test_saved_template_is_recognised_in_a_later_plan(tmp_path):
     plan = three_families_plan()
     model = analyze(ws, plan)
     py = next(f for f in model.families if f.members[0].path.endswith(".py"))
-    name = T.save_family(ws, py)
+    name = templates_store.save_family(ws, py)
     assert name == "models-py"
     rec = json.loads((tmp_path / ".wopt" / "templates" / "models-py.json").read_text())
     assert rec["template"] == py.template and rec["uses"] == 1 and rec["files"] == 4
@@ -163,7 +164,7 @@ def test_saved_template_is_recognised_in_a_later_plan(tmp_path):
         for i, (n, t) in enumerate((("Invoice", "invoices"), ("Refund", "refunds"), ("Tax", "taxes")))]}))
     [detected] = analyze(ws, later).families
     assert detected.saved_as == "models-py" and detected.saved_uses == 1
-    assert T.save_family(ws, detected) == "models-py"
+    assert templates_store.save_family(ws, detected) == "models-py"
     assert json.loads((tmp_path / ".wopt" / "templates" / "models-py.json").read_text())["uses"] == 2
 
     # a file alone (no family in its plan) still says it matches the saved template

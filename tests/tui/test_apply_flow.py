@@ -3,6 +3,7 @@ failures (a stale file, an injected I/O error in the commit phase) that leave fi
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import itertools
 from pathlib import Path
@@ -206,6 +207,61 @@ async def test_io_error_mid_commit_rolls_back_and_says_so(tmp_path):
     assert tree(tmp_path / "ws") == ORIGINAL
 
 
+@run
+async def test_a_failing_write_is_shown_from_the_errors_fields(tmp_path):
+    """Journal mode, ENOSPC injected at the first write of the commit phase: the engine's
+    ApplyError names the phase, operation, errno and file, and the screen says it from those."""
+    import shutil
+    from wopt.engine.apply import apply_plan
+    from wopt.engine.errors import ApplyError
+    ws, plan, review = make_workspace(tmp_path / "ws")
+    probe = tmp_path / "probe"
+    shutil.copytree(tmp_path / "ws", probe)
+    fsio.configure("eio:1000000")          # log operations, never fire
+    try:
+        apply_plan(Workspace(probe), plan, mode="journal",
+                   review=Review(plan_id=plan.id, decisions=dict(review.decisions)))
+        k, _phase, op, target = next(x for x in fsio.log() if x[1] == "commit" and x[2] == "write")
+    finally:
+        fsio.configure("")
+    app = Host(ws, plan, review, clock=fake_clock(), mode="journal")
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot, app)
+            fsio.configure(f"enospc:{k}")
+            await pilot.press("enter")
+            await settle(pilot, app)
+            fsio.configure("")
+            screen = app.screen
+            err = screen.error
+            assert isinstance(err, ApplyError)
+            assert (err.phase, err.operation, err.errno, err.path, err.rolled_back) == (
+                "commit", "write", errno.ENOSPC, target, True)
+            detail = text_of(screen, "#result-detail")
+            assert f"No space left on device while moving files into place at {target}." in detail
+            assert "The transaction was rolled back" in text_of(screen, "#result-summary")
+    finally:
+        fsio.configure("")
+    assert tree(tmp_path / "ws") == ORIGINAL
+
+
+def test_the_failure_sentence_comes_from_the_fields_not_the_text():
+    from wopt.engine.errors import ApplyError
+    from wopt.tui.screens.apply import headline
+    st = ProgressState(fake_clock())
+    st.failed_phase, st.failed_path = "sync", "a/x.txt"
+    bare = ApplyError("something went wrong", phase="sync", operation="fsync", errno=errno.EIO,
+                      path="a/y.txt", rolled_back=True)
+    assert headline(bare, st) == "Input/output error while syncing directories at a/y.txt."
+    # a message that reads like another failure changes nothing
+    worded = ApplyError("apply failed: Permission denied on b/z.txt (at phase commit)", phase="sync",
+                        errno=errno.EIO, path=None)
+    assert headline(worded, st) == "Input/output error while syncing directories just after a/x.txt."
+    st.failed_phase = None
+    assert headline(ApplyError("apply failed: Permission denied on b/z.txt"), st) == (
+        "apply failed: Permission denied on b/z.txt")
+
+
 def test_progress_state_coalesces_events_into_batches():
     st = ProgressState(fake_clock(0.5), "rename")
     st.plan_batches(["a/x", "a/y", "b/z"])
@@ -326,7 +382,9 @@ def test_snapshot_apply_failed(snap_compare, tmp_path):
     async def before(pilot):
         await _wait(pilot)
         err = ApplyError("apply failed: Input/output error on src/shop/cart.py (at phase commit, "
-                         "operation 24)", hint="the transaction was rolled back; the tree is as before")
+                         "operation 24)", hint="the transaction was rolled back; the tree is as before",
+                         phase="commit", path="src/shop/cart.py", operation="rename", errno=errno.EIO,
+                         rolled_back=True)
         _drive(pilot.app.screen, _events(1, fail=True), error=err)
         await pilot.pause()
     assert snap_compare(_host(tmp_path), run_before=before, terminal_size=SIZE)

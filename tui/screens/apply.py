@@ -1,7 +1,7 @@
 """The apply flow: confirm what will happen, apply with a live progress panel, then the result
 with one key to undo.
 
-`ApplyFlowScreen(ws, plan, review)` is a `ModalScreen[TxResult | None]` in three stages:
+`ApplyFlowScreen(ws, plan, review)` is a `ModalScreen[ApplyOutcome | None]` in three stages:
 
 1. **confirm**: `wopt.engine.apply.preview(...)` (in a thread worker) summarised: files, bytes,
    creates/replaces/deletes, and the stale or invalid steps that block, with their reasons.
@@ -15,18 +15,22 @@ with one key to undo.
    to close. The screen dismisses with the apply's TxResult (or the undo's after an undo), or
    None when nothing was applied.
 
+Everything shown comes from the engine's typed results (`Preview`, `TxResult`) and the fields
+of its errors (`ApplyError.phase`, `.path`, `.errno`, `.rolled_back`, `StaleError.stale`),
+never from parsing their text.
+
 Times shown come from an injectable clock (`clock=`), so snapshots stay deterministic.
 """
 from __future__ import annotations
 
-import re
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable, TypeAlias
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -38,7 +42,14 @@ from textual.widgets import Button, ContentSwitcher, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from wopt.engine import events as ev
+from wopt.engine.apply import Preview, TxResult
+from wopt.engine.errors import (ApplyError, InternalError, LockBusy, StaleError, StepError, UndoRefused,
+                                WoptError)
+from wopt.engine.plan import ABSENT
 from wopt.engine.sizes import format_size
+
+if TYPE_CHECKING:
+    from wopt.engine.analysis.model import Finding
 
 CONFIRM, RUNNING, RESULT = "confirm", "running", "result"
 RENDER_INTERVAL = 1 / 8       # seconds between two repaints of the progress panel
@@ -64,6 +75,10 @@ PHASE_WORDS = {
 
 RESULT_FILES = 50     # files listed by name in the result; the rest are counted
 
+# what the screen dismisses with: the apply's result, or the undo's after an undo (None when
+# nothing was applied)
+ApplyOutcome: TypeAlias = TxResult
+
 
 def human_bytes(n: int | float | None) -> str:
     return format_size(n or 0)
@@ -71,23 +86,6 @@ def human_bytes(n: int | float | None) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """A field of an engine result by the first name it has (dicts or objects)."""
-    for name in names:
-        if isinstance(obj, dict):
-            if name in obj:
-                return obj[name]
-        elif hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
-def _count(v: Any) -> int:
-    if isinstance(v, (list, tuple, set, dict)):
-        return len(v)
-    return int(v or 0)
 
 
 def _batch_of(path: str) -> str:
@@ -264,7 +262,12 @@ class ApplyProgress(Message):
     """New engine events are waiting in the screen's ProgressState (one at a time)."""
 
 
-class ApplyFlowScreen(ModalScreen["Any | None"]):
+# the dialog's buttons and the action each one runs
+BUTTON_ACTIONS = {"apply-go": "confirm", "apply-cancel-button": "cancel", "result-undo": "undo",
+                  "result-close": "close"}
+
+
+class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
     """Confirm, apply with live progress, result with undo."""
 
     CSS_PATH = "apply.tcss"
@@ -286,21 +289,15 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
                  clock: Callable[[], float] = time.monotonic,
                  name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
-        self.ws = ws
-        self.plan = plan
-        self.review = review
-        self.model = model
-        self.step_ids = step_ids
-        self.mode = mode
-        self.allow_invalid = allow_invalid
-        self.lock_timeout = lock_timeout
-        self.clock = clock
-        self.preview_result: Any = None
-        self._findings: list = []
+        self.ws, self.plan, self.review, self.model = ws, plan, review, model
+        self.step_ids, self.mode, self.allow_invalid = step_ids, mode, allow_invalid
+        self.lock_timeout, self.clock = lock_timeout, clock
+        self.preview_result: Preview | None = None
+        self._findings: list[Finding] = []
         self.preview_error: str | None = None
         self.blocked: bool = True
-        self.result: Any = None          # the apply's TxResult
-        self.undo_result: Any = None
+        self.result: TxResult | None = None          # the apply's
+        self.undo_result: TxResult | None = None
         self.error: BaseException | None = None
         self.progress = ProgressState(clock, mode)
         self._pending = False
@@ -361,7 +358,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
 
     def _can_undo(self) -> bool:
         return (self.result is not None and self.undo_result is None
-                and _get(self.result, "outcome", default="committed") == "committed")
+                and self.result.outcome == "committed")
 
     async def action_guard_quit(self) -> None:
         """Quitting in the middle of an apply would leave it to recovery: wait for it."""
@@ -396,21 +393,10 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         if self.stage == RESULT and self._can_undo():
             self._start("undo")
 
-    @on(Button.Pressed, "#apply-go")
-    def _go(self) -> None:
-        self.action_confirm()
-
-    @on(Button.Pressed, "#apply-cancel-button")
-    def _cancel(self) -> None:
-        self.action_cancel()
-
-    @on(Button.Pressed, "#result-undo")
-    def _undo(self) -> None:
-        self.action_undo()
-
-    @on(Button.Pressed, "#result-close")
-    def _close(self) -> None:
-        self.action_close()
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        action = BUTTON_ACTIONS.get(event.button.id or "")
+        if action is not None:
+            getattr(self, f"action_{action}")()
 
     # ------------------------------------------------------------------ stage 1: preview
     def _approved_ids(self) -> list[str] | None:
@@ -423,7 +409,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         return None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-preview")
-    def _run_preview(self):
+    def _run_preview(self) -> tuple[Preview, list[Finding]]:
         from wopt.engine.apply import preview
         pv = preview(self.ws, self.plan, self._approved_ids(), review=self.review)
         from wopt.engine.analysis.validate import validate_changes
@@ -433,18 +419,15 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         findings = [f for f in validate_changes(pv.changes) if f.severity == "error"]
         return pv, findings
 
-    def _show_preview(self, pv: Any, findings: list | None = None) -> None:
+    def _show_preview(self, pv: Preview, findings: list[Finding] | None = None) -> None:
         self.preview_result = pv
         self._findings = list(findings or [])
-        files = _get(pv, "files", default=0) or 0
-        nbytes = _get(pv, "bytes", default=0) or 0
-        ops = [(n, _count(_get(pv, n + "s", n, default=0))) for n in ("create", "replace", "delete")]
-        extra = [(n, _count(_get(pv, n + "s", n, default=0))) for n in ("move", "chmod")]
-        stale = list(_get(pv, "stale", "stale_steps", default=[]) or [])
-        errors = list(_get(pv, "errors", "step_errors", default=[]) or [])
+        files, nbytes = pv.files, pv.bytes
+        ops = [("create", len(pv.creates)), ("replace", len(pv.replaces)), ("delete", len(pv.deletes))]
+        extra = [("move", pv.moves), ("chmod", len(pv.chmods))]
+        stale, errors = pv.stale, pv.errors
         findings = list(findings or [])
-        steps = _get(pv, "steps", "step_ids", default=None)
-        nsteps = len(steps) if steps is not None else len(self._approved_ids() or [])
+        nsteps = len(pv.steps)
         if nsteps == 0 and not stale and not errors:
             files = 0
 
@@ -457,18 +440,15 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             m, st = marks[n]
             parts += [(f"  {m} ", st), (f"{count:>5} ", "bold"), (f"{n}{'s' if count != 1 else ''}\n", "")]
         blockers: list = []
-        for item in stale:
-            sid, path, exp, found = (list(item) + [None] * 4)[:4] if isinstance(item, (tuple, list)) else (
-                _get(item, "step"), _get(item, "path"), _get(item, "expected"), _get(item, "found"))
-            why = "was deleted" if found in (None, "absent") and exp not in (None, "absent") else (
-                "now exists" if exp == "absent" else "changed on disk")
-            blockers.append(("stale", f"{path} (step {sid}) {why} since the plan was made"))
-        for err in errors:
-            blockers.append(("invalid", str(err)))
+        for s in stale:
+            why = "was deleted" if s.found == ABSENT and s.expected != ABSENT else (
+                "now exists" if s.expected == ABSENT else "changed on disk")
+            blockers.append(("stale", f"{s.path} (step {s.step}) {why} since the plan was made"))
+        for text in errors:
+            blockers.append(("invalid", text))
         for f in findings:
-            line = f":{_get(f, 'line')}" if _get(f, "line") else ""
-            blockers.append(("invalid", f"{_get(f, 'path')}{line} (step {_get(f, 'step')}): "
-                                        f"{_get(f, 'message')} ({_get(f, 'checker')})"))
+            line = f":{f.line}" if f.line else ""
+            blockers.append(("invalid", f"{f.path}{line} (step {f.step}): {f.message} ({f.checker})"))
         if files == 0 and not blockers:
             blockers.append(("nothing", "no approved step changes any file: approve steps first"))
         only_findings = bool(findings) and not stale and not errors
@@ -509,8 +489,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         mode = "undo" if action == "undo" else self.mode
         self.progress = ProgressState(self.clock, mode)
         if action == "apply" and self.preview_result is not None:
-            paths = [_get(c, "path") for c in (_get(self.preview_result, "changes", default=[]) or [])]
-            self.progress.plan_batches([p for p in paths if p])
+            self.progress.plan_batches([c.path for c in self.preview_result.changes])
         self.error = None
         self.stage = RUNNING
         self.query_one(ContentSwitcher).current = "apply-progress"
@@ -546,17 +525,17 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             self._render_progress()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
-    def _run_apply(self):
+    def _run_apply(self) -> TxResult:
         from wopt.engine.apply import apply_plan
         return apply_plan(self.ws, self.plan, self._approved_ids(), mode=self.mode,
                           on_event=self._on_event, allow_invalid=self.allow_invalid, review=self.review,
                           lock_timeout=self.lock_timeout, model=self.model)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
-    def _run_undo(self):
+    def _run_undo(self) -> TxResult:
         from wopt.engine.apply import undo
-        return undo(self.ws, _get(self.result, "tx", "tx_id"), on_event=self._on_event,
-                    lock_timeout=self.lock_timeout)
+        assert self.result is not None   # the undo key is offered only after an apply
+        return undo(self.ws, self.result.tx, on_event=self._on_event, lock_timeout=self.lock_timeout)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -661,7 +640,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
         undo_btn = self.query_one("#result-undo", Button)
         if self.error is not None:
             word = "Undo" if self._action == "undo" else "Apply"
-            rolled = st.rolling_back or "rolled back" in str(self.error)
+            rolled = st.rolling_back or (isinstance(self.error, ApplyError) and self.error.rolled_back)
             untouched = ("The transaction was rolled back: every file is as it was before."
                          if rolled else "Nothing was written: every file is as it was before.")
             if self._action == "undo":
@@ -677,7 +656,8 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             undo_btn.display = self._action == "undo" and self._can_undo()
         else:
             res = self.undo_result if self._action == "undo" else self.result
-            if _get(res, "outcome") == "noop":
+            assert res is not None   # the worker succeeded
+            if res.outcome == "noop":
                 summary.update(Content.assemble(("Nothing to change: ", "bold $text-success"),
                                                 ("the files already hold these contents.", "")))
                 detail.update(Content.assemble(("No transaction was needed; press enter to close.",
@@ -686,9 +666,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
                 self.query_one("#result-close", Button).focus()
                 self.refresh_bindings()
                 return
-            files = _get(res, "files", default=st.files_done) or 0
-            nbytes = _get(res, "bytes", default=st.bytes_done) or 0
-            ops = _get(res, "ops", default={}) or {}
+            files, nbytes, ops = res.files, res.bytes, res.ops
             head = ("Undone" if self._action == "undo" else "Applied")
             tail = (": every file is back as it was before the apply" if self._action == "undo"
                     else " as one transaction")
@@ -699,22 +677,20 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             for n in ("create", "replace", "delete", "move", "chmod"):
                 if ops.get(n):
                     lines.append((f"  {ops[n]:>5} {n}{'s' if ops[n] != 1 else ''}\n", ""))
-            changes = _get(res, "changes", default=[]) or []
+            changes = res.changes
             if changes:
                 lines.append(("\nFiles\n", "bold"))
                 verb = {"create": "created", "replace": "written", "delete": "deleted", "chmod": "mode"}
                 for c in changes[:RESULT_FILES]:
-                    kind = getattr(c, "kind", "")
-                    lines.append((f"  {verb.get(kind, kind):<8} ", "$text-muted"))
-                    lines.append((f"{getattr(c, 'path', c)}\n", ""))
+                    lines.append((f"  {verb.get(c.kind, c.kind):<8} ", "$text-muted"))
+                    lines.append((f"{c.path}\n", ""))
                 if len(changes) > RESULT_FILES:
                     lines.append((f"  … and {len(changes) - RESULT_FILES} more "
                                   "(wopt history --json lists them all)\n", "$text-muted"))
-            fsyncs = _get(res, "fsyncs", default=None)
             lines.append(("\nTimes\n", "bold"))
             lines.append((f"  {st.elapsed:8.2f} s in all", ""))
             # the rate History shows for the same transaction: files over the engine's phase times
-            durations = _get(res, "durations", default={}) or {}
+            durations = res.durations
             secs = sum(float(v) for v in durations.values()) if durations else st.elapsed
             rate = (files / secs) if secs > 0 else 0
             if rate:
@@ -723,8 +699,7 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
             for ph in PHASES_BY_MODE.get(st.mode, ()):
                 if ph in st.phase_seconds:
                     lines.append((f"  {st.phase_seconds[ph]:8.2f} s {ph}\n", "$text-muted"))
-            if fsyncs is not None:
-                lines.append((f"\n  {fsyncs} fsync calls\n", "$text-muted"))
+            lines.append((f"\n  {res.fsyncs} fsync calls\n", "$text-muted"))
             if self._action != "undo":
                 lines.append(("\nPress u to undo this transaction, enter to close.", "$text-muted"))
             detail.update(Content.assemble(*lines))
@@ -734,10 +709,10 @@ class ApplyFlowScreen(ModalScreen["Any | None"]):
 
 
 def headline(err: BaseException | None, st: ProgressState) -> str:
-    """One sentence in plain words: what failed, while doing what, on which file."""
-    from wopt.engine.errors import LockBusy, StaleError, StepError, UndoRefused
+    """One sentence in plain words: what failed, while doing what, on which file (from the
+    error's type and fields, and the phase and file the progress was at)."""
     if isinstance(err, StaleError):
-        files = ", ".join(p for _s, p, _e, _f in err.stale[:3])
+        files = ", ".join(s.path for s in err.stale[:3])
         return f"Files changed since the plan was made ({files}); nothing was written."
     if isinstance(err, LockBusy):
         return "Another apply is using this workspace; nothing was written. Try again when it ends."
@@ -745,21 +720,16 @@ def headline(err: BaseException | None, st: ProgressState) -> str:
         return "The files were changed after the apply, so undoing it would lose those changes."
     if isinstance(err, StepError):
         return "A step cannot be carried out on the files as they are now; nothing was written."
-    cause = err
-    while cause is not None and not isinstance(cause, OSError):
-        cause = cause.__cause__ or cause.__context__
-    reason = (cause.strerror if isinstance(cause, OSError) and cause.strerror else None)
-    if reason is None:
-        m = re.search(r"failed: ([^(;]+?)(?: on \S+)?\s*(?:\(|;|$)", str(err or ""))
-        reason = m.group(1) if m else None
-    if reason:
-        reason = re.sub(r"\s*\(injected at [^)]*\)", "", reason)   # the test fault's own note
+    reason = _reason(err)
     if st.failed_phase:
-        doing = PHASE_WORDS.get(st.failed_phase, st.failed_phase)
-        # the file in hand: the one the error names, else the one after the last event's
-        m = re.search(r" on (?:\S+ -> )?(\S+?)(?: \(at |;|$)", str(err or ""))
-        if m and "/.wopt/" not in m.group(1) and ".wopt-" not in m.group(1):
-            where = f" at {m.group(1)}"
+        # the phase the engine says it failed in; the progress events can lag behind it (journal
+        # mode reports a file once it is written)
+        phase = (err.phase if isinstance(err, ApplyError) else None) or st.failed_phase
+        doing = PHASE_WORDS.get(phase, phase)
+        # the file in hand: the one the failed operation names, else the one after the last event's
+        path = err.path if isinstance(err, ApplyError) else None
+        if path and "/.wopt/" not in path and ".wopt-" not in path:
+            where = f" at {path}"
         elif st.failed_path:
             where = f" just after {st.failed_path}"
         else:
@@ -768,9 +738,23 @@ def headline(err: BaseException | None, st: ProgressState) -> str:
     return (reason + ".") if reason else _plain(err)
 
 
+def _reason(err: BaseException | None) -> str | None:
+    """The failure in a few words: the OS error of the failed call (the error's `errno`, or
+    the OSError it was raised from), or "wopt's internal error"."""
+    if isinstance(err, ApplyError) and err.errno:
+        return err.reason
+    cause = err
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, OSError):
+        return (os.strerror(cause.errno) if cause.errno else cause.strerror) or None
+    if isinstance(err, InternalError):
+        return "wopt's internal error"
+    return None
+
+
 def _plain(err: BaseException | None) -> str:
     """An error in plain words: wopt's own errors say what, where and what to do."""
-    from wopt.engine.errors import WoptError
     if err is None:
         return "unknown error"
     if isinstance(err, WoptError):
