@@ -64,7 +64,7 @@ def analyze_elsewhere(ws, plan, review=None) -> ReviewModel:
     model comes back encoded; its steps decode when read and its diffs are computed here,
     lazily. `worker.start` gives the same with a way to cancel it."""
     from . import worker
-    model = worker.start(ws, plan, review).result()
+    model = worker.start(ws, plan, review).result(serve_diffs=False)
     assert model is not None     # only a cancelled run has none
     return model
 

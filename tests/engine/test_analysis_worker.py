@@ -76,10 +76,34 @@ def test_cancel_kills_the_analysis_process_at_once(tmp_path, monkeypatch):
 def test_a_failing_analysis_process_is_a_wopt_error_with_its_last_words(tmp_path, monkeypatch):
     ws, plan = _demo(tmp_path)
     monkeypatch.setattr(worker.Elsewhere, "COMMAND",
-                        [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.exit('out of memory')"])
+                        [sys.executable, "-c", "import sys; sys.exit('out of memory')"])
     with pytest.raises(WoptError, match=r"analysis process failed \(exit 1\): out of memory"):
         worker.start(ws, plan).result()
     monkeypatch.setattr(worker.Elsewhere, "COMMAND",
-                        [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.stdout.write('junk')"])
+                        [sys.executable, "-c", "import sys; sys.stdout.write('junk')"])
+    with pytest.raises(WoptError, match="failed"):      # no whole answer, then its end
+        worker.start(ws, plan).result()
+    monkeypatch.setattr(worker.Elsewhere, "COMMAND", [sys.executable, "-c", (
+        "import sys; sys.stdout.buffer.write((4).to_bytes(8, 'big') + b'junk'); sys.stdout.flush()")])
     with pytest.raises(WoptError, match="unreadable"):
         worker.start(ws, plan).result()
+
+
+def test_the_process_then_serves_each_diff_and_ends_with_its_caller(tmp_path):
+    ws, plan = _demo(tmp_path)
+    here = analyze(ws, plan, cache=False)
+    job = worker.start(ws, plan)
+    model = job.result()
+    for sid in here.order:
+        assert model.diff(sid) == here.diff(sid)
+    with pytest.raises(KeyError):
+        job.diff("no-such-step")
+    # the caller has the model already (from its cache): the process only serves diffs
+    only = worker.start(ws, plan, send_model=False)
+    sid = here.order[-1]
+    assert only.diff(sid) == here.diff(sid)
+    for j in (job, only):
+        j.close()
+        assert j.proc.poll() is not None
+    with pytest.raises(WoptError, match="stopped"):
+        job.diff(sid)

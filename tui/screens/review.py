@@ -177,16 +177,21 @@ class ReviewScreen(Screen):
         try:
             from wopt.engine.analysis import analyze, cached, worker
             model = cached(self.ws, self.plan, self.review)   # a plan analysed before: at once
-            if model is None and len(self.plan.steps) >= self.ELSEWHERE_STEPS:
-                # a large plan: in another process, so this one (and its GIL) answers keys;
-                # a newer analysis or closing the screen kills it (see _stop_elsewhere)
+            if len(self.plan.steps) >= self.ELSEWHERE_STEPS:
+                # a large plan: analysed (or, from the cache, its diffs computed) in another
+                # process, so this one and its GIL answer keys; a newer analysis or closing
+                # the screen kills it (see _stop_elsewhere)
                 with self._elsewhere_lock:
                     if me.is_cancelled or self._closed:
                         return
                     if self._elsewhere is not None:
                         self._elsewhere.cancel()      # a superseded analysis
-                    job = self._elsewhere = worker.start(self.ws, self.plan, self.review)
-                model = job.result()
+                    job = self._elsewhere = worker.start(self.ws, self.plan, self.review,
+                                                         send_model=model is None)
+                if model is None:
+                    model = job.result()
+                else:
+                    model._diff = job.diff
             elif model is None:
                 model = analyze(self.ws, self.plan, self.review)
         except WoptError as e:
