@@ -202,8 +202,9 @@ def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
         h.update(msgspec.msgpack.encode(plan))
         h.update(b"\0")
         # what of a review the analysis reads: edits, kept hunks, the order (not the decisions)
-        h.update(msgspec.msgpack.encode([getattr(review, "edited", None), getattr(review, "hunks", None),
-                                         getattr(review, "order", None)]) if review is not None else b"-")
+        # (a review that has none of them is no review: the app and the CLI share the model)
+        read = [getattr(review, "edited", None), getattr(review, "hunks", None), getattr(review, "order", None)]
+        h.update(msgspec.msgpack.encode(read) if any(read) else b"-")
     except (TypeError, msgspec.EncodeError):
         return None
     paths: set[str] = set()

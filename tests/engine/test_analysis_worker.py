@@ -107,3 +107,16 @@ def test_the_process_then_serves_each_diff_and_ends_with_its_caller(tmp_path):
         assert j.proc.poll() is not None
     with pytest.raises(WoptError, match="stopped"):
         job.diff(sid)
+
+
+def test_an_empty_review_shares_the_model_of_no_review(tmp_path, monkeypatch):
+    """The app always has a review (empty at first); `wopt show` may have none: one model."""
+    from wopt.engine.review import Review
+    monkeypatch.setattr(cache, "RACY_SECONDS", -1e9)
+    ws, plan = _demo(tmp_path)
+    assert cache.model_key(ws, plan, Review(plan_id=plan.id), "o") == cache.model_key(ws, plan, None, "o")
+    edited = Review(plan_id=plan.id, edited={plan.steps[0].id: "x\n"})
+    assert cache.model_key(ws, plan, edited, "o")[0] != cache.model_key(ws, plan, None, "o")[0]
+    analyze(ws, plan)
+    from wopt.engine.analysis import cached
+    assert cached(ws, plan, Review(plan_id=plan.id)) is not None
