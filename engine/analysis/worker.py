@@ -61,10 +61,16 @@ class Elsewhere:
         request = msgspec.msgpack.encode([str(ws.root), msgspec.json.encode(plan), review_raw, send_model])
         self.proc = subprocess.Popen(self.COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self._err, cwd=str(ws.root))
+        # written by a thread of its own: the process reads it only once Python has started,
+        # and the caller (the app, holding a model from its cache) need not wait for that
+        self._writer = threading.Thread(target=self._send_request, args=(request,), daemon=True)
+        self._writer.start()
+
+    def _send_request(self, request: bytes) -> None:
         try:
             _send(self.proc.stdin, request)
-        except (BrokenPipeError, OSError):
-            pass   # it ended already: result() says why
+        except (BrokenPipeError, OSError, ValueError):
+            pass   # it ended (or was cancelled) first: result() says why
 
     def cancel(self) -> None:
         """Stop now: the process is killed, `result()` returns None and `diff()` raises."""
@@ -155,6 +161,7 @@ class Elsewhere:
         from ..errors import WoptError
         with self._lock:
             self._ensure_started()
+            self._writer.join()        # the request is whole before a step id follows it
             try:
                 _send(self.proc.stdin, sid.encode("utf-8", "surrogateescape"))
             except (BrokenPipeError, OSError, ValueError):
