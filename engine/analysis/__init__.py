@@ -61,33 +61,11 @@ def cached(ws, plan, review=None, *, saved_templates: bool = True, families: boo
 def analyze_elsewhere(ws, plan, review=None) -> ReviewModel:
     """`analyze` run in another process (`python -m wopt.engine.analysis.worker`), so the
     caller's interpreter, and its GIL, stay free (the review app answers keys meanwhile). The
-    model comes back encoded; its diffs are computed here, lazily."""
-    import subprocess
-    import sys
-
-    import msgspec
-
-    from ..errors import WoptError
-    from . import cache as C
-    review_raw = msgspec.json.encode(review) if review is not None else None
-    request = msgspec.msgpack.encode([str(ws.root), msgspec.json.encode(plan), review_raw])
-    proc = subprocess.run([sys.executable, "-m", "wopt.engine.analysis.worker"], input=request,
-                          capture_output=True, cwd=str(ws.root))
-    if proc.returncode != 0:
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-        raise WoptError(f"the analysis process failed (exit {proc.returncode}): {tail[0]}",
-                        hint="reopen the plan; `wopt check PLAN` shows the same analysis")
-    try:
-        ok, payload = msgspec.msgpack.decode(proc.stdout)
-    except (msgspec.DecodeError, ValueError, TypeError):
-        ok, payload = False, "the analysis process returned an unreadable answer"
-    if not ok:
-        raise WoptError(str(payload))
-    model = C.decode_model(payload, plan)
-    if model is None:
-        raise WoptError("the analysis process returned an unreadable model",
-                        hint="delete .wopt/cache/ and reopen the plan")
-    model._diff = _lazy_diff(ws, plan, review)
+    model comes back encoded; its steps decode when read and its diffs are computed here,
+    lazily. `worker.start` gives the same with a way to cancel it."""
+    from . import worker
+    model = worker.start(ws, plan, review).result(serve_diffs=False)
+    assert model is not None     # only a cancelled run has none
     return model
 
 

@@ -200,12 +200,13 @@ def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
     try:
         h.update(msgspec.msgpack.encode(plan))
         h.update(b"\0")
-        # what of a review the analysis reads: edits, kept hunks, the order, rebases (not the decisions)
-        h.update(msgspec.msgpack.encode([getattr(review, "edited", None), getattr(review, "hunks", None),
-                                         getattr(review, "lines_off", None),
-                                         getattr(review, "order", None), getattr(review, "rebased", None),
-                                         getattr(review, "edited_raw", None)])
-                 if review is not None else b"-")
+        # what of a review the analysis reads: edits, kept hunks and lines, the order, rebases
+        # (not the decisions); a review that has none of them is no review, so the app and the
+        # CLI share the model
+        read = [getattr(review, "edited", None), getattr(review, "hunks", None),
+                getattr(review, "lines_off", None), getattr(review, "order", None),
+                getattr(review, "rebased", None), getattr(review, "edited_raw", None)]
+        h.update(msgspec.msgpack.encode(read) if any(read) else b"-")
     except (TypeError, msgspec.EncodeError):
         return None
     paths: set[str] = set()
@@ -252,32 +253,69 @@ def _hints() -> dict:
     return _HINTS
 
 
+_STEP_CODEC: tuple | None = None
+
+
+def _step_codec() -> tuple:
+    """(encoder, decoder) of one StepInfo: typed, so decoding builds it directly."""
+    global _STEP_CODEC
+    if _STEP_CODEC is None:
+        import msgspec
+
+        from .model import StepInfo
+        _STEP_CODEC = (msgspec.msgpack.Encoder(), msgspec.msgpack.Decoder(StepInfo))
+    return _STEP_CODEC
+
+
 def encode_model(model, key: str = "") -> bytes:
-    """The model as bytes (without its diff function; the agents' calls come from the plan)."""
+    """The model as bytes (without its diff function; the agents' calls come from the plan).
+    Each step's info is encoded apart, as bytes of its own: reading the model back decodes
+    a step only when it is asked for (see `model.LazySteps`)."""
     import msgspec
+    enc, _ = _step_codec()
     data = {f.name: getattr(model, f.name) for f in fields(model) if not f.name.startswith("_")}
-    data["steps"] = {sid: _info_no_origin(info) for sid, info in data["steps"].items()}
+    data["steps"] = {sid: enc.encode(_info_no_origin(info)) for sid, info in data["steps"].items()}
     return msgspec.msgpack.encode({"v": VERSION, "key": key, "model": data})
+
+
+_MODEL_DECODER = None
+
+
+def _model_decoder():
+    """A typed decoder of what `encode_model` writes: the envelope and the model's fields
+    are built in one pass (the steps stay bytes); the field types come from `ReviewModel`
+    itself, so a field added there is read back too."""
+    global _MODEL_DECODER
+    if _MODEL_DECODER is None:
+        import msgspec
+        fields_ = {k: v for k, v in _hints().items() if not k.startswith("_")}
+        fields_["steps"] = dict[str, bytes]
+        fields_["families"] = msgspec.Raw      # decoded apart: two short calls, not one long one
+        body = msgspec.defstruct("EncodedModel", list(fields_.items()))
+        env = msgspec.defstruct("EncodedEnvelope", [("v", int), ("key", str), ("model", body)])
+        _MODEL_DECODER = (msgspec.msgpack.Decoder(env), msgspec.msgpack.Decoder(_hints()["families"]))
+    return _MODEL_DECODER
 
 
 def decode_model(raw: bytes, plan, key: str = ""):
     """The model `encode_model` made, or None when `raw` is not one (corrupt, another version
-    or another key): never trusted blindly."""
+    or another key): never trusted blindly. Its steps decode lazily, each when first read."""
     import msgspec
 
-    from .model import ReviewModel
+    from .model import LazySteps, ReviewModel
     try:
-        got = msgspec.msgpack.decode(raw)
-        if not isinstance(got, dict) or got.get("v") != VERSION or got.get("key") != key:
+        envelope, families = _model_decoder()
+        got = envelope.decode(raw)
+        if got.v != VERSION or got.key != key:
             return None
-        hints = _hints()
-        data = {k: msgspec.convert(v, hints[k]) for k, v in got["model"].items()}
-        model = ReviewModel(**data)
+        data = msgspec.structs.asdict(got.model)
+        data["families"] = families.decode(data["families"])
+        steps = data.pop("steps")
+        _, dec = _step_codec()
+        origin = {s.id: list(s.origin) for s in plan.steps if s.origin}
+        model = ReviewModel(steps=LazySteps(steps, dec.decode, origin), **data)
     except (msgspec.DecodeError, msgspec.ValidationError, KeyError, TypeError, ValueError):
         return None   # corrupt or from another layout: ignored and rebuilt
-    origin = {s.id: list(s.origin) for s in plan.steps}
-    for sid, info in model.steps.items():
-        info.origin = origin.get(sid, [])
     return model
 
 

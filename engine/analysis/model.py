@@ -6,6 +6,7 @@ names below are the contract between the analysis and its two front ends.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -154,6 +155,42 @@ class StepInfo:
         return "ok"
 
 
+class LazySteps(Mapping[str, "StepInfo"]):
+    """`ReviewModel.steps` of a model read back from its encoded form: each step's info is
+    kept as its own encoded bytes and decoded when first asked for, so a model of 10,000
+    steps is usable at once (the review app draws the few rows on screen; nothing decodes
+    the rest until it is read). A read-only mapping, in the encoded order."""
+
+    __slots__ = ("_raw", "_decode", "_origin", "_made")
+
+    def __init__(self, raw: dict[str, bytes], decode: Callable[[bytes], "StepInfo"],
+                 origin: dict[str, list] | None = None) -> None:
+        self._raw = raw
+        self._decode = decode
+        self._origin = origin or {}
+        self._made: dict[str, StepInfo] = {}
+
+    def __getitem__(self, sid: str) -> "StepInfo":
+        info = self._made.get(sid)
+        if info is None:
+            info = self._decode(self._raw[sid])      # KeyError for an unknown step
+            info.origin = list(self._origin.get(sid, ()))
+            self._made[sid] = info
+        return info
+
+    def __contains__(self, sid: object) -> bool:
+        return sid in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return f"LazySteps({len(self._raw)} steps, {len(self._made)} decoded)"
+
+
 @dataclass
 class ReviewModel:
     plan_id: str
@@ -161,7 +198,7 @@ class ReviewModel:
     groups: list[list[str]]               # cycle groups (each commits together)
     edges: list[Edge]
     batches: list[Batch]                  # in commit order of their first step
-    steps: dict[str, StepInfo]
+    steps: Mapping[str, StepInfo]         # a dict, or LazySteps when read back from the cache
     families: list[Family]
     findings: list[Finding]
     flags: list[Flag]

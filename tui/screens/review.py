@@ -3,6 +3,7 @@ details on the right. Every decision is saved as it is made (`.wopt/reviews/`) a
 undone; analysis and diffs run in thread workers so the screen never waits on them."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
@@ -27,6 +28,8 @@ from ..widgets.diff_view import DiffView, prepare
 from ..widgets.step_list import StepList, StepRow
 
 if TYPE_CHECKING:
+    from wopt.engine.analysis.worker import Elsewhere
+
     from ..app import WoptApp
 
 
@@ -72,6 +75,9 @@ class ReviewScreen(Screen):
         self.start_at: str | None = None   # the step to show first (the one an agent waits on)
         self._stale_base = False   # b: a stale step's proposal against the file the agent saw
         self._import_notes: dict[str, list[str]] = {}   # step -> "imports X, which you rejected"
+        self._elsewhere: Elsewhere | None = None   # the analysis process running for this screen, if any
+        self._elsewhere_lock = threading.Lock()
+        self._closed = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -138,21 +144,51 @@ class ReviewScreen(Screen):
 
     @work(thread=True, exclusive=True, group="analyze", exit_on_error=False)
     def analyze(self, keep: str | None = None) -> None:
+        from textual.worker import get_current_worker
+        me = get_current_worker()
         try:
-            from wopt.engine.analysis import analyze, analyze_elsewhere, cached
+            from wopt.engine.analysis import analyze, cached, worker
             model = cached(self.ws, self.plan, self.review)   # a plan analysed before: at once
-            if model is None and len(self.plan.steps) >= self.ELSEWHERE_STEPS:
-                # a large plan: in another process, so this one (and its GIL) answers keys
-                model = analyze_elsewhere(self.ws, self.plan, self.review)
+            if len(self.plan.steps) >= self.ELSEWHERE_STEPS:
+                # a large plan: analysed (or, from the cache, its diffs computed) in another
+                # process, so this one and its GIL answer keys; a newer analysis or closing
+                # the screen kills it (see _stop_elsewhere)
+                with self._elsewhere_lock:
+                    if me.is_cancelled or self._closed:
+                        return
+                    if self._elsewhere is not None:
+                        self._elsewhere.cancel()      # a superseded analysis
+                    job = self._elsewhere = worker.start(self.ws, self.plan, self.review,
+                                                         send_model=model is None)
+                if model is None:
+                    model = job.result()
+                else:
+                    model._diff = job.diff
             elif model is None:
                 model = analyze(self.ws, self.plan, self.review)
         except WoptError as e:
-            self.app.call_from_thread(self._analysis_failed, str(e))
+            if not me.is_cancelled and not self._closed:
+                self.app.call_from_thread(self._analysis_failed, str(e))
             return
         except Exception as e:  # a bug in the analysis must not take the app down
-            self.app.call_from_thread(self._analysis_failed, f"the analysis failed: {type(e).__name__}: {e}")
+            if not me.is_cancelled and not self._closed:
+                self.app.call_from_thread(self._analysis_failed, f"the analysis failed: {type(e).__name__}: {e}")
             return
+        if model is None or me.is_cancelled or self._closed:
+            return      # cancelled: a newer analysis (or none, the screen is gone) shows its model
         self.app.call_from_thread(self._set_model, model, keep)
+
+    def _stop_elsewhere(self) -> None:
+        """Kill the analysis process of a superseded run (its thread then returns at once)."""
+        with self._elsewhere_lock:
+            job, self._elsewhere = self._elsewhere, None
+        if job is not None:
+            job.cancel()
+
+    def on_unmount(self) -> None:
+        # closing the plan or quitting the app never waits for an analysis nobody will see
+        self._closed = True
+        self._stop_elsewhere()
 
     def _analysis_failed(self, message: str) -> None:
         self.diff_view.set_message(message)
