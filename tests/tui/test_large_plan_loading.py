@@ -31,19 +31,21 @@ def test_a_plan_analysed_in_another_process_shows_the_same_review(tmp_path, monk
             rows = _rows(screen)
             await pilot.press("j")
             await settle(pilot, 1)
-            return rows, screen.model, screen.current, screen._diff_for
+            # the diff while the plan is open (its analysis process ends when the plan closes)
+            hunks = screen.model.diff(screen.current).hunks
+            return rows, screen.model, screen.current, screen._diff_for, hunks
 
-    local_rows, local, *_ = asyncio.run(shown(False))
+    local_rows, local, _, _, local_hunks = asyncio.run(shown(False))
     # the in-process run stored the model; a fresh one has to come from the worker
     for p in (ws.spool / "cache" / "models").glob("*.msgpack"):
         p.unlink()
-    rows, model, current, diff_for = asyncio.run(shown(True))
+    rows, model, current, diff_for, hunks = asyncio.run(shown(True))
     assert isinstance(model.steps, LazySteps)       # it came from the analysis process
     assert rows == local_rows
     assert dict(model.steps) == dict(local.steps)
     assert model.edges == local.edges and model.families == local.families
     assert current is not None and diff_for == current     # its diff is shown
-    assert model.diff(current).hunks == local.diff(current).hunks
+    assert hunks == local_hunks
 
 
 def test_quitting_while_a_large_plan_is_analysed_kills_the_analysis_and_exits_at_once(tmp_path, monkeypatch):
