@@ -13,9 +13,9 @@ from textual.command import CommandPalette
 from textual.screen import ModalScreen
 from textual.theme import ThemeProvider
 
-from wopt.engine import spool
-from wopt.engine.errors import WoptError
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.model.errors import WoptError
+from wopt.engine.store.workspace import Workspace
 
 from . import keymap
 from .commands import WoptCommands
@@ -129,7 +129,7 @@ class WoptApp(App):
     @work(thread=True, exclusive=True, group="app-waiting", exit_on_error=False)
     def poll_waiting(self) -> None:
         """Which agent calls wait on a decision now (their markers, from live processes)."""
-        from wopt.engine import decide
+        from wopt.engine.store import decide
         waits = decide.waiting(self.ws)
         self.call_from_thread(self._waiting_changed, waits)
 
@@ -197,13 +197,13 @@ class WoptApp(App):
 
 def run(args) -> int:
     """`wopt-tui` after argument parsing: the workspace, the config, then the app."""
-    from wopt.engine.config import load_config
-    from wopt.engine.workspace import find_root
+    from wopt.engine.store.config import load_config
+    from wopt.engine.store.workspace import find_root
     try:
         targets = list(getattr(args, "targets", None) or [])
         root = getattr(args, "root", None)
         if getattr(args, "demo", False):
-            from wopt.engine.demo import make_demo
+            from wopt.engine.store.demo import make_demo
             root = str(make_demo())
             sys.stderr.write(f"wopt-tui: demo workspace in {root}\n")
         elif targets and not root and Path(targets[0]).is_dir():
@@ -216,7 +216,7 @@ def run(args) -> int:
             cfg = load_config()
             problems += cfg.problems
         except WoptError as e:
-            from wopt.engine.config import Config
+            from wopt.engine.store.config import Config
             cfg = Config()
             problems.append(str(e))
         theme = getattr(args, "theme", None) or cfg.theme

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def theme_names() -> list[str]:
     """Every theme `--theme` accepts: wopt's built-in themes, then the user's own."""
-    from wopt.engine.config import builtin_themes, user_themes
+    from wopt.engine.store.config import builtin_themes, user_themes
     return [t.name for t in builtin_themes()] + [t.name for t in user_themes()[0]]
 
 

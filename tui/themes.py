@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.theme import Theme
 
-from wopt.engine.config import ThemeSpec, builtin_themes, user_themes
+from wopt.engine.store.config import ThemeSpec, builtin_themes, user_themes
 
 DEFAULT_THEME = "wopt-dark"
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 
 from . import common
-from ..hook import Agent
+from .hook import Agent
 
 CODEX = Agent("codex", "Codex", "codex-hook", "codex")
 DEFAULT_GATE_TIMEOUT = 570.0   # Codex's hook timeout defaults to 600 s
@@ -46,7 +46,7 @@ class _View:
         self._read = read
 
     def relativize(self, path: str, *, step: str | None = None) -> str:
-        from ..errors import PathError
+        from ..model.errors import PathError
         try:
             return self._ws.relativize(common.absolute(path, self._cwd), step=step)
         except PathError as e:
@@ -61,8 +61,8 @@ class _View:
 
 def patch_calls(ws, payload: dict, read) -> list:
     """The patch as fold Calls on the files as `read` gives them (one per resulting step)."""
-    from ..errors import PlanError
-    from ..plan import ChmodStep, DeleteStep, EditStep, MoveStep, WriteStep, parse_mode, write_bytes
+    from ..model.errors import PlanError
+    from ..model.plan import ChmodStep, DeleteStep, EditStep, MoveStep, WriteStep, parse_mode, write_bytes
     from ..sources import codex
     from ..sources.fold import Call
 
@@ -96,7 +96,7 @@ def patch_calls(ws, payload: dict, read) -> list:
 
 def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
            root: str | None = None) -> dict:
-    from ..hook import _workspace
+    from .hook import _workspace
     if common.tool_name(payload) != "apply_patch":
         return ALLOW  # not a file write: no opinion, Codex's own rules decide
     common.string(common.tool_input(payload), "command", "tool_input", empty=False)

@@ -1,5 +1,5 @@
 """What the Codex and Gemini CLI hooks share: reading the payload, the session's queue and
-gate plans (through `engine/hook.py`, as `wopt hook claude` does), waiting on every step of one
+gate plans (through `engine/agents/hook.py`, as `wopt hook claude` does), waiting on every step of one
 call, the reasons told to the model, and the fail-closed shell.
 
 An agent module turns its payload into fold Calls with `make_calls(read)`, where `read(rel)`
@@ -101,7 +101,7 @@ def touched(steps, groups) -> list:
 def queue(ws, payload: dict, make_calls, who) -> tuple[str, list, list, bool]:
     """Fold the calls into the session's pending plan: (plan id, [(position, step)] they went
     into, the calls, whether they folded into a step queued before)."""
-    from ..hook import queue_calls
+    from .hook import queue_calls
     made: list = []
 
     def calls(folder):
@@ -132,9 +132,9 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
     happens. An approval with the person's edits (edited content, hunks turned off) gives
     `content`, the edited result of each path; unless `rewrites(outcome)` says the agent takes
     it in its call, wopt applies the edited version itself as one transaction (`applied`)."""
-    from .. import spool
-    from ..hook import _forget, gate_calls
-    from ..review import APPROVED, PENDING, REJECTED
+    from ..store import spool
+    from .hook import _forget, gate_calls
+    from ..model.review import APPROVED, PENDING, REJECTED
 
     made: list = []
 
@@ -146,7 +146,7 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
     try:
         if not ids:
             return Outcome(pid, new, APPROVED)
-        from ..decide import wait_steps, waiting_on
+        from ..store.decide import wait_steps, waiting_on
         with waiting_on(ws, pid, ids[0], timeout, path=new[0].path,
                         tool=getattr(made[0], "tool", None) if made else None):
             decision, review = wait_steps(ws, pid, ids, timeout)
@@ -161,7 +161,7 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
         edited = {i: review.edited[i].encode("utf-8", "surrogateescape") for i in ids if i in review.edited}
         hunks = review.picks(ids)
         if edited or hunks:
-            from ..effects import compute
+            from ..store.effects import compute
             plan = spool.load_plan(ws, pid)
             plan.steps = [s for s in plan.steps if s.id in ids]
             res = compute(ws, plan, ids, edited=edited, hunks=hunks, check_preconditions=False)
@@ -169,7 +169,7 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
                 raise res.errors[0]
             out.content = {c.path: c.after for c in res.changes}
             if not rewrites(out):
-                from ..apply import apply_plan
+                from ..tx.apply import apply_plan
                 tx = apply_plan(ws, plan, ids, edited=edited or None, hunks=hunks or None)
                 out.applied = tx.tx or "noop"
         return out
@@ -207,7 +207,7 @@ def run(data: bytes, handle, deny) -> dict:
     except HookInputError as e:
         return deny(f"wopt: {e}; the write was not made.")
     except BaseException as e:  # noqa: BLE001 - fail closed on anything, even KeyboardInterrupt
-        from ..errors import PathError, WoptError
+        from ..model.errors import PathError, WoptError
         if isinstance(e, PathError):
             return deny(f"wopt refused this write: {e.message}; it was not made.")
         if isinstance(e, WoptError):
@@ -218,5 +218,5 @@ def run(data: bytes, handle, deny) -> dict:
 
 def main(handle, deny, stdin=None, stdout=None) -> int:
     """Read the payload, answer one JSON object, exit 0 (the shell every hook shares)."""
-    from ..hook import serve
+    from .hook import serve
     return serve(lambda data: run(data, handle, deny), deny, stdin, stdout)

@@ -21,7 +21,7 @@ through: Gemini fails open).
 from __future__ import annotations
 
 from . import common
-from ..hook import Agent
+from .hook import Agent
 
 GEMINI = Agent("gemini", "Gemini", "gemini-hook", "gemini")
 DEFAULT_GATE_TIMEOUT = 50.0    # Gemini's hook timeout defaults to 60,000 ms
@@ -41,7 +41,7 @@ def allow(tool_input: dict | None = None) -> dict:
 
 def tool_calls(ws, payload: dict, read) -> list:
     """The write_file or replace call as a fold Call on the file as `read` gives it."""
-    from ..errors import StepError
+    from ..model.errors import StepError
     from ..sources.fold import Call, agent_path, to_bytes
 
     tool = payload["tool_name"]
@@ -82,7 +82,7 @@ def tool_calls(ws, payload: dict, read) -> list:
 
 def handle(payload: dict, *, mode: str = common.QUEUE, timeout: float = DEFAULT_GATE_TIMEOUT,
            root: str | None = None) -> dict:
-    from ..hook import _workspace
+    from .hook import _workspace
     tool = common.tool_name(payload)
     if tool not in WRITE_TOOLS:
         return {}  # not a write: no opinion, Gemini's own policy decides

@@ -19,7 +19,7 @@ import re
 import shlex
 from pathlib import Path
 
-from ..errors import UsageError, WoptError
+from ..model.errors import UsageError, WoptError
 
 AGENTS = ("codex", "gemini")
 SCOPES = ("project", "user")
@@ -43,7 +43,7 @@ def config_path(agent: str, scope: str, root: Path) -> Path:
 
 
 def hook_command(agent: str, mode: str, gate_timeout: float | None = None, base: list[str] | None = None) -> str:
-    from ..claude_settings import wopt_command
+    from .claude_settings import wopt_command
     argv = list(base or wopt_command()) + ["hook", agent, "--mode", mode]
     if mode == "gate" and gate_timeout is not None:
         argv += ["--timeout", f"{gate_timeout:g}"]
@@ -107,7 +107,7 @@ def load_config(path: Path) -> tuple[dict, object]:
 
 
 def save_config(path: Path, data: dict, indent) -> None:
-    from ..spool import atomic_write
+    from ..store.spool import atomic_write
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, (json.dumps(data, indent=indent, ensure_ascii=False) + "\n").encode("utf-8"))
 

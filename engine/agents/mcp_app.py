@@ -9,7 +9,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from ..errors import WoptError
+from ..model.errors import WoptError
 from .mcp_server import DEFAULT_WAIT, INSTRUCTIONS, MAX_WAIT, POLL, client_name, propose, status
 
 

@@ -45,10 +45,10 @@ def propose(ws, agent: str, *, title: str = "", plan: dict | None = None, files=
     """Store a proposal as a pending plan; its status."""
     import json
 
-    from .. import spool
-    from ..errors import PlanError, UsageError
-    from ..ingest import ingest
-    from ..plan import Plan, decode_plan
+    from ..store import spool
+    from ..model.errors import PlanError, UsageError
+    from ..store.ingest import ingest
+    from ..model.plan import Plan, decode_plan
 
     if plan is not None and (files or edits or deletes):
         raise UsageError("give either a plan or files/edits/deletes, not both")
@@ -90,8 +90,8 @@ def _fold(ws, files, edits, deletes) -> list:
 
 
 def _plan(ws, plan_id: str):
-    from .. import spool
-    from ..errors import NotFound, PlanError
+    from ..store import spool
+    from ..model.errors import NotFound, PlanError
     try:
         f = spool.plan_file(ws, plan_id)
     except PlanError:
@@ -103,10 +103,10 @@ def _plan(ws, plan_id: str):
 
 def status(ws, plan_id: str) -> dict:
     """A plan's steps with the person's decisions, and whether (part of) it was applied."""
-    from .. import spool
-    from ..history import read_history
-    from ..plan import step_kind
-    from ..review import APPROVED, PENDING, REJECTED
+    from ..store import spool
+    from ..store.history import read_history
+    from ..model.plan import step_kind
+    from ..model.review import APPROVED, PENDING, REJECTED
 
     plan = _plan(ws, plan_id)
     review = spool.load_review(ws, plan.id)
@@ -144,8 +144,8 @@ def status(ws, plan_id: str) -> dict:
 
 def serve(root: str | None = None) -> int:
     """Run the server on stdin/stdout until the client closes it."""
-    from ..workspace import Workspace, find_root
-    from .mcp_app import build   # the SDK: imported by this command only
+    from ..store.workspace import Workspace, find_root
+    from .mcp_app import build
     ws = Workspace(find_root(root))
     build(ws).run()
     return 0

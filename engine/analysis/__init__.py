@@ -3,14 +3,16 @@ show` and the review app display (batches in commit order, dependency edges with
 template families, validation findings, flags, lazily computed diffs).
 
 `analyze(ws, plan, review=None)` is a pure function of its inputs: it reads files, never
-writes. A review's edited contents and accepted hunks are taken into account.
+writes. A review's edited contents and accepted hunks are taken into account. (The analysis
+cache under `.wopt/cache/` is written through the store's confined I/O.)
+
+May import: `engine.model`, `engine.store`. Never the transaction, the agents or the CLI.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .model import (Batch, DiffHunk, DiffLine, Edge, Family, FamilyMember, Finding, Flag,  # noqa: F401
-                    Outlier, ReviewModel, StepDiff, StepInfo)
+from .model import Batch, DiffHunk, DiffLine, Edge, Family, FamilyMember, Finding, Flag, Outlier, ReviewModel, StepDiff, StepInfo
 
 __all__ = ["analyze", "model_to_dict", "ReviewModel", "StepInfo", "StepDiff"]
 
@@ -94,7 +96,7 @@ def _lazy_diff(ws, plan, review):
     def diff(sid: str) -> StepDiff:
         fn = state.get("fn")
         if fn is None:
-            from ..effects import compute
+            from ..store.effects import compute
             edited, hunks, rebased = _edits(review)
             out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True, rebased=rebased)
             fn = state["fn"] = _differ(ws, plan, out.results)
@@ -103,8 +105,8 @@ def _lazy_diff(ws, plan, review):
 
 
 def _differ(ws, plan, results):
-    from ..errors import WoptError
-    from ..plan import WriteStep, normalize_relpath, write_bytes
+    from ..model.errors import WoptError
+    from ..model.plan import WriteStep, normalize_relpath, write_bytes
     from . import diffs as D
     steps_by_id = {s.id: s for s in plan.steps}
 
@@ -130,11 +132,11 @@ def _differ(ws, plan, results):
 
 
 def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content_cache) -> ReviewModel:
-    from ..effects import compute
-    from ..errors import InternalError, WoptError
+    from ..store.effects import compute
+    from ..model.errors import InternalError, WoptError
     from . import cache as C
     detect_families = families
-    from ..plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
+    from ..model.plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
     from . import batches as B
     from . import flags as F
     from . import ordering as O
@@ -241,7 +243,7 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
     content_cache.save()
     bad_templates = {name: (line, msg) for name, line, msg in T.template_errors(plan)}
     if bad_templates:
-        from ..plan import RenderStep
+        from ..model.plan import RenderStep
         for s in plan.steps:
             if isinstance(s, RenderStep) and s.template in bad_templates:
                 line, msg = bad_templates[s.template]

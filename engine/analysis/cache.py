@@ -47,7 +47,7 @@ def _write(path: Path, data: bytes) -> None:
     """Through the confined I/O layer like every write under `.wopt/` (a symlinked
     `.wopt/cache` is refused, never followed); not synced: a cache is rebuilt when lost, and
     never half-written (rename)."""
-    from .. import fsio
+    from ..store import fsio
     t, rel = fsio.spool_tree(path)
     with t:
         parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
@@ -195,7 +195,7 @@ def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
     the plan cannot be fingerprinted (then nothing is cached)."""
     import msgspec
 
-    from ..plan import MoveStep, normalize_relpath
+    from ..model.plan import MoveStep, normalize_relpath
     h = hashlib.sha256(f"wopt-model:{VERSION}:{code_stamp()}:{options}\n".encode())
     try:
         h.update(msgspec.msgpack.encode(plan))

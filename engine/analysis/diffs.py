@@ -30,10 +30,10 @@ from dataclasses import replace
 from itertools import compress
 from typing import Collection, Mapping
 
-from ..errors import StepError
+from ..model.errors import StepError
 
-from ..plan import sha256
-from ..plan import is_symlink_mode
+from ..model.plan import sha256
+from ..model.plan import is_symlink_mode
 from .model import DiffHunk, DiffLine, StepDiff
 
 CONTEXT = 3
@@ -224,7 +224,7 @@ def byte_notes(before: bytes | None, after: bytes | None) -> list[str]:
 
 
 def _size_words(n: int | None) -> str:
-    from ..sizes import format_size
+    from ..model.sizes import format_size
     return format_size(n)
 
 

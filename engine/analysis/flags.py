@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable, Mapping
 
-from ..plan import OVERWRITE_NOTE, is_symlink_mode
+from ..model.plan import OVERWRITE_NOTE, is_symlink_mode
 from .diffs import is_binary
 from .model import Flag
 
@@ -112,7 +112,7 @@ def rejected_imports(model, decision_of: Callable[[str], str], exists: Callable[
     rejected"). A module that is on disk now stays importable whatever the plan's step on it
     becomes, so it is not named: no finding here is a false one. `exists(path)` says whether
     a workspace path is on disk now; it is asked only about rejected steps' imported files."""
-    from ..review import REJECTED
+    from ..model.review import REJECTED
     rejected = {sid for sid in model.steps if decision_of(sid) == REJECTED}
     if not rejected:
         return {}
@@ -136,7 +136,7 @@ def rejected_imports(model, decision_of: Callable[[str], str], exists: Callable[
 def on_disk(ws) -> Callable[[str], bool]:
     """`exists` for `rejected_imports`: whether a workspace path is on disk now (a file, a
     link or a directory). A path that cannot be resolved inside the workspace is not."""
-    from ..errors import WoptError
+    from ..model.errors import WoptError
 
     def exists(path: str) -> bool:
         try:

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from ..plan import MoveStep, Plan, normalize_relpath, step_kind
+from ..model.plan import MoveStep, Plan, normalize_relpath, step_kind
 from . import imports as imp
 from .model import Edge
 
@@ -340,7 +340,7 @@ def order_graph(nodes: list[str], edges: Iterable[Edge], tiers: Mapping[str, int
 
 def contents_of(ws, plan: Plan) -> dict[str, bytes | None]:
     """Each step's resulting content, computed on a virtual tree (no writes)."""
-    from ..effects import compute
+    from ..store.effects import compute
     out = compute(ws, plan, check_preconditions=False)
     return {sid: r.after for sid, r in out.results.items()}
 

@@ -4,7 +4,7 @@ saw and against the file now, and rebased onto the file now with a three-way mer
 (base = what the agent saw, ours = the file now, theirs = the proposal).
 
 The file the agent saw is known only by its hash in the plan; wopt keeps a copy of it when a
-plan is stored and when a hook queues a write (`engine/bases.py`: `.wopt/bases/<sha256>`,
+plan is stored and when a hook queues a write (`engine/store/bases.py`: `.wopt/bases/<sha256>`,
 content-addressed), so a later change on disk can be merged. The merge is pure Python (difflib), line by line on bytes: line endings,
 a missing final newline and bytes that are not UTF-8 come through as they are.
 
@@ -19,12 +19,11 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..bases import keep_base, load_base, precondition_hex  # noqa: F401  (keep_base, load_base: API here too)
-from ..errors import NotFound, StepError, WoptError
-from ..plan import (ABSENT, EditStep, PatchStep, Plan, RenderStep, WriteStep, normalize_relpath, sha256,
-                    step_kind)
-from ..review import APPROVED, PENDING, REJECTED, Review
-from ..workspace import Workspace
+from ..store.bases import keep_base, load_base, precondition_hex
+from ..model.errors import NotFound, StepError, WoptError
+from ..model.plan import ABSENT, EditStep, PatchStep, Plan, RenderStep, WriteStep, normalize_relpath, sha256, step_kind
+from ..model.review import APPROVED, PENDING, REJECTED, Review
+from ..store.workspace import Workspace
 from .model import StepDiff
 
 CONTENT_KINDS = (WriteStep, EditStep, PatchStep, RenderStep)
@@ -125,7 +124,7 @@ def keep_bases(ws: Workspace, plan: Plan) -> int:
     """Keep the file each content step of `plan` acts on, when it is on disk now as the step's
     precondition names it (the file the agent saw); the number kept. Only the first step on a
     path acts on the disk (later ones act on the plan's own result), so only those are read."""
-    from ..errors import PathError
+    from ..model.errors import PathError
     n = 0
     seen: set[str] = set()
     for s in plan.steps:
@@ -183,7 +182,7 @@ def precondition(step, review: Review | None) -> str | None:
 
 def _now(ws: Workspace, plan: Plan, sid: str, review: Review | None) -> tuple[bytes | None, int | None]:
     """The file `sid` acts on now: the disk, after the plan's earlier steps on the same path."""
-    from ..effects import compute
+    from ..store.effects import compute
     step = _step(plan, sid)
     path = normalize_relpath(step.path)
     prior: list[str] = []
@@ -203,7 +202,7 @@ def _now(ws: Workspace, plan: Plan, sid: str, review: Review | None) -> tuple[by
 
 
 def stale_view(ws: Workspace, plan: Plan, sid: str, review: Review | None = None) -> StaleView:
-    from ..effects import compute
+    from ..store.effects import compute
     step = _step(plan, sid)
     path = normalize_relpath(step.path)
     now, now_mode = _now(ws, plan, sid, review)
@@ -288,7 +287,7 @@ def rebase(ws: Workspace, plan: Plan, sid: str, review: Review | None = None) ->
     """The stale step `sid` merged onto the file now. Raises RebaseConflict when it does not
     merge cleanly, WoptError when it cannot be merged at all (not stale, no content, the
     file the agent saw was not kept, the file is gone)."""
-    from ..effects import compute
+    from ..store.effects import compute
     step = _step(plan, sid)
     path = normalize_relpath(step.path)
     now, _mode = _now(ws, plan, sid, review)
@@ -318,7 +317,7 @@ def save(ws: Workspace, plan_id: str, r: Rebased) -> Review:
     """Record a rebase in the plan's review (a locked read-modify-write, so decisions made
     meanwhile are kept): the merged content as the person's edit of the step, and the file it
     was merged onto. An approval of the old proposal goes back to pending. Returns the review."""
-    from .. import spool
+    from ..store import spool
     keep_base(ws, r.onto_data)   # the base of a later rebase, if the file changes again
     with spool.review_lock(ws, plan_id):
         rv = spool.load_review(ws, plan_id)

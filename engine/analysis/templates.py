@@ -12,7 +12,7 @@ byte (checked for every member; a member that does not round-trip is dropped).
 Near-misses (outliers) are found through an inverted index of abstracted line shapes: only
 files sharing distinctive lines with a family are compared (difflib on line shapes), never all
 pairs. Plans may also declare families with `render` steps; the families an apply approved
-whole are saved to `.wopt/templates/` (by `engine/templates_store.py`: this module only reads
+whole are saved to `.wopt/templates/` (by `engine/store/templates_store.py`: this module only reads
 them, through its `load_saved`) and later plans say "matches saved template X (used N times)".
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ..templates_store import SavedTemplate, load_saved  # noqa: F401  (read here; written by the store)
+from ..store.templates_store import SavedTemplate, load_saved
 from .model import Family, FamilyMember, Outlier
 
 MIN_MEMBERS = 3
@@ -413,7 +413,7 @@ def _family(members: list[_Cand], min_members: int) -> Family | None:
     # reported (fail closed), never skipped; a rendering that differs is simply no match
     from jinja2 import TemplateError
 
-    from ..errors import InternalError
+    from ..model.errors import InternalError
     try:
         tpl = env.from_string(template)
     except TemplateError as e:
@@ -467,7 +467,7 @@ def _find_outliers(families: list[tuple[Family, _Cand]], rest: list[_Cand]) -> N
 
 def declared(plan) -> list[Family]:
     """Families the plan declares: render steps grouped by their template."""
-    from ..plan import RenderStep
+    from ..model.plan import RenderStep
     groups: dict[str, list] = {}
     for s in plan.steps:
         if isinstance(s, RenderStep):

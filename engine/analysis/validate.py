@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
-from ..errors import InternalError
+from ..model.errors import InternalError
 from . import imports as imp
 from .model import Finding
 

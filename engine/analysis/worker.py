@@ -95,7 +95,7 @@ class Elsewhere:
         self.cancel()
 
     def _failed(self, what: str) -> Exception:
-        from ..errors import WoptError
+        from ..model.errors import WoptError
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -110,7 +110,7 @@ class Elsewhere:
         """The next answer: its payload, or a WoptError raised with the process's words."""
         import msgspec
 
-        from ..errors import WoptError
+        from ..model.errors import WoptError
         frame = _receive(self.proc.stdout)
         if frame is None:
             if self.cancelled:
@@ -133,7 +133,7 @@ class Elsewhere:
         """The model, or None once cancelled. Its diffs come from the process (`diff`) while it
         lives, or (`serve_diffs=False`: the process ends now) are computed here, lazily.
         Raises WoptError when the analysis failed or its answer does not read."""
-        from ..errors import WoptError
+        from ..model.errors import WoptError
         from . import _lazy_diff
         from . import cache as C
         try:
@@ -158,7 +158,7 @@ class Elsewhere:
         """The diff of step `sid`, computed in the process (KeyError for an unknown step)."""
         import msgspec
 
-        from ..errors import WoptError
+        from ..model.errors import WoptError
         with self._lock:
             self._ensure_started()
             self._writer.join()        # the request is whole before a step id follows it
@@ -204,10 +204,10 @@ def start(ws: Any, plan: Any, review: Any = None, *, send_model: bool = True) ->
 def main() -> int:
     import msgspec
 
-    from ..errors import WoptError
-    from ..plan import decode_plan
-    from ..review import Review
-    from ..workspace import Workspace
+    from ..model.errors import WoptError
+    from ..model.plan import decode_plan
+    from ..model.review import Review
+    from ..store.workspace import Workspace
     from . import analyze
     from . import cache as C
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

@@ -65,7 +65,7 @@ def review_digest(ws, plan_id: str) -> str | None:
 
 def fingerprint_paths(plan) -> list[str] | None:
     """The paths an analysis of `plan` depends on, in a fixed order (None: a path is not one)."""
-    from ..plan import MoveStep, normalize_relpath
+    from ..model.plan import MoveStep, normalize_relpath
     paths: set[str] = set()
     for s in plan.steps:
         try:
@@ -158,7 +158,7 @@ class Pending:
         head = json.dumps({"v": VERSION, "key": self.name, "code": code_stamp(), "plan_id": self.plan_id,
                            "review": self.review, "paths": self.paths, "fp": self.fp, "size": len(payload),
                            "data": data}, ensure_ascii=True, separators=(",", ":")).encode()
-        from .. import fsio
+        from ..store import fsio
         try:
             t, rel = fsio.spool_tree(_path(self.ws, self.name))
             with t:

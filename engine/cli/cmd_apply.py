@@ -55,7 +55,7 @@ def _finish(p, func, json_help: str | None = None) -> None:
 
 
 def _human_bytes(n: int) -> str:
-    from ..sizes import format_size
+    from ..model.sizes import format_size
     return format_size(n)
 
 
@@ -88,9 +88,9 @@ def _progress(enabled: bool):
 
 
 def cmd_apply(args) -> int:
-    from .. import spool
-    from ..apply import apply_plan, preview
-    from ..errors import UsageError
+    from ..store import spool
+    from ..tx.apply import apply_plan, preview
+    from ..model.errors import UsageError
     from .common import print_json, workspace
 
     ws = workspace(args)
@@ -160,7 +160,7 @@ def cmd_apply(args) -> int:
 
 
 def cmd_undo(args) -> int:
-    from ..apply import undo
+    from ..tx.apply import undo
     from .common import print_json, workspace
 
     ws = workspace(args)
@@ -177,13 +177,13 @@ def cmd_undo(args) -> int:
 
 
 def cmd_recover(args) -> int:
-    from ..recovery import recover
+    from ..tx.recovery import recover
     from .common import print_json, workspace
 
     ws = workspace(args, recover=False)
     lines = []
     if args.resolve:
-        from ..recovery import resolve
+        from ..tx.recovery import resolve
         lines.append(resolve(ws, args.resolve))
     lines += recover(ws, lock_timeout=10.0)
     if args.json:
@@ -197,7 +197,7 @@ def cmd_recover(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from ..history import read_history
+    from ..store.history import read_history
     from .common import console, print_json, workspace
 
     ws = workspace(args)
@@ -255,7 +255,7 @@ def _model(ws, plan, review):
     """The plan's review model, for the history's optimization rate and learned templates;
     None when the analysis cannot run (the apply itself reports what is wrong)."""
     from ..analysis import analyze
-    from ..errors import WoptError
+    from ..model.errors import WoptError
     try:
         # families are detected only when a review may have approved one whole (to save it)
         return analyze(ws, plan, review, families=review is not None)

@@ -149,7 +149,7 @@ def _run_hook(agent: str, mode: str, timeout: float, root: str | None) -> int:
     elif agent == "gemini":
         from ..agents.gemini_hook import main
     else:
-        from ..hook import main
+        from ..agents.hook import main
     return main(mode=mode, timeout=timeout, root=root)
 
 
@@ -159,14 +159,14 @@ def cmd_hook(args) -> int:
 
 
 def cmd_install_hook(args) -> int:
-    from ..errors import UsageError
-    from ..workspace import Workspace, find_root
+    from ..model.errors import UsageError
+    from ..store.workspace import Workspace, find_root
 
     if args.timeout is not None and (args.timeout <= 0 or args.timeout > 86400):
         raise UsageError("--timeout must be between 0 and 86400 seconds")
     if args.agent != "claude":
         return _install_agent(args)
-    from .. import claude_settings as cs
+    from ..agents import claude_settings as cs
     if args.timeout is None:
         args.timeout = GATE_TIMEOUTS["claude"]
     root = Workspace(find_root(getattr(args, "root", None))).root
@@ -185,8 +185,8 @@ def cmd_install_hook(args) -> int:
 
 def _install_agent(args) -> int:
     from ..agents import install as ai
-    from ..errors import UsageError
-    from ..workspace import Workspace, find_root
+    from ..model.errors import UsageError
+    from ..store.workspace import Workspace, find_root
 
     if args.scope == "local":
         raise UsageError(f"--scope local is Claude Code's only; {args.agent} has project and user scopes")
@@ -208,7 +208,7 @@ def _install_agent(args) -> int:
 
 
 def _decide(args, fn, **kw) -> int:
-    from .. import spool
+    from ..store import spool
     from .common import print_json, workspace
     ws = workspace(args)
     plan = spool.load_plan(ws, args.plan)
@@ -222,12 +222,12 @@ def _decide(args, fn, **kw) -> int:
 
 
 def cmd_approve(args) -> int:
-    from ..decide import approve
+    from ..store.decide import approve
     return _decide(args, approve)
 
 
 def cmd_reject(args) -> int:
-    from ..decide import reject
+    from ..store.decide import reject
     return _decide(args, reject, reason=args.reason)
 
 

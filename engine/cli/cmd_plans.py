@@ -8,7 +8,7 @@ COMMANDS = ('ingest', 'list', 'schema')   # the commands register() adds (main b
 
 
 def register(sub, common) -> None:
-    from ..sources import format_names   # the format table only: no reader is imported
+    from ..sources import format_names
     p = sub.add_parser("ingest", parents=[common], help="store a proposed plan as pending",
                        description="Read a plan (FILE, or - for stdin), capture missing preconditions "
                        "from disk, store it in .wopt/plans/ and print its id.")
@@ -33,8 +33,8 @@ def register(sub, common) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from ..errors import PlanError, UsageError, WoptError
-    from ..ingest import check_nesting, ingest
+    from ..model.errors import PlanError, UsageError, WoptError
+    from ..store.ingest import check_nesting, ingest
     from ..sources import read
     from .common import print_json, workspace
 
@@ -73,8 +73,8 @@ def cmd_ingest(args) -> int:
 
 
 def plan_summary(ws, entry) -> dict:
-    from .. import spool
-    from ..review import APPROVED, REJECTED
+    from ..store import spool
+    from ..model.review import APPROVED, REJECTED
     plan = entry.plan
     if plan is None:
         return {"id": entry.id, "error": entry.error}
@@ -120,6 +120,6 @@ def cmd_list(args) -> int:
 
 def cmd_schema(args) -> int:
     import json
-    from ..plan import plan_json_schema
+    from ..model.plan import plan_json_schema
     print(json.dumps(plan_json_schema(), indent=2))
     return 0

@@ -37,9 +37,9 @@ def register(sub, common) -> None:
 
 
 def cmd_rebase(args) -> int:
-    from .. import spool
+    from ..store import spool
     from ..analysis import rebase as R
-    from ..errors import NotFound, UsageError, WoptError
+    from ..model.errors import NotFound, UsageError, WoptError
     from .common import print_json, workspace
 
     ws = workspace(args)

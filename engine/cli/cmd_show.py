@@ -40,7 +40,7 @@ def _load(args, *, families: bool = True, question: str | None = None):
     """(workspace, plan, model, answer): with `question`, the answer kept for it (see
     answers.py) when nothing it was made from changed; then plan and model are None, and
     otherwise `answer` is the answers.Pending to store the new answer with."""
-    from .. import spool
+    from ..store import spool
     from . import answers
     from .common import workspace
     ws = workspace(args)
@@ -204,14 +204,14 @@ def other_plans_overlap(ws, plan_id: str, mine: set[str]) -> list[dict]:
     """Other pending plans that touch the same files (a person should know before applying)."""
     import os
 
-    from .. import spool
+    from ..store import spool
     try:
         others = [n for n in os.listdir(spool.plans_dir(ws)) if n.endswith(".json") and n[:-5] != plan_id]
     except (FileNotFoundError, NotADirectoryError):
         others = []
     if not others:
         return []   # no other plan file: none to decode
-    from ..plan import step_paths
+    from ..model.plan import step_paths
     out = []
     for e in spool.list_plans(ws, skip=plan_id):
         if e.plan is None or e.plan.id == plan_id:
@@ -229,7 +229,7 @@ def check_result(plan, model) -> dict:
     """What `wopt check` reports of a model, as plain data (kept as the check's answer)."""
     from msgspec import to_builtins
 
-    from ..plan import step_paths
+    from ..model.plan import step_paths
     return {"plan": plan.id, "steps": len(model.order),
             "findings": to_builtins(model.findings),
             "conflicts": [[sid, s.error] for sid, s in model.steps.items() if s.error],
@@ -314,7 +314,7 @@ def sparkline(values: list[float]) -> str:
 
 def cmd_stats(args) -> int:
     from ..analysis.stats import stats
-    from ..history import read_history
+    from ..store.history import read_history
     from .common import print_json, workspace
     from .cmd_apply import history_problems
     ws = workspace(args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..workspace import Workspace, find_root
+from ..store.workspace import Workspace, find_root
 
 
 def workspace(args, *, recover: bool = True) -> Workspace:
@@ -28,7 +28,7 @@ def run_recovery(ws: Workspace, *, quiet: bool) -> list:
         return []
     if not names or only_finished(ws, names):
         return []   # nothing unfinished in the journal: no need to load the transaction layer
-    from .. import recovery
+    from ..tx import recovery
     if not recovery.needs_recovery(ws):
         return []
     reports = recovery.recover(ws)

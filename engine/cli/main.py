@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import WoptError
+from ..model.errors import WoptError
 
 
 def build_parser(command: str | None = None):

@@ -91,21 +91,21 @@ def list_rows(ws) -> list[dict]:
 def _row(ws, f: str, mtime: float) -> dict | None:
     from pathlib import Path
 
-    from .. import spool
+    from ..store import spool
     from .cmd_plans import plan_summary
     entry = spool.plan_entry(ws, Path(f))
     return None if entry is None else plan_summary(ws, entry)
 
 
 def _slow(ws) -> list[dict]:
-    from .. import spool
+    from ..store import spool
     from .cmd_plans import plan_summary
     return [plan_summary(ws, e) for e in spool.list_plans(ws)]
 
 
 def _save(ws, path: str, plans: dict) -> None:
     """Keep the rows (a cache that cannot be written is only slower next time)."""
-    from .. import fsio
+    from ..store import fsio
     try:
         t, rel = fsio.spool_tree(path)
         with t:

@@ -8,6 +8,8 @@ README's format list all come from it; adding a format is one module here plus o
 Every reader needs the workspace: agents' paths become workspace-relative, and preconditions
 come from what the agent saw (the disk, or the text an edit expects). Writes to one file fold
 into one step (see fold.py).
+
+May import: `engine.model`, `engine.store`. Never the analysis, the transaction or the agents.
 """
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import PlanError, UsageError
+from ..model.errors import PlanError, UsageError
 
 if TYPE_CHECKING:
-    from ..plan import Plan
+    from ..model.plan import Plan
 
 
 @dataclass(frozen=True)

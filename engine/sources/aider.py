@@ -34,8 +34,8 @@ import os
 import posixpath
 import re
 
-from ..errors import PlanError, StepError
-from ..plan import Plan
+from ..model.errors import PlanError, StepError
+from ..model.plan import Plan
 from .fold import Call, Folder, agent_path, input_text, to_bytes
 
 HEAD = re.compile(r"^<{5,9} SEARCH>?\s*$")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, overload
 
-from ..errors import PlanError, StepError, WoptError
-from ..plan import Plan
+from ..model.errors import PlanError, StepError, WoptError
+from ..model.plan import Plan
 from .fold import MISSING, Call, Folder, agent_path, input_text, to_bytes
 
 WRITE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
@@ -62,7 +62,7 @@ def _edit(e, label: str, where: str) -> tuple[str, str, bool, int | None]:
 
 def _counted_edits(edits, label: str, path: str, call: Call):
     """Edits of older Claude Code with `expected_replacements` N: exactly N occurrences."""
-    from ..textops import apply_edits
+    from ..model.textops import apply_edits
 
     def run(before: bytes | None) -> bytes:
         if before is None:
@@ -90,7 +90,7 @@ def _counted_edits(edits, label: str, path: str, call: Call):
 def _created(edits, label: str, path: str, call: Call):
     """Claude Code's way to create a file with Edit/MultiEdit: an empty first old_string on a
     path that does not exist; its new_string is the content, and the later edits apply to it."""
-    from ..textops import apply_edits
+    from ..model.textops import apply_edits
 
     def run(before: bytes | None) -> bytes:
         if before is not None:

@@ -17,9 +17,9 @@ import json
 import os
 import re
 
-from ..errors import PlanError
-from ..jsonl import iter_objects
-from ..plan import Plan
+from ..model.errors import PlanError
+from ..model.jsonl import iter_objects
+from ..model.plan import Plan
 from .claude_hook import WRITE_TOOLS, tool_call
 from .fold import Folder
 

@@ -9,9 +9,9 @@ that are not JSON (a session cut off mid-line) are skipped.
 """
 from __future__ import annotations
 
-from ..errors import PlanError
-from ..jsonl import iter_objects
-from ..plan import Plan
+from ..model.errors import PlanError
+from ..model.jsonl import iter_objects
+from ..model.plan import Plan
 from .claude_hook import WRITE_TOOLS, tool_call
 from .fold import MISSING, Folder
 

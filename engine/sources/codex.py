@@ -23,8 +23,8 @@ import os
 
 from dataclasses import dataclass, field
 
-from ..errors import PlanError, StepError
-from ..plan import OVERWRITE_NOTE, Plan
+from ..model.errors import PlanError, StepError
+from ..model.plan import OVERWRITE_NOTE, Plan
 from .fold import Call, Folder, agent_path, input_text, to_bytes
 
 BEGIN, END = "*** Begin Patch", "*** End Patch"

@@ -24,10 +24,8 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import PathError, PlanError, StepError
-from ..plan import (ABSENT, SYMLINK_MODE, ChmodStep, DeleteStep, Edit, EditStep, MoveStep, Origin, Plan,
-                    Step, SymlinkStep, WriteStep, check_relpath, format_mode, is_symlink_mode,
-                    normalize_relpath, parse_mode, sha256)
+from ..model.errors import PathError, PlanError, StepError
+from ..model.plan import ABSENT, SYMLINK_MODE, ChmodStep, DeleteStep, Edit, EditStep, MoveStep, Origin, Plan, Step, SymlinkStep, WriteStep, check_relpath, format_mode, is_symlink_mode, normalize_relpath, parse_mode, sha256
 
 MISSING = object()   # "the call says nothing about what the agent saw"
 
@@ -170,7 +168,7 @@ class Folder:
     def _state(self, rel: str, link: bool = False) -> tuple[bytes | None, int | None]:
         if rel not in self.tree:
             if link:
-                from ..effects import read_entry
+                from ..store.effects import read_entry
                 self.tree[rel] = read_entry(self.ws, rel)
             else:
                 self.tree[rel] = self._read(rel)
@@ -242,7 +240,7 @@ class Folder:
                 raise StepError(f"{call.label}: the file does not exist, so old_string {_snip(old)} "
                                 "cannot match", path=rel,
                                 hint="the agent edited a file it had not created; nothing was stored")
-            from ..textops import apply_edits
+            from ..model.textops import apply_edits
             text = apply_edits(_text(before, call), call.edits, path=rel, call=call.label)
             after = to_bytes(text, what="new_string", call=call)
             if g.edits is not None and g.base is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plan import Plan, decode_plan
+from ..model.plan import Plan, decode_plan
 
 
 def read(data: bytes, ws: Any = None, *, name: str | None = None) -> Plan:

@@ -33,9 +33,9 @@ import re
 import zlib
 from dataclasses import dataclass, field
 
-from ..effects import default_file_mode
-from ..errors import PlanError, StepError
-from ..plan import SYMLINK_MODE, Plan, check_link_target
+from ..store.effects import default_file_mode
+from ..model.errors import PlanError, StepError
+from ..model.plan import SYMLINK_MODE, Plan, check_link_target
 from .fold import Call, Folder, agent_path
 
 _HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")

@@ -17,8 +17,8 @@ import time
 
 from benchlib import size, target
 from wopt.engine.analysis import analyze
-from wopt.engine.plan import decode_plan
-from wopt.engine.workspace import Workspace
+from wopt.engine.model.plan import decode_plan
+from wopt.engine.store.workspace import Workspace
 
 PER_DIR = 50
 

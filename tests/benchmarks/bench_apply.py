@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 
 from benchlib import size, target
-from wopt.engine import fsio
-from wopt.engine.apply import apply_plan
-from wopt.engine.plan import decode_plan, sha256
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import fsio
+from wopt.engine.tx.apply import apply_plan
+from wopt.engine.model.plan import decode_plan, sha256
+from wopt.engine.store.workspace import Workspace
 
 N_FILES, N_DIRS, SIZE, RUNS = size(1000, 20), 20, 2048, size(7, 1)
 

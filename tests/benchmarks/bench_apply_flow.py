@@ -19,11 +19,11 @@ from pathlib import Path
 
 from textual.app import App
 
-from wopt.engine.apply import apply_plan
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import Plan, WriteStep
+from wopt.engine.tx.apply import apply_plan
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import Plan, WriteStep
 from benchlib import size, target
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.screens.apply import ApplyFlowScreen
 
 N_FILES, N_DIRS, RUNS = size(2000, 20), 40, size(5, 1)

@@ -135,7 +135,7 @@ def _restore(root: Path) -> None:
 
 
 def test_rewrite_1000_files_as_processes(tmp_path, rows):
-    from wopt.engine.plan import sha256
+    from wopt.engine.model.plan import sha256
     root = tmp_path / "ws"
     for d in range(N_DIRS):
         (root / f"dir{d:02d}").mkdir(parents=True)

@@ -21,8 +21,8 @@ from textual.widgets import Static
 
 from wopt.engine.analysis import analyze
 from wopt.engine.analysis.diffs import diff_bytes
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.app import WoptApp
 from wopt.tui.screens.review import ReviewScreen
 from wopt.tui.widgets.diff_view import DiffView, prepare

@@ -158,7 +158,7 @@ def prewarm(template: Path, scratch: Path) -> None:
         return
     import contextlib
     import io
-    from wopt.engine import fsio
+    from wopt.engine.store import fsio
     from wopt.engine.cli.main import main
     ws = copy_tree(template, scratch)
     sink = io.StringIO()
@@ -192,7 +192,7 @@ def run_forked(*args: str, root: Path, env: dict | None = None) -> subprocess.Co
                 os.environ.pop(k, None)
             os.environ["COLUMNS"] = "200"
             os.environ.update(env or {})
-            from wopt.engine import fsio
+            from wopt.engine.store import fsio
             fsio.configure()
             from wopt.engine.cli import common
             common._console = None

@@ -3,7 +3,7 @@ CrashMonkey: record the operations a transaction issues, replay them into a mode
 for every inode and directory, what is volatile (in the page cache) and what is durable (on
 the platter), and build the states a power cut after any operation could leave.
 
-Recording. `Recorder.patch(fsio)` replaces the `os` module that `engine/fsio.py` sees with a
+Recording. `Recorder.patch(fsio)` replaces the `os` module that `engine/store/fsio.py` sees with a
 proxy: every write-side call (open with O_CREAT or O_TRUNC, write, pwrite, ftruncate,
 truncate, fchmod, chmod, fsync, fdatasync, rename, replace, link, symlink, unlink, remove,
 mkdir, rmdir, close) runs for real and is recorded as a logical operation on the model's

@@ -6,9 +6,9 @@ import os
 
 from wopt.engine.analysis import analyze, model_to_dict
 from wopt.engine.analysis.stats import stats
-from wopt.engine.plan import decode_plan, sha256
-from wopt.engine.review import Review
-from wopt.engine.workspace import Workspace
+from wopt.engine.model.plan import decode_plan, sha256
+from wopt.engine.model.review import Review
+from wopt.engine.store.workspace import Workspace
 
 
 def tree(root):
@@ -107,7 +107,7 @@ def test_review_edits_and_accepted_hunks_shape_the_model(tmp_path):
     # the diff is the whole proposal (hunk indices refer to it; the review app draws the hunks
     # turned off over it); what the step writes is the selection: nothing here
     assert [h.index for h in m.diff("edit-app").hunks] == [0]
-    from wopt.engine.effects import compute
+    from wopt.engine.store.effects import compute
     out = compute(ws, plan, edited=None, hunks=review.picks())
     assert out.results["edit-app"].after == out.results["edit-app"].before
 
@@ -168,8 +168,8 @@ def test_large_file_flag_and_a_reorder_warning(tmp_path, monkeypatch):
 
 
 def test_saving_the_families_a_review_approved(tmp_path):
-    from wopt.engine.templates_store import save_approved_families
-    from wopt.engine.review import APPROVED
+    from wopt.engine.store.templates_store import save_approved_families
+    from wopt.engine.model.review import APPROVED
     steps = [{"kind": "write", "id": f"m{i}", "path": f"models/m{i}.py",
               "content": f"class M{i}:\n    table = 't{i}'\n    size = {i}\n    kind = 'model'\n"} for i in range(3)]
     plan = decode_plan(json.dumps({"version": 1, "id": "r", "steps": steps}))

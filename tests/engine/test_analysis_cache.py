@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from wopt.engine import spool
+from wopt.engine.store import spool
 from wopt.engine.analysis import analyze, cache, model_to_dict
 from wopt.engine.analysis import templates as T
 from wopt.engine.analysis import validate as V
-from wopt.engine.apply import apply_plan
-from wopt.engine.plan import decode_plan, sha256
-from wopt.engine.workspace import Workspace
+from wopt.engine.tx.apply import apply_plan
+from wopt.engine.model.plan import decode_plan, sha256
+from wopt.engine.store.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +133,7 @@ def test_list_and_history_start_light(tmp_path):
         heavy = {m for m in mods if m.split(".")[0] in ("textual", "pygments", "jinja2", "unidiff")
                  # the format table (wopt.engine.sources itself) is light; no reader is imported
                  or m.startswith(("importlib.metadata", "wopt.engine.sources.", "wopt.engine.analysis",
-                                  "wopt.engine.transaction"))}
+                                  "wopt.engine.tx.transaction"))}
         assert not heavy, (cmd, sorted(heavy))
 
 
@@ -165,7 +165,7 @@ def test_analysis_in_another_process_gives_the_same_model(tmp_path):
 
 
 def test_a_decision_does_not_invalidate_the_cached_model(tmp_path, monkeypatch):
-    from wopt.engine.review import Review
+    from wopt.engine.model.review import Review
     import wopt.engine.analysis as A
     ws, plan = _ws(tmp_path)
     review = Review(plan_id=plan.id)

@@ -10,10 +10,10 @@ import pytest
 
 from wopt.engine.analysis import analyze, analyze_elsewhere, cache, worker
 from wopt.engine.analysis.model import LazySteps
-from wopt.engine.demo import make_demo
-from wopt.engine.errors import WoptError
-from wopt.engine import spool
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.demo import make_demo
+from wopt.engine.model.errors import WoptError
+from wopt.engine.store import spool
+from wopt.engine.store.workspace import Workspace
 
 
 def _demo(tmp_path):
@@ -111,7 +111,7 @@ def test_the_process_then_serves_each_diff_and_ends_with_its_caller(tmp_path):
 
 def test_an_empty_review_shares_the_model_of_no_review(tmp_path, monkeypatch):
     """The app always has a review (empty at first); `wopt show` may have none: one model."""
-    from wopt.engine.review import Review
+    from wopt.engine.model.review import Review
     monkeypatch.setattr(cache, "RACY_SECONDS", -1e9)
     ws, plan = _demo(tmp_path)
     assert cache.model_key(ws, plan, Review(plan_id=plan.id), "o") == cache.model_key(ws, plan, None, "o")

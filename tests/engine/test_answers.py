@@ -12,7 +12,7 @@ import wopt.engine.analysis as A
 from wopt.engine.analysis import cache
 from wopt.engine.cli import answers
 from wopt.engine.cli.main import main
-from wopt.engine.plan import sha256
+from wopt.engine.model.plan import sha256
 
 
 @pytest.fixture(autouse=True)

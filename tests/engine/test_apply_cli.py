@@ -11,9 +11,9 @@ import sys
 import time
 
 from conftest import WOPT, run_wopt, snapshot
-from wopt.engine import spool
-from wopt.engine.review import Review
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.model.review import Review
+from wopt.engine.store.workspace import Workspace
 
 
 def _run_in_terminal(args: list[str], root, answer: bytes) -> tuple[int, str]:

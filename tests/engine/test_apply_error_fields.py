@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from wopt.engine import fsio
-from wopt.engine.apply import apply_plan
-from wopt.engine.errors import ApplyError
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import fsio
+from wopt.engine.tx.apply import apply_plan
+from wopt.engine.model.errors import ApplyError
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 
 
 def _setup(root):

@@ -4,11 +4,11 @@ import os
 import subprocess
 import sys
 
-from wopt.engine import spool
+from wopt.engine.store import spool
 from wopt.engine.analysis import analyze
-from wopt.engine.demo import make_demo
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.demo import make_demo
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 
 WOPT = [sys.executable, "-m", "wopt.engine.cli.main"]
 PROVIDERS = ["provider-stripe", "provider-paypal", "provider-adyen", "provider-mollie"]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wopt.engine import transaction as txn
+from wopt.engine.tx import transaction as txn
 from wopt.engine.cli import common
 
 
@@ -39,7 +39,7 @@ def test_finished_transactions_in_the_journal_load_no_transaction_layer(tmp_path
     for cmd in ("list", "history"):
         r = _wopt(root, cmd, importtime=True)
         assert r.returncode == 0, r.stderr
-        heavy = {m for m in _modules(r.stderr) if m in ("wopt.engine.recovery", "wopt.engine.transaction")}
+        heavy = {m for m in _modules(r.stderr) if m in ("wopt.engine.tx.recovery", "wopt.engine.tx.transaction")}
         assert not heavy, (cmd, heavy)
     assert "committed" in _wopt(root, "history").stdout
 
@@ -53,7 +53,7 @@ def test_an_unfinished_transaction_is_still_rolled_back_first(tmp_path):
     assert not common.only_finished(common.Workspace(root), os.listdir(journal))
     r = _wopt(root, "list", importtime=True)
     assert r.returncode == 0, r.stderr
-    assert "wopt.engine.recovery" in _modules(r.stderr)
+    assert "wopt.engine.tx.recovery" in _modules(r.stderr)
     assert not any(n.endswith(".pending.tmp") for n in os.listdir(journal))
 
 
@@ -86,7 +86,7 @@ def test_list_reads_rows_it_made_before_without_decoding_a_plan(tmp_path):
     r = _wopt(tmp_path, "list", importtime=True)
     assert r.returncode == 0 and "a" in r.stdout and "b" in r.stdout
     heavy = {m for m in _modules(r.stderr) if m.split(".")[0] in ("msgspec", "rich")
-             or m in ("wopt.engine.plan", "wopt.engine.spool")}
+             or m in ("wopt.engine.model.plan", "wopt.engine.store.spool")}
     # rich draws the table; nothing decodes a plan
     assert {m for m in heavy if not m.startswith("rich")} == set(), heavy
     assert _rows(tmp_path) == first

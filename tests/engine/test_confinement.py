@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from conftest import run_wopt, snapshot, w
-from wopt.engine import fsio
-from wopt.engine import transaction as txn
-from wopt.engine.apply import apply_plan, undo
-from wopt.engine.errors import ApplyError
-from wopt.engine.plan import decode_plan, sha256
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import fsio
+from wopt.engine.tx import transaction as txn
+from wopt.engine.tx.apply import apply_plan, undo
+from wopt.engine.model.errors import ApplyError
+from wopt.engine.model.plan import decode_plan, sha256
+from wopt.engine.store.workspace import Workspace
 
 N = 300
 
@@ -29,7 +29,7 @@ def _no_faults(monkeypatch):
 
 
 def _plan(ws: Workspace, steps: list[dict], pid: str = "p"):
-    from wopt.engine.ingest import ingest
+    from wopt.engine.store.ingest import ingest
     return ingest(ws, decode_plan(json.dumps({"version": 1, "id": pid, "steps": steps})))
 
 
@@ -216,8 +216,8 @@ def test_a_name_of_250_characters_is_written(tmp_path, mode):
 
 def test_spool_and_history_writes_go_through_fsio(tmp_path):
     """Counted and named like every operation, so fault injection cuts them too."""
-    from wopt.engine import spool
-    from wopt.engine.history import append, read_history
+    from wopt.engine.store import spool
+    from wopt.engine.store.history import append, read_history
     root = tmp_path / "ws"
     w(root, "a.txt", "a\n")
     ws = Workspace(root)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from wopt.engine import decide, spool
-from wopt.engine.errors import NotFound, UsageError
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.review import APPROVED, PENDING, REJECTED
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import decide, spool
+from wopt.engine.model.errors import NotFound, UsageError
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.model.review import APPROVED, PENDING, REJECTED
+from wopt.engine.store.workspace import Workspace
 
 BIN = Path(sys.executable).parent
 WOPT = [str(BIN / "wopt")] if (BIN / "wopt").exists() else [sys.executable, "-m", "wopt.engine.cli.main"]

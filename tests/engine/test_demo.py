@@ -1,8 +1,8 @@
 """The bundled demo workspace holds what the review app's first screen promises."""
-from wopt.engine import spool
-from wopt.engine.demo import make_demo
-from wopt.engine.effects import compute
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.store.demo import make_demo
+from wopt.engine.store.effects import compute
+from wopt.engine.store.workspace import Workspace
 
 
 def test_demo_has_its_plans_a_stale_step_and_applies_cleanly_otherwise(tmp_path):

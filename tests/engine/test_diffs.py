@@ -7,8 +7,8 @@ import random
 from hypothesis import given, settings, strategies as st
 
 from wopt.engine.analysis import diffs as D
-from wopt.engine.plan import sha256
-from wopt.engine.textops import apply_patch
+from wopt.engine.model.plan import sha256
+from wopt.engine.model.textops import apply_patch
 
 LINES = st.lists(st.sampled_from(["a", "b", "c", "def f():", "    return 1", "", "x = 1", "}", "a\r"]),
                  max_size=40)

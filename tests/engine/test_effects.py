@@ -3,10 +3,10 @@ import os
 
 import pytest
 
-from wopt.engine.effects import compute
-from wopt.engine.errors import PathError
-from wopt.engine.plan import ABSENT, decode_plan, sha256
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.effects import compute
+from wopt.engine.model.errors import PathError
+from wopt.engine.model.plan import ABSENT, decode_plan, sha256
+from wopt.engine.store.workspace import Workspace
 
 import json
 

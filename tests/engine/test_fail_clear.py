@@ -11,7 +11,7 @@ import pytest
 
 from conftest import WOPT
 
-from wopt.engine import transaction as txn
+from wopt.engine.tx import transaction as txn
 
 
 def wopt(root: Path, *args: str, stdin: bytes | None = None, timeout: float = 60):

@@ -118,7 +118,7 @@ def test_show_and_check_report_a_validator_crash_instead_of_skipping_it(ws, caps
         assert "Traceback" not in out
 
 
-_GUARDED = ["engine/apply.py", "engine/cli/common.py", "tui/main.py", "tui/app.py",
+_GUARDED = ["engine/tx/apply.py", "engine/cli/common.py", "tui/main.py", "tui/app.py",
             "tui/screens/apply.py", "tui/screens/history.py"]
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from wopt.engine.errors import WoptError
-from wopt.engine.plan import check_relpath, decode_plan, encode_plan, step_paths
+from wopt.engine.model.errors import WoptError
+from wopt.engine.model.plan import check_relpath, decode_plan, encode_plan, step_paths
 from wopt.engine.sources import detect, read
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.workspace import Workspace
 
 EXAMPLES = max(1000, int(os.environ.get("WOPT_FUZZ_EXAMPLES", "1000") or 1000))
 settings.register_profile("wopt-fuzz", max_examples=EXAMPLES, deadline=None,

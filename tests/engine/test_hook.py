@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from wopt.engine import decide, spool
-from wopt.engine.effects import compute
-from wopt.engine.plan import ABSENT, EditStep, WriteStep, sha256
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import decide, spool
+from wopt.engine.store.effects import compute
+from wopt.engine.model.plan import ABSENT, EditStep, WriteStep, sha256
+from wopt.engine.store.workspace import Workspace
 
 BIN = Path(sys.executable).parent
 WOPT = [str(BIN / "wopt")] if (BIN / "wopt").exists() else [sys.executable, "-m", "wopt.engine.cli.main"]

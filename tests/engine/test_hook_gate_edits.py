@@ -11,8 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from wopt.engine import spool
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.store.workspace import Workspace
 
 BIN = Path(sys.executable).parent
 WOPT = [str(BIN / "wopt")] if (BIN / "wopt").exists() else [sys.executable, "-m", "wopt.engine.cli.main"]

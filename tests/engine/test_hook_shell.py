@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from wopt.engine import hook
+from wopt.engine.agents import hook
 from wopt.engine.agents import codex_hook, gemini_hook
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wopt.engine.plan import sha256
+from wopt.engine.model.plan import sha256
 
 WOPT = [sys.executable, "-m", "wopt.engine.cli.main"]
 

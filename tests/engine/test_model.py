@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from wopt.engine.errors import PlanError
-from wopt.engine.plan import (EditStep, MoveStep, Plan, WriteStep, decode_plan, encode_plan,
+from wopt.engine.model.errors import PlanError
+from wopt.engine.model.plan import (EditStep, MoveStep, Plan, WriteStep, decode_plan, encode_plan,
                               plan_json_schema, write_bytes)
 
 

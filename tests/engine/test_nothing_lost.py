@@ -11,9 +11,9 @@ import pytest
 
 from test_hook import WOPT, call, decision, hook
 
-from wopt.engine import spool
-from wopt.engine.plan import sha256
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.model.plan import sha256
+from wopt.engine.store.workspace import Workspace
 
 
 def wopt(root: Path, *args: str, stdin: bytes | None = None):
@@ -142,7 +142,7 @@ def test_ingest_never_silently_replaces_a_hook_session_plan(root):
 
 
 def test_steps_queued_or_folded_while_the_apply_ran_stay_pending(root):
-    from wopt.engine.apply import apply_plan
+    from wopt.engine.tx.apply import apply_plan
     write(root, "d1.txt", "1\n", "t1")
     write(root, "d2.txt", "2\n", "t2")
     ws = Workspace(root)
@@ -166,8 +166,8 @@ def test_steps_queued_or_folded_while_the_apply_ran_stay_pending(root):
 def test_applying_some_calls_of_a_gate_plan_leaves_it_as_it_is(root):
     """The gate applies a call approved with the person's edits itself; the gate plan's other
     calls still wait in it, so it is neither marked applied nor copied."""
-    from wopt.engine.apply import apply_plan
-    from wopt.engine.plan import Plan, WriteStep
+    from wopt.engine.tx.apply import apply_plan
+    from wopt.engine.model.plan import Plan, WriteStep
     ws = Workspace(root)
     gate = Plan(id="claude-sess-A-gate", source="claude-hook", agent="claude-code", session_id="sess-A",
                 steps=[WriteStep(id="g1", path="g1.txt", content="1"), WriteStep(id="g2", path="g2.txt", content="2")])

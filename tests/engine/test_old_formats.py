@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from wopt.engine import transaction as txn
-from wopt.engine.apply import undo
-from wopt.engine.config import load_config
-from wopt.engine.history import HistoryRecord, read_history
-from wopt.engine.recovery import needs_recovery, recover
-from wopt.engine.workspace import Workspace
+from wopt.engine.tx import transaction as txn
+from wopt.engine.tx.apply import undo
+from wopt.engine.store.config import load_config
+from wopt.engine.store.history import HistoryRecord, read_history
+from wopt.engine.tx.recovery import needs_recovery, recover
+from wopt.engine.store.workspace import Workspace
 
 JOURNAL_TX = '20261201-174545-43334723'
 
@@ -253,9 +253,9 @@ SAVED_TEMPLATE = (
 
 
 def test_an_old_saved_template_loads_is_recognised_and_counts_one_more_use(tmp_path):
-    from wopt.engine import templates_store
+    from wopt.engine.store import templates_store
     from wopt.engine.analysis import analyze
-    from wopt.engine.plan import decode_plan
+    from wopt.engine.model.plan import decode_plan
     d = tmp_path / ".wopt" / "templates"
     d.mkdir(parents=True)
     (d / "models-py.json").write_bytes(SAVED_TEMPLATE)

@@ -7,8 +7,8 @@ from hypothesis import given, settings, strategies as st
 from wopt.engine.analysis import analyze
 from wopt.engine.analysis.model import Edge
 from wopt.engine.analysis.ordering import build_graph, check_order, commit_order, order_graph, plan_order
-from wopt.engine.plan import decode_plan
-from wopt.engine.workspace import Workspace
+from wopt.engine.model.plan import decode_plan
+from wopt.engine.store.workspace import Workspace
 
 
 def mkplan(*steps, templates=None):

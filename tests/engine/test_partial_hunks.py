@@ -7,14 +7,14 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from wopt.engine import spool
+from wopt.engine.store import spool
 from wopt.engine.analysis import analyze
 from wopt.engine.analysis import diffs as D
-from wopt.engine.apply import apply_plan
-from wopt.engine.errors import StepError
-from wopt.engine.plan import decode_plan, sha256
-from wopt.engine.review import APPROVED, HunkPick, Review
-from wopt.engine.workspace import Workspace
+from wopt.engine.tx.apply import apply_plan
+from wopt.engine.model.errors import StepError
+from wopt.engine.model.plan import decode_plan, sha256
+from wopt.engine.model.review import APPROVED, HunkPick, Review
+from wopt.engine.store.workspace import Workspace
 
 
 def _kinds(before: bytes, after: bytes, hunk: int = 0) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 from conftest import run_wopt, snapshot, w
 from test_hook import WOPT, call, decision, hook
 
-from wopt.engine.plan import check_relpath
+from wopt.engine.model.plan import check_relpath
 
 
 def _ws(tmp_path: Path) -> Path:

@@ -3,7 +3,7 @@
 The crash matrix (test_crash_matrix.py) kills the process after every I/O operation; the page
 cache survives a SIGKILL, so it proves atomicity, not durability. Here an apply (both modes,
 both sync paths: syncfs and fsync per file), an undo, and recovery itself run in-process with
-the `os` module that `engine/fsio.py` sees replaced by a recorder (powerloss_model.py): every
+the `os` module that `engine/store/fsio.py` sees replaced by a recorder (powerloss_model.py): every
 write-side call, by path or relative to a directory fd, is recorded as an operation on a model
 of the filesystem that knows, per inode and directory, what is volatile and what is durable
 under POSIX rules (as ALICE and CrashMonkey model a crash): an fsync of a file makes its data
@@ -40,15 +40,15 @@ import pytest
 
 from conftest import copy_tree, diff_snap, snapshot, w
 from powerloss_model import Analysis, NoDurability, Recorder, RecorderError, Verdict, materialize
-from wopt.engine import fsio, spool
-from wopt.engine import transaction as txn
-from wopt.engine.apply import apply_plan, undo
-from wopt.engine.errors import NotFound, WoptError
-from wopt.engine.history import read_history
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import decode_plan
-from wopt.engine.recovery import needs_recovery, recover
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import fsio, spool
+from wopt.engine.tx import transaction as txn
+from wopt.engine.tx.apply import apply_plan, undo
+from wopt.engine.model.errors import NotFound, WoptError
+from wopt.engine.store.history import read_history
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import decode_plan
+from wopt.engine.tx.recovery import needs_recovery, recover
+from wopt.engine.store.workspace import Workspace
 
 # bookkeeping written outside fsio, not part of the commit protocol: the lock's holder record,
 # the plan's review record and its locks (a lost review record shows the plan pending again).

@@ -10,16 +10,16 @@ import sys
 
 import pytest
 
-from wopt.engine import spool
+from wopt.engine.store import spool
 from wopt.engine.analysis import analyze
 from wopt.engine.analysis.rebase import (Conflict, NotStale, RebaseConflict, keep_base, load_base, merge3,
                                          rebase, save, stale_diff)
-from wopt.engine.apply import apply_plan
-from wopt.engine.errors import StaleError, StepError
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import Edit, EditStep, Plan, WriteStep, sha256
-from wopt.engine.review import APPROVED
-from wopt.engine.workspace import Workspace
+from wopt.engine.tx.apply import apply_plan
+from wopt.engine.model.errors import StaleError, StepError
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import Edit, EditStep, Plan, WriteStep, sha256
+from wopt.engine.model.review import APPROVED
+from wopt.engine.store.workspace import Workspace
 
 
 # ------------------------------------------------------------------ merge3
@@ -248,7 +248,7 @@ def test_cli_rebase_conflict_exits_1_and_names_lines(tmp_path):
 
 
 def test_claude_hook_keeps_the_file_the_agent_saw(tmp_path):
-    from wopt.engine.hook import handle
+    from wopt.engine.agents.hook import handle
     root = tmp_path / "proj"
     root.mkdir()
     (root / ".git").mkdir()

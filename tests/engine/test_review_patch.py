@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from wopt.engine import decide, spool
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.review import APPROVED, REJECTED, Review, ReviewPatch
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import decide, spool
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.model.review import APPROVED, REJECTED, Review, ReviewPatch
+from wopt.engine.store.workspace import Workspace
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from wopt.engine.effects import compute
-from wopt.engine.errors import PathError, StepError, UsageError, WoptError
-from wopt.engine.plan import ABSENT, EditStep, WriteStep, decode_plan, encode_plan, sha256
+from wopt.engine.store.effects import compute
+from wopt.engine.model.errors import PathError, StepError, UsageError, WoptError
+from wopt.engine.model.plan import ABSENT, EditStep, WriteStep, decode_plan, encode_plan, sha256
 from wopt.engine.sources import FORMATS, detect, read
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.workspace import Workspace
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sources"
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from wopt.engine.effects import compute
-from wopt.engine.errors import PathError, PlanError, StepError
-from wopt.engine.plan import ABSENT, MoveStep, WriteStep, sha256
+from wopt.engine.store.effects import compute
+from wopt.engine.model.errors import PathError, PlanError, StepError
+from wopt.engine.model.plan import ABSENT, MoveStep, WriteStep, sha256
 from wopt.engine.sources import read
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.workspace import Workspace
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sources"
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"

@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from wopt.engine import spool
-from wopt.engine.errors import NotFound, PlanError
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.review import APPROVED, Review
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.model.errors import NotFound, PlanError
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.model.review import APPROVED, Review
+from wopt.engine.store.workspace import Workspace
 
 
 def test_save_load_list_and_gitignore(tmp_path):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_forked, run_wopt, snapshot
-from wopt.engine.errors import PathError, PlanError
-from wopt.engine.plan import decode_plan
+from wopt.engine.model.errors import PathError, PlanError
+from wopt.engine.model.plan import decode_plan
 
 MODES = ["rename", "journal"]
 
@@ -158,9 +158,9 @@ def test_show_names_the_link_and_its_target(template, tmp_path):
 
 
 def test_path_error_type_for_escape_on_compute(tmp_path):
-    from wopt.engine.effects import compute
-    from wopt.engine.plan import Plan, SymlinkStep
-    from wopt.engine.workspace import Workspace
+    from wopt.engine.store.effects import compute
+    from wopt.engine.model.plan import Plan, SymlinkStep
+    from wopt.engine.store.workspace import Workspace
     ws = tmp_path / "ws"
     _tree(ws)
     os.symlink(str(tmp_path), ws / "esc")

@@ -8,10 +8,10 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from wopt.engine.analysis import analyze
-from wopt.engine import templates_store
+from wopt.engine.store import templates_store
 from wopt.engine.analysis import templates as T
-from wopt.engine.plan import decode_plan
-from wopt.engine.workspace import Workspace
+from wopt.engine.model.plan import decode_plan
+from wopt.engine.store.workspace import Workspace
 
 
 def render(template, values):

@@ -4,8 +4,8 @@ import difflib
 import pytest
 from hypothesis import given, strategies as st
 
-from wopt.engine.errors import StepError
-from wopt.engine.textops import apply_edits, apply_patch, parse_hunks, split_lines
+from wopt.engine.model.errors import StepError
+from wopt.engine.model.textops import apply_edits, apply_patch, parse_hunks, split_lines
 
 
 def test_edit_must_match_once():

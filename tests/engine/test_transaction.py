@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from conftest import WOPT, copy_tree, diff_snap, run_wopt, snapshot, w
-from wopt.engine import fsio, spool
-from wopt.engine import events as ev
-from wopt.engine.apply import apply_plan, preview
-from wopt.engine.errors import ApplyError, LockBusy, StaleError
-from wopt.engine.history import read_history
-from wopt.engine.lock import file_lock
-from wopt.engine.plan import decode_plan, sha256
-from wopt.engine.review import Review
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import fsio, spool
+from wopt.engine.model import events as ev
+from wopt.engine.tx.apply import apply_plan, preview
+from wopt.engine.model.errors import ApplyError, LockBusy, StaleError
+from wopt.engine.store.history import read_history
+from wopt.engine.store.lock import file_lock
+from wopt.engine.model.plan import decode_plan, sha256
+from wopt.engine.model.review import Review
+from wopt.engine.store.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def _plan(ws: Workspace, steps: list[dict], pid: str = "p", *, store: bool = Tru
     plan = decode_plan(json.dumps({"version": 1, "id": pid, "steps": steps}))
     if not store:
         return plan
-    from wopt.engine.ingest import ingest
+    from wopt.engine.store.ingest import ingest
     return ingest(ws, plan)
 
 
@@ -315,8 +315,8 @@ def test_preview_reports_stale_and_step_errors_without_writing(tmp_path):
 
 
 def test_a_rollback_that_fails_leaves_the_journal_for_recovery(mixed_template, tmp_path, monkeypatch):
-    from wopt.engine import recovery
-    from wopt.engine import transaction as txn
+    from wopt.engine.tx import recovery
+    from wopt.engine.tx import transaction as txn
     root = copy_tree(mixed_template, tmp_path / "ws")
     ws = Workspace(root)
     before = snapshot(root)

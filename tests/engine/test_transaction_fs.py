@@ -86,7 +86,7 @@ def test_enospc_in_the_middle_rolls_back(tmpfs, tmp_path):
     filler = root / "filler.bin"
     code = (
         "import os, sys, time\n"
-        "from wopt.engine import transaction as t\n"
+        "from wopt.engine.tx import transaction as t\n"
         "orig = t.check_writable\n"
         "def hook(*a, **k):\n"
         "    orig(*a, **k)\n"

@@ -14,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import copy_tree, diff_snap, run_wopt, snapshot, w
-from wopt.engine import fsio, spool
-from wopt.engine.apply import apply_plan, undo
-from wopt.engine.errors import NotFound, UndoRefused
-from wopt.engine.history import read_history
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import decode_plan
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import fsio, spool
+from wopt.engine.tx.apply import apply_plan, undo
+from wopt.engine.model.errors import NotFound, UndoRefused
+from wopt.engine.store.history import read_history
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import decode_plan
+from wopt.engine.store.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -172,7 +172,7 @@ def test_apply_then_undo_gives_the_original_tree(case):
 
 
 def test_old_journals_are_pruned_and_their_undo_refused(tmp_path, monkeypatch):
-    from wopt.engine import transaction as txn
+    from wopt.engine.tx import transaction as txn
     monkeypatch.setattr(txn, "KEEP", 2)
     root = tmp_path / "ws"
     w(root, "a.txt", "0\n")

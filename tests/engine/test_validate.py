@@ -5,8 +5,8 @@ import json
 import pytest
 
 from wopt.engine.analysis.validate import validate_changes, validate_content
-from wopt.engine.effects import Change
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.effects import Change
+from wopt.engine.store.workspace import Workspace
 
 
 def one(path, text):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import run_wopt, snapshot
 from wopt.engine.analysis.validate import validate_changes
-from wopt.engine.effects import Change
+from wopt.engine.store.effects import Change
 
 BROKEN = b"def f(:\n    return 1\n"          # not valid Python, before any plan
 

@@ -14,8 +14,8 @@ import pytest
 
 from test_hook import WOPT, call
 
-from wopt.engine import decide
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import decide
+from wopt.engine.store.workspace import Workspace
 
 
 @pytest.fixture

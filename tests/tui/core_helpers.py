@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from wopt.engine import spool
-from wopt.engine.demo import make_demo
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.store.demo import make_demo
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.app import WoptApp
 
 FIXED_NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=timezone.utc)

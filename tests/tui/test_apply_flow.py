@@ -12,13 +12,13 @@ import pytest
 from textual.app import App
 from textual.widgets import Button, Static
 
-from wopt.engine import fsio, spool
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import DeleteStep, Edit, EditStep, Plan, WriteStep
-from wopt.engine.review import APPROVED, REJECTED, Review
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import fsio, spool
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import DeleteStep, Edit, EditStep, Plan, WriteStep
+from wopt.engine.model.review import APPROVED, REJECTED, Review
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.screens.apply import ApplyFlowScreen, ProgressState
-from wopt.engine.events import Event
+from wopt.engine.model.events import Event
 
 ORIGINAL = {
     "src/shop/cart.py": b"def total(items):\n    return sum(i.price for i in items)\n",
@@ -162,7 +162,7 @@ async def test_stale_file_blocks_with_reason_and_nothing_is_written(tmp_path):
 def _first_commit_op(ws, plan, review, root) -> int:
     """Learn, on a copy, the number of the first operation of the commit phase."""
     import shutil
-    from wopt.engine.apply import apply_plan
+    from wopt.engine.tx.apply import apply_plan
     copy = root.parent / (root.name + "-probe")
     shutil.copytree(root, copy)
     fsio.configure("eio:1000000")          # log operations, never fire
@@ -212,8 +212,8 @@ async def test_a_failing_write_is_shown_from_the_errors_fields(tmp_path):
     """Journal mode, ENOSPC injected at the first write of the commit phase: the engine's
     ApplyError names the phase, operation, errno and file, and the screen says it from those."""
     import shutil
-    from wopt.engine.apply import apply_plan
-    from wopt.engine.errors import ApplyError
+    from wopt.engine.tx.apply import apply_plan
+    from wopt.engine.model.errors import ApplyError
     ws, plan, review = make_workspace(tmp_path / "ws")
     probe = tmp_path / "probe"
     shutil.copytree(tmp_path / "ws", probe)
@@ -246,7 +246,7 @@ async def test_a_failing_write_is_shown_from_the_errors_fields(tmp_path):
 
 
 def test_the_failure_sentence_comes_from_the_fields_not_the_text():
-    from wopt.engine.errors import ApplyError
+    from wopt.engine.model.errors import ApplyError
     from wopt.tui.screens.apply import headline
     st = ProgressState(fake_clock())
     st.failed_phase, st.failed_path = "sync", "a/x.txt"
@@ -340,7 +340,7 @@ def _drive(screen, events, *, result=None, error=None) -> None:
 
 
 def test_snapshot_apply_result(snap_compare, tmp_path):
-    from wopt.engine.apply import TxResult
+    from wopt.engine.tx.apply import TxResult
 
     async def before(pilot):
         await _wait(pilot)
@@ -377,7 +377,7 @@ def test_snapshot_apply_progress_panel(snap_compare, tmp_path):
 
 
 def test_snapshot_apply_failed(snap_compare, tmp_path):
-    from wopt.engine.errors import ApplyError
+    from wopt.engine.model.errors import ApplyError
 
     async def before(pilot):
         await _wait(pilot)
@@ -474,7 +474,7 @@ async def test_enter_on_the_result_closes_and_never_undoes(tmp_path):
 
 @run
 async def test_busy_workspace_lock_is_explained_and_nothing_is_written(tmp_path):
-    from wopt.engine.lock import file_lock
+    from wopt.engine.store.lock import file_lock
     ws, plan, review = make_workspace(tmp_path)
     app = Host(ws, plan, review, clock=fake_clock(), lock_timeout=0.3)
     with file_lock(ws.spool / "lock", what="wopt apply other-plan (test)"):
@@ -498,10 +498,10 @@ def test_confirmation_names_stale_and_invalid_steps_together(tmp_path):
     from textual.app import App
     from textual.widgets import Static
 
-    from wopt.engine import spool
-    from wopt.engine.demo import make_demo
-    from wopt.engine.review import APPROVED
-    from wopt.engine.workspace import Workspace
+    from wopt.engine.store import spool
+    from wopt.engine.store.demo import make_demo
+    from wopt.engine.model.review import APPROVED
+    from wopt.engine.store.workspace import Workspace
     from wopt.tui.screens.apply import ApplyFlowScreen
 
     ws = Workspace(make_demo(tmp_path / "demo"))

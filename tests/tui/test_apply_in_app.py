@@ -7,8 +7,8 @@ import stat
 import sys
 
 from core_helpers import SIZE, demo_ws, make_app, open_review, review_on_disk, settle
-from wopt.engine import effects
-from wopt.engine.spool import load_plan
+from wopt.engine.store import effects
+from wopt.engine.store.spool import load_plan
 from wopt.tui.screens.apply import ApplyFlowScreen
 from wopt.tui.screens.history import HistoryScreen
 

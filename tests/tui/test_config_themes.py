@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 from core_helpers import SIZE, demo_ws, make_app, open_review, review_on_disk
-from wopt.engine.config import builtin_themes, load_config, user_themes
-from wopt.engine.errors import WoptError
+from wopt.engine.store.config import builtin_themes, load_config, user_themes
+from wopt.engine.model.errors import WoptError
 from wopt.tui import keymap
 from wopt.tui.themes import DEFAULT_THEME
 

@@ -66,7 +66,7 @@ def test_clashing_remap_keeps_the_default_in_the_app(tmp_path):
             screen = await open_review(pilot, "demo-payments")
             await pilot.press("j")
             await settle(pilot, 1)
-            from wopt.engine import spool
+            from wopt.engine.store import spool
             rv = spool.load_review(ws, "demo-payments")
             assert all(rv.decision(s.id) == "pending" for s in screen.plan.steps), \
                 "j still moves down: it rejected a step"
@@ -216,7 +216,7 @@ def test_words_typed_into_the_apply_confirmation_stay_there(tmp_path):
 
 def test_one_size_formatter_everywhere():
     from wopt.engine.cli.cmd_apply import _human_bytes
-    from wopt.engine.sizes import format_size
+    from wopt.engine.model.sizes import format_size
     from wopt.tui.screens.apply import human_bytes
     from wopt.tui.screens.queue import _size as queue_size
     from wopt.engine.analysis.diffs import _size_words as diff_size
@@ -228,7 +228,7 @@ def test_one_size_formatter_everywhere():
 
 
 def test_live_panel_total_is_the_files_bytes_not_the_journals():
-    from wopt.engine import events as ev
+    from wopt.engine.model import events as ev
     from wopt.tui.screens.apply import ProgressState
     st = ProgressState(clock=lambda: 0.0)
     st.feed(ev.Event(ev.CHECK, 3, 3, 0, 903_000, tx="t"))
@@ -239,10 +239,10 @@ def test_live_panel_total_is_the_files_bytes_not_the_journals():
 
 def test_history_with_one_transaction_draws_no_solid_blocks(tmp_path):
     from textual.widgets import Sparkline
-    from wopt.engine.apply import apply_plan
-    from wopt.engine.ingest import ingest
-    from wopt.engine.plan import Plan, WriteStep
-    from wopt.engine.workspace import Workspace
+    from wopt.engine.tx.apply import apply_plan
+    from wopt.engine.store.ingest import ingest
+    from wopt.engine.model.plan import Plan, WriteStep
+    from wopt.engine.store.workspace import Workspace
     from wopt.tui.screens.history import HistoryScreen
     (tmp_path / "a.txt").write_bytes(b"1\n")
     ws = Workspace(tmp_path)
@@ -319,7 +319,7 @@ def test_moved_step_shows_its_new_place_in_details_and_wopt_show(tmp_path, capsy
 
 
 def test_reject_with_a_reason_asks_about_dependents_too(tmp_path):
-    from wopt.engine import spool
+    from wopt.engine.store import spool
     from wopt.tui.screens.review import ConfirmScreen, ReasonScreen
     from wopt.tui.widgets.step_list import StepList
     ws = demo_ws(tmp_path)
@@ -368,9 +368,9 @@ def test_approving_a_stale_step_warns(tmp_path):
 # ---------------------------------------------------------------- small sharp edges
 
 def test_plan_bar_says_1_step(tmp_path):
-    from wopt.engine.ingest import ingest
-    from wopt.engine.plan import Plan, WriteStep
-    from wopt.engine.workspace import Workspace
+    from wopt.engine.store.ingest import ingest
+    from wopt.engine.model.plan import Plan, WriteStep
+    from wopt.engine.store.workspace import Workspace
     ws = Workspace(tmp_path)
     ingest(ws, Plan(id="one", title="One", steps=[WriteStep(id="s1", path="a.txt", content="a\n")]))
 
@@ -474,7 +474,7 @@ async def _polled(pilot, app) -> bool:
 
 
 def test_a_whole_apply_returns_to_the_queue(tmp_path):
-    from wopt.engine import spool
+    from wopt.engine.store import spool
     from wopt.tui.screens.apply import ApplyFlowScreen
     from wopt.tui.screens.queue import QueueScreen
     ws = demo_ws(tmp_path)

@@ -7,9 +7,9 @@ import asyncio
 from pathlib import Path
 
 from core_helpers import make_app, open_review, review_on_disk, settle
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.screens.apply import ApplyFlowScreen
 from wopt.tui.widgets.diff_view import DiffView
 from wopt.tui.widgets.step_list import StepList

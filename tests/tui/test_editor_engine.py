@@ -1,4 +1,4 @@
-"""engine/editing.py: the $EDITOR round trip with real editors (small scripts)."""
+"""engine/model/editing.py: the $EDITOR round trip with real editors (small scripts)."""
 from __future__ import annotations
 
 import os
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wopt.engine.editing import edit_text, editor_command
-from wopt.engine.errors import UsageError
+from wopt.engine.model.editing import edit_text, editor_command
+from wopt.engine.model.errors import UsageError
 
 
 def make_editor(tmp_path: Path, body: str, name: str = "fake-editor") -> str:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from wopt.engine import spool
-from wopt.engine.demo import make_demo
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.store.demo import make_demo
+from wopt.engine.store.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 

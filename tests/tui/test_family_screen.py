@@ -11,9 +11,9 @@ from textual.app import App
 from textual.widgets import DataTable, Static
 
 from wopt.engine.analysis import analyze
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.screens.family import SLOT_RE, FamilyScreen, template_content
 
 

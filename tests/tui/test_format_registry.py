@@ -9,10 +9,11 @@ import contextlib
 import io
 
 from core_helpers import SIZE, make_app, settle
-from wopt.engine import spool, sources
+from wopt.engine.store import spool
+from wopt.engine import sources
 from wopt.engine.cli.main import main
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.screens.queue import QueueScreen, scan
 
 

@@ -8,8 +8,8 @@ import threading
 
 from core_helpers import SIZE, make_app, settle
 from test_queue import cells, wait_for
-from wopt.engine import hook
-from wopt.engine.workspace import Workspace
+from wopt.engine.agents import hook
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.screens.review import ReviewScreen
 
 
@@ -71,8 +71,8 @@ def test_gate_call_stands_out_and_gets_the_decision(tmp_path):
 def test_only_a_live_gate_call_is_marked_waiting(tmp_path):
     """A gate plan whose hook was killed (its steps stay, nobody waits) is an ordinary row; a
     live call's plan is marked, first."""
-    from wopt.engine import spool
-    from wopt.engine.plan import Plan, WriteStep
+    from wopt.engine.store import spool
+    from wopt.engine.model.plan import Plan, WriteStep
 
     root = tmp_path / "proj"
     root.mkdir()
@@ -97,7 +97,7 @@ def test_only_a_live_gate_call_is_marked_waiting(tmp_path):
             assert live[0] == "◉" and "waiting" in live[8]
             dead = next(r for r in cells(app) if r[1] == "claude-dead-gate")
             assert dead[0] == "" and "waiting" not in dead[8]
-            from wopt.engine.decide import reject
+            from wopt.engine.store.decide import reject
             reject(ws, "claude-sess-G-gate")
             await asyncio.get_running_loop().run_in_executor(None, t.join, 20)
             assert box["out"]["hookSpecificOutput"]["permissionDecision"] == "deny"
@@ -109,7 +109,7 @@ def test_only_a_live_gate_call_is_marked_waiting(tmp_path):
 def test_a_call_that_starts_waiting_cannot_be_missed(tmp_path):
     """The bell and a notice on whatever screen is open; w goes to the waiting step; the mark
     goes when the call is answered."""
-    from wopt.engine.decide import approve
+    from wopt.engine.store.decide import approve
     from wopt.tui.screens.history import HistoryScreen
 
     root = tmp_path / "proj"

@@ -9,11 +9,11 @@ from pathlib import Path
 from textual.app import App
 from textual.widgets import DataTable, Sparkline, Static
 
-from wopt.engine import history
-from wopt.engine.apply import apply_plan
-from wopt.engine.ingest import ingest
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import history
+from wopt.engine.tx.apply import apply_plan
+from wopt.engine.store.ingest import ingest
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.screens.history import HistoryScreen
 
 

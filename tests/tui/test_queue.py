@@ -5,9 +5,9 @@ import asyncio
 
 from core_helpers import SIZE, demo_ws, make_app, settle
 from textual.widgets import DataTable
-from wopt.engine import spool
-from wopt.engine.decide import approve
-from wopt.engine.plan import Plan, WriteStep
+from wopt.engine.store import spool
+from wopt.engine.store.decide import approve
+from wopt.engine.model.plan import Plan, WriteStep
 from wopt.tui.screens.queue import QueueScreen
 from wopt.tui.screens.review import ReviewScreen
 

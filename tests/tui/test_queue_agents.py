@@ -6,9 +6,9 @@ import asyncio
 
 from core_helpers import SIZE, make_app, settle
 from textual.widgets import DataTable, Static
-from wopt.engine import spool
-from wopt.engine.plan import Plan, WriteStep
-from wopt.engine.workspace import Workspace
+from wopt.engine.store import spool
+from wopt.engine.model.plan import Plan, WriteStep
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.screens.queue import scan
 from wopt.tui.screens.review import ReviewScreen
 
@@ -27,7 +27,7 @@ def _ws(tmp_path) -> Workspace:
 
 
 def test_queue_rows_name_the_agent_and_every_gate_waits(tmp_path):
-    from wopt.engine.decide import waiting_on
+    from wopt.engine.store.decide import waiting_on
     ws = _ws(tmp_path)
     rows, errors, waiting = scan(ws)
     assert not waiting   # a gate plan nobody waits on (its hook was killed) is not waiting

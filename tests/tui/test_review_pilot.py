@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from core_helpers import SIZE, demo_ws, make_app, open_review, review_on_disk, settle, two_hunk_ws
-from wopt.engine import spool
+from wopt.engine.store import spool
 from wopt.tui.screens.review import ConfirmScreen, ReviewScreen
 from wopt.tui.widgets.diff_view import DiffView
 from wopt.tui.widgets.step_list import StepList
@@ -174,9 +174,9 @@ def test_turning_a_hunk_off_is_saved_and_the_apply_writes_only_accepted_hunks(tm
 
 
 def test_reorder_within_the_order_and_refusal_across_a_dependency(tmp_path):
-    from wopt.engine.ingest import ingest
-    from wopt.engine.plan import Plan, WriteStep
-    from wopt.engine.workspace import Workspace
+    from wopt.engine.store.ingest import ingest
+    from wopt.engine.model.plan import Plan, WriteStep
+    from wopt.engine.store.workspace import Workspace
     root = tmp_path / "ws"
     root.mkdir()
     ws = Workspace(root)
@@ -244,7 +244,7 @@ def test_edit_in_the_builtin_editor_revalidates(tmp_path):
 
 def test_resume_where_the_review_stopped(tmp_path):
     ws = demo_ws(tmp_path)
-    from wopt.engine.decide import approve
+    from wopt.engine.store.decide import approve
     approve(ws, "demo-payments", ["docs-payments"])
 
     async def body():

@@ -73,14 +73,14 @@ def test_review_themes(snap_compare, tmp_path, theme):
 
 
 def test_queue_with_a_waiting_gate_call_and_a_broken_plan(snap_compare, tmp_path):
-    from wopt.engine import spool
-    from wopt.engine.plan import Plan, WriteStep
+    from wopt.engine.store import spool
+    from wopt.engine.model.plan import Plan, WriteStep
     ws = demo_ws(tmp_path)
     spool.save_plan(ws, Plan(id="claude-5b2c8e1a-gate", title="Claude Code session 5b2c8e1a (waiting calls)",
                              source="claude-hook", agent="claude-code", created="2026-11-25T09:58:00Z",
                              steps=[WriteStep(id="g1", path="src/shop/tax.py", content="RATE = 0.2\n")]))
     (ws.spool / "plans" / "broken.json").write_text('{"version": 1, "steps": [{"kind": "write"}]}')
-    from wopt.engine.decide import waiting_on
+    from wopt.engine.store.decide import waiting_on
     with waiting_on(ws, "claude-5b2c8e1a-gate", "g1", 600, path="src/shop/tax.py", tool="Write"):
         assert snap_compare(make_app(ws), terminal_size=SIZE, run_before=settle)
 

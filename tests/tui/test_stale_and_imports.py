@@ -7,8 +7,8 @@ import asyncio
 
 from core_helpers import SIZE, demo_ws, make_app, open_review, settle
 
-from wopt.engine import spool
-from wopt.engine.demo import PROJECT
+from wopt.engine.store import spool
+from wopt.engine.store.demo import PROJECT
 from wopt.tui.screens.review import ConfirmScreen, ReasonScreen
 from wopt.tui.widgets.details import Details
 from wopt.tui.widgets.diff_view import DiffView

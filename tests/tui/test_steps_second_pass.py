@@ -8,9 +8,9 @@ import asyncio
 
 from core_helpers import demo_ws, make_app, open_review, settle, two_hunk_ws
 
-from wopt.engine import spool
-from wopt.engine.apply import apply_plan
-from wopt.engine.review import APPROVED
+from wopt.engine.store import spool
+from wopt.engine.tx.apply import apply_plan
+from wopt.engine.model.review import APPROVED
 from wopt.tui.widgets.diff_view import DiffView
 from wopt.tui.widgets.step_list import BatchRow, StepList
 
@@ -163,9 +163,9 @@ def test_escape_ends_a_line_selection_without_leaving_the_review(tmp_path):
 # ----------------------------------------------------------------------------- natural order
 
 def _numbered_plan(ws_root):
-    from wopt.engine.ingest import ingest
-    from wopt.engine.plan import Plan, WriteStep
-    from wopt.engine.workspace import Workspace
+    from wopt.engine.store.ingest import ingest
+    from wopt.engine.model.plan import Plan, WriteStep
+    from wopt.engine.store.workspace import Workspace
     ws_root.mkdir(parents=True, exist_ok=True)
     ws = Workspace(ws_root)
     # as a git diff lists them: m0, m1, m10, m11, m2; m1 needs m11 (declared)
@@ -224,7 +224,7 @@ def test_the_demo_names_its_workspace_in_the_header_home_relative(tmp_path, monk
 def test_wopt_tui_demo_passes_the_demo_flag_to_the_app(monkeypatch, tmp_path):
     import argparse
 
-    from wopt.engine import demo
+    from wopt.engine.store import demo
     from wopt.tui import app as app_mod
     seen = {}
     real = demo.make_demo
@@ -273,8 +273,8 @@ def test_approving_a_call_whose_hook_was_killed_says_nobody_waits(tmp_path):
     import os
     import signal
 
-    from wopt.engine import decide
-    from wopt.engine.workspace import Workspace
+    from wopt.engine.store import decide
+    from wopt.engine.store.workspace import Workspace
     root = tmp_path / "proj"
     root.mkdir()
     (root / ".git").mkdir()
@@ -310,8 +310,8 @@ def test_approving_a_call_whose_hook_was_killed_says_nobody_waits(tmp_path):
 def test_approving_a_live_gate_call_gives_no_such_notice(tmp_path):
     import json
 
-    from wopt.engine import decide
-    from wopt.engine.workspace import Workspace
+    from wopt.engine.store import decide
+    from wopt.engine.store.workspace import Workspace
     root = tmp_path / "proj"
     root.mkdir()
     (root / ".git").mkdir()

@@ -3,9 +3,9 @@ warning, and the step stays appliable (status ok)."""
 from __future__ import annotations
 
 from wopt.engine.analysis import analyze
-from wopt.engine.plan import EditStep, Plan
-from wopt.engine.plan import Edit
-from wopt.engine.workspace import Workspace
+from wopt.engine.model.plan import EditStep, Plan
+from wopt.engine.model.plan import Edit
+from wopt.engine.store.workspace import Workspace
 from wopt.tui.widgets.details import describe_step
 
 

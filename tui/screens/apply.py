@@ -3,15 +3,15 @@ with one key to undo.
 
 `ApplyFlowScreen(ws, plan, review)` is a `ModalScreen[ApplyOutcome | None]` in three stages:
 
-1. **confirm**: `wopt.engine.apply.preview(...)` (in a thread worker) summarised: files, bytes,
+1. **confirm**: `wopt.engine.tx.apply.preview(...)` (in a thread worker) summarised: files, bytes,
    creates/replaces/deletes, and the stale or invalid steps that block, with their reasons.
-2. **progress**: `wopt.engine.apply.apply_plan(...)` runs in a thread worker; its events
-   (`wopt.engine.events.Event`) feed a `ProgressState` under a lock, and the worker posts one
+2. **progress**: `wopt.engine.tx.apply.apply_plan(...)` runs in a thread worker; its events
+   (`wopt.engine.model.events.Event`) feed a `ProgressState` under a lock, and the worker posts one
    `ApplyProgress` message only when none is pending, so a backlog of thousands of events
    collapses into one repaint. The panel shows the overall bar, per-batch progress, the
    current phase and step, files per second, and on failure the rollback as it happens and
    the error in plain words.
-3. **result**: the figures, `u` to undo (`wopt.engine.apply.undo`, with the same panel), enter
+3. **result**: the figures, `u` to undo (`wopt.engine.tx.apply.undo`, with the same panel), enter
    to close. The screen dismisses with the apply's TxResult (or the undo's after an undo), or
    None when nothing was applied.
 
@@ -41,12 +41,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, ContentSwitcher, Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from wopt.engine import events as ev
-from wopt.engine.apply import Preview, TxResult
-from wopt.engine.errors import (ApplyError, InternalError, LockBusy, StaleError, StepError, UndoRefused,
+from wopt.engine.model import events as ev
+from wopt.engine.tx.apply import Preview, TxResult
+from wopt.engine.model.errors import (ApplyError, InternalError, LockBusy, StaleError, StepError, UndoRefused,
                                 WoptError)
-from wopt.engine.plan import ABSENT
-from wopt.engine.sizes import format_size
+from wopt.engine.model.plan import ABSENT
+from wopt.engine.model.sizes import format_size
 
 if TYPE_CHECKING:
     from wopt.engine.analysis.model import Finding
@@ -410,7 +410,7 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-preview")
     def _run_preview(self) -> tuple[Preview, list[Finding]]:
-        from wopt.engine.apply import preview
+        from wopt.engine.tx.apply import preview
         pv = preview(self.ws, self.plan, self._approved_ids(), review=self.review)
         from wopt.engine.analysis.validate import validate_changes
         # the same check apply_plan makes, on every change that could be written, so the
@@ -526,14 +526,14 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
     def _run_apply(self) -> TxResult:
-        from wopt.engine.apply import apply_plan
+        from wopt.engine.tx.apply import apply_plan
         return apply_plan(self.ws, self.plan, self._approved_ids(), mode=self.mode,
                           on_event=self._on_event, allow_invalid=self.allow_invalid, review=self.review,
                           lock_timeout=self.lock_timeout, model=self.model)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply-run")
     def _run_undo(self) -> TxResult:
-        from wopt.engine.apply import undo
+        from wopt.engine.tx.apply import undo
         assert self.result is not None   # the undo key is offered only after an apply
         return undo(self.ws, self.result.tx, on_event=self._on_event, lock_timeout=self.lock_timeout)
 

@@ -6,7 +6,7 @@ every wopt theme); ctrl+s dismisses with the text, escape dismisses with None (a
 escape when there are unsaved changes, so one stray key never loses work).
 
 `edit_external(app, path, text)` suspends the app, runs the person's $EDITOR on a temporary
-copy (the file I/O is `wopt.engine.editing.edit_text`), and returns the new text or None.
+copy (the file I/O is `wopt.engine.model.editing.edit_text`), and returns the new text or None.
 """
 from __future__ import annotations
 
@@ -301,8 +301,8 @@ def edit_external(app: App, path: str, text: str) -> str | None:
     nothing changed, the editor failed, or it cannot run (the person is told why)."""
     from textual.app import SuspendNotSupported
 
-    from wopt.engine.editing import edit_text
-    from wopt.engine.errors import WoptError
+    from wopt.engine.model.editing import edit_text
+    from wopt.engine.model.errors import WoptError
 
     try:
         try:

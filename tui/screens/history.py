@@ -1,10 +1,10 @@
 """Past transactions, with undo, and the figures of `wopt stats` with sparklines.
 
-`HistoryScreen(ws)` reads `wopt.engine.history.read_history(ws)` and
+`HistoryScreen(ws)` reads `wopt.engine.store.history.read_history(ws)` and
 `wopt.engine.analysis.stats.stats(records)` in a thread worker, shows the transactions
 newest first in a DataTable (one row each; the table draws only what is visible), the
 figures, and sparklines of apply time, files per second and rollbacks over time. `u` (or the
-button) undoes the selected transaction with `wopt.engine.apply.undo`, in a worker, once
+button) undoes the selected transaction with `wopt.engine.tx.apply.undo`, in a worker, once
 confirmed by a second press (undoing an undo redoes the apply); a refusal is shown in plain
 words. The screen writes nothing itself.
 """
@@ -117,7 +117,7 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-load")
     def _load(self) -> tuple[list[dict], dict, str | None]:
-        from wopt.engine.history import read_history
+        from wopt.engine.store.history import read_history
         from wopt.engine.analysis.stats import stats
         records = read_history(self.ws)
         return records, stats(records) or {}, None
@@ -278,7 +278,7 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-undo")
     def _undo(self, tx: str):
-        from wopt.engine.apply import undo
+        from wopt.engine.tx.apply import undo
         return undo(self.ws, tx)
 
     def action_close(self) -> None:

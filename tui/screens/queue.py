@@ -18,10 +18,10 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from wopt.engine import decide, spool
+from wopt.engine.store import decide, spool
 from wopt.engine.sources import display_name
-from wopt.engine.errors import WoptError
-from wopt.engine.sizes import format_size
+from wopt.engine.model.errors import WoptError
+from wopt.engine.model.sizes import format_size
 
 from .. import keymap
 from ..widgets.key_bar import KeyBar

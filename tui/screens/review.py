@@ -14,10 +14,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from wopt.engine import decide as decisions, spool
+from wopt.engine.store import decide as decisions, spool
 from wopt.engine.analysis.model import ReviewModel
-from wopt.engine.errors import WoptError
-from wopt.engine.review import APPROVED, PENDING, REJECTED, Review, ReviewPatch
+from wopt.engine.model.errors import WoptError
+from wopt.engine.model.review import APPROVED, PENDING, REJECTED, Review, ReviewPatch
 
 from .. import keymap
 from ..widgets.key_bar import KeyBar
@@ -107,8 +107,8 @@ class ReviewScreen(Screen):
     def watch_plan(self) -> None:
         """Pick up a plan that grew (hook calls extend a session's plan) or shrank (a gate
         call answered and left), without blocking the screen."""
-        from wopt.engine.errors import NotFound
-        from wopt.engine.plan import encode_plan
+        from wopt.engine.model.errors import NotFound
+        from wopt.engine.model.plan import encode_plan
         try:
             plan = spool.load_plan(self.ws, self.plan.id)
         except NotFound:
@@ -732,7 +732,7 @@ class ReviewScreen(Screen):
     def _current_text(self, sid: str) -> str | None:
         if sid in self.review.edited:
             return self.review.edited[sid]
-        from wopt.engine import effects
+        from wopt.engine.store import effects
         assert self.model is not None
         order = self._order()
         upto = order[: order.index(sid) + 1]
@@ -925,7 +925,7 @@ class ReviewScreen(Screen):
     def _unattended(self, sids: list[str]) -> list[str]:
         """The gate calls among `sids` whose hook stopped waiting (killed, interrupted, out
         of time)."""
-        from wopt.engine import decide as D
+        from wopt.engine.store import decide as D
         try:
             return D.unattended(self.ws, self.plan, sids)
         except (WoptError, OSError) as e:

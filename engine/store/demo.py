@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .plan import ABSENT, Edit, EditStep, Origin, Plan, Step, WriteStep, sha256
+from ..model.plan import ABSENT, Edit, EditStep, Origin, Plan, Step, WriteStep, sha256
 
 SESSION = "5b2c8e1a-0d4f-4e6b-9a3c-2f7d1e8b6c40"
 CREATED = "2026-11-20T09:30:00Z"
@@ -159,6 +159,6 @@ def make_demo(dest: str | os.PathLike | None = None) -> Path:
         spool.save_plan(ws, plan)
     # the README the agent read for the stale step, as wopt keeps it when a plan is stored
     # (ctrl+b in the review merges the step onto today's README)
-    from .analysis.rebase import keep_base
+    from ..analysis.rebase import keep_base
     keep_base(ws, stale_readme().encode())
     return ws.root

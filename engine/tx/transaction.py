@@ -46,16 +46,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import events as ev
-from . import fsio
-from .effects import Change
-from .errors import ApplyError, PathError
-from .events import Event
-from .plan import ABSENT, SYMLINK_MODE, check_relpath, is_symlink_mode, normalize_relpath, sha256
-from .workspace import Workspace
+from ..model import events as ev
+from ..store import fsio
+from ..store.effects import Change
+from ..model.errors import ApplyError, PathError
+from ..model.events import Event
+from ..model.plan import ABSENT, SYMLINK_MODE, check_relpath, is_symlink_mode, normalize_relpath, sha256
+from ..store.workspace import Workspace
 
 if TYPE_CHECKING:
-    from .history import HistoryRecord
+    from ..store.history import HistoryRecord
 
 MODES = ("rename", "journal")
 MAGIC = b"WOPTJ1"
@@ -492,7 +492,7 @@ def _check_writable(ws: Workspace, changes: Sequence[Change], mode: str, t: fsio
 
 
 def ensure_spool(ws: Workspace) -> None:
-    from . import spool
+    from ..store import spool
     try:
         spool.ensure(ws)
     except OSError as e:
@@ -1409,7 +1409,7 @@ def finish_undo(ws: Workspace, tx: str, *, record: HistoryRecord | None = None,
                 remove_dirs(t, undone.dirs)
         else:
             target = None
-        from .history import HistoryRecord, append, read_history
+        from ..store.history import HistoryRecord, append, read_history
         if not any(r.get("tx") == tx for r in read_history(ws)):
             rec = record or HistoryRecord(tx=tx, plan=m.plan, kind="undo", mode=m.mode, outcome="committed",
                                           started=m.started, files=len(m.entries), steps=m.steps,

@@ -9,13 +9,13 @@ import os
 import re
 from pathlib import Path
 
-from .errors import NotFound, PlanError, WoptError
+from ..model.errors import NotFound, PlanError, WoptError
 from .workspace import Workspace
 
 TYPE_CHECKING = False   # (typing.TYPE_CHECKING without importing typing; mypy reads it so)
 if TYPE_CHECKING:
-    from .plan import Plan
-    from .review import Review
+    from ..model.plan import Plan
+    from ..model.review import Review
 
 # the plan model, the review and msgspec are imported where a plan or review is decoded or
 # written: finding a plan file (and `wopt list`, `check` and `show` answered from the cache)
@@ -106,7 +106,7 @@ def next_generation(ws: Workspace, base: str) -> str:
 
 
 def save_plan(ws: Workspace, plan: Plan) -> Path:
-    from .plan import encode_plan
+    from ..model.plan import encode_plan
     ensure(ws)
     if not plan.id:
         plan.id = new_plan_id()
@@ -138,7 +138,7 @@ def read_plan_file(ws: Workspace, f: Path) -> bytes:
 
 
 def decode_plan_file(ws: Workspace, f: Path, data: bytes) -> Plan:
-    from .plan import decode_plan
+    from ..model.plan import decode_plan
     return decode_plan(data, file=_show(ws, f))
 
 
@@ -216,7 +216,7 @@ def plan_entry(ws: Workspace, f: Path) -> PlanEntry | None:
         mtime = f.stat().st_mtime
     except OSError:
         return None
-    from .plan import decode_plan
+    from ..model.plan import decode_plan
     try:
         plan = decode_plan(f.read_bytes(), file=_show(ws, f))
         return PlanEntry(plan.id or f.stem, f, plan, None, mtime)
@@ -234,7 +234,7 @@ def _reviews():
     global _review_decoder
     import msgspec
 
-    from .review import Review
+    from ..model.review import Review
     if _review_decoder is None:
         _review_decoder = msgspec.json.Decoder(Review)
     return msgspec, _review_decoder
@@ -250,7 +250,7 @@ def load_review(ws: Workspace, plan_id: str) -> Review:
     try:
         return decoder.decode(f.read_bytes())
     except FileNotFoundError:
-        from .review import Review
+        from ..model.review import Review
         return Review(plan_id=plan_id)
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
         raise WoptError(f".wopt/reviews/{plan_id}.json: unreadable review ({e})",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .errors import WoptError
+from ..model.errors import WoptError
 
 BASES_DIR = "bases"
 MAX_BASE = 16 * 1024 * 1024   # files larger than this are not kept (nor merged)

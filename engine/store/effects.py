@@ -13,11 +13,9 @@ import stat
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from .errors import PathError, Stale, StepError, WoptError
-from .plan import (ABSENT, RESERVED_DIRS, SYMLINK_MODE, ChmodStep, DeleteStep, EditStep, MoveStep, PatchStep,
-                   Plan, RenderStep, Step, SymlinkStep, WriteStep, check_link_target, check_relpath,
-                   is_symlink_mode, normalize_relpath, parse_mode, sha256, write_bytes)
-from .textops import apply_edits, apply_patch
+from ..model.errors import PathError, Stale, StepError, WoptError
+from ..model.plan import ABSENT, RESERVED_DIRS, SYMLINK_MODE, ChmodStep, DeleteStep, EditStep, MoveStep, PatchStep, Plan, RenderStep, Step, SymlinkStep, WriteStep, check_link_target, check_relpath, is_symlink_mode, normalize_relpath, parse_mode, sha256, write_bytes
+from ..model.textops import apply_edits, apply_patch
 from .workspace import Workspace
 
 _UMASK: int | None = None
@@ -414,7 +412,7 @@ def _run(ws, plan, step, state, out, edited, hunks, check_pre, rebased_pre=None)
         after = edited[sid]
     proposed = None
     if sid in hunks and after is not None:
-        from .analysis.diffs import apply_hunks as keep_hunks
+        from ..analysis.diffs import apply_hunks as keep_hunks
         pick = hunks[sid]
         proposed = after
         try:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from .workspace import Workspace
 
 if TYPE_CHECKING:
-    from .analysis.model import Family, ReviewModel
-    from .review import Review
+    from ..analysis.model import Family, ReviewModel
+    from ..model.review import Review
 
 _FIELDS = ("name", "template", "slots", "uses", "files", "created", "updated", "example")
 
@@ -131,7 +131,7 @@ def save_family(ws: Workspace, family: Family, *, name: str | None = None) -> st
 
 def save_approved_families(ws: Workspace, model: ReviewModel, review: Review) -> list[str]:
     """Save every family of `model` whose members the review approved, all of them."""
-    from .review import APPROVED
+    from ..model.review import APPROVED
     names = []
     for fam in model.families:
         if fam.members and all(review.decision(m.step) == APPROVED for m in fam.members):

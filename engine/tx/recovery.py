@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import os
 
-from . import fsio
+from ..store import fsio
 from . import transaction as txn
-from .errors import LockBusy, NotFound, WoptError
-from .workspace import Workspace
+from ..model.errors import LockBusy, NotFound, WoptError
+from ..store.workspace import Workspace
 
 MANIFEST_TMP = txn.PENDING + ".tmp"
 
@@ -85,7 +85,7 @@ def recover(ws: Workspace, *, lock_timeout: float = 0.0, locked: bool = False) -
     otherwise."""
     if locked:
         return _recover(ws)
-    from .lock import file_lock
+    from ..store.lock import file_lock
     try:
         with file_lock(ws.spool / "lock", timeout=lock_timeout, what="wopt recover"):
             return _recover(ws)
@@ -97,7 +97,7 @@ def recover(ws: Workspace, *, lock_timeout: float = 0.0, locked: bool = False) -
 
 def resolve(ws: Workspace, tx: str, *, lock_timeout: float = 10.0) -> str:
     """A person decided about the paths of interrupted transaction `tx`: drop its journal."""
-    from .lock import file_lock
+    from ..store.lock import file_lock
     with file_lock(ws.spool / "lock", timeout=lock_timeout, what="wopt recover --resolve"):
         pending = [t for t, s in txn.list_transactions(ws) if s == txn.PENDING]
         if tx not in pending:
@@ -171,7 +171,7 @@ def _recover(ws: Workspace) -> list[str]:
 
 
 def _record(ws: Workspace, t: fsio.Tree, m: txn.Manifest) -> None:
-    from .history import HistoryRecord, append
+    from ..store.history import HistoryRecord, append
     try:
         append(ws, HistoryRecord(tx=m.tx, plan=m.plan, kind=m.kind, mode=m.mode, outcome="rolled_back",
                                  started=m.started, files=len(m.entries), ops={},

@@ -13,17 +13,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from . import events as ev
-from . import fsio
+from ..model import events as ev
+from ..store import fsio
 from . import transaction as txn
-from .effects import Change, Outcome, compute, read_entry
-from .errors import ApplyError, InternalError, NotFound, Stale, StaleError, StepError, UndoRefused, WoptError
-from .events import Event
-from .plan import ABSENT, MoveStep, Plan, sha256
-from .workspace import Workspace
+from ..store.effects import Change, Outcome, compute, read_entry
+from ..model.errors import ApplyError, InternalError, NotFound, Stale, StaleError, StepError, UndoRefused, WoptError
+from ..model.events import Event
+from ..model.plan import ABSENT, MoveStep, Plan, sha256
+from ..store.workspace import Workspace
 
 if TYPE_CHECKING:
-    from .history import HistoryRecord
+    from ..store.history import HistoryRecord
 
 Listener = Callable[[Event], None]
 
@@ -100,7 +100,7 @@ class Preview:
 # ---------------------------------------------------------------------------- helpers
 
 def _now() -> str:
-    from .spool import now_iso
+    from ..store.spool import now_iso
     return now_iso()
 
 
@@ -132,7 +132,7 @@ def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None,
     if review is not None and getattr(review, "order", None):
         base = list(review.order)
     else:
-        from .analysis.ordering import commit_order
+        from ..analysis.ordering import commit_order
         try:
             base = list(commit_order(plan, ws, contents=contents) if contents is not None
                         else commit_order(plan, ws))
@@ -176,7 +176,7 @@ def _validate(changes: list[Change], allow_invalid: bool, ws: Workspace | None =
     person's explicit choice to apply without validation."""
     try:
         # each content's syntax check once: an analysis of the same contents already did it
-        from .analysis.cache import ContentCache, validate_changes_cached
+        from ..analysis.cache import ContentCache, validate_changes_cached
         cc = ContentCache(ws)
         findings = list(validate_changes_cached(changes, None, cc))
         cc.save()
@@ -213,7 +213,7 @@ def _moves(plan: Plan, ids: Sequence[str], out: Outcome) -> int:
 
 
 def _history_record(res: TxResult, started: str, optimization_rate: float | None = None) -> HistoryRecord:
-    from .history import HistoryRecord
+    from ..store.history import HistoryRecord
     rec = HistoryRecord(tx=res.tx, plan=res.plan, kind=res.kind, mode=res.mode, outcome=res.outcome,
                         started=started, files=res.files, bytes=res.bytes, durations=res.durations,
                         fsyncs=res.fsyncs, steps=res.steps, paths=res.paths, error=res.error,
@@ -224,7 +224,7 @@ def _history_record(res: TxResult, started: str, optimization_rate: float | None
 
 
 def _record(ws: Workspace, res: TxResult, started: str, optimization_rate: float | None = None) -> None:
-    from .history import append
+    from ..store.history import append
     try:
         append(ws, _history_record(res, started, optimization_rate))
     except OSError:
@@ -239,7 +239,7 @@ def _model_rate(model) -> float | None:
 def _save_families(ws: Workspace, model, review) -> None:
     """Learn the families a person approved whole; a failure here never fails the apply."""
     try:
-        from .templates_store import save_approved_families
+        from ..store.templates_store import save_approved_families
         save_approved_families(ws, model, review)
     except (OSError, WoptError):
         pass
@@ -261,7 +261,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
     `model` is the plan's review model (`analysis.analyze`) when the caller has one: its
     optimization rate goes into the history record, and the template families the review
     approved whole are saved to `.wopt/templates/` once the transaction commits."""
-    from .lock import file_lock
+    from ..store.lock import file_lock
     from .recovery import recover
 
     if mode not in txn.MODES:
@@ -351,8 +351,8 @@ def _line_lock(ws: Workspace, plan: Plan):
     call never sees the plan applied without the steps left pending. The apply has committed
     by then: when the lock cannot be had in bounded time it settles without it (the hook holds
     it only briefly)."""
-    from . import spool
-    from .hook import plan_line
+    from ..store import spool
+    from ..agents.hook import plan_line
 
     try:
         held = spool.plan_lock(ws, plan_line(plan) or spool.lineage(plan.id or "-"), timeout=30.0)
@@ -376,9 +376,9 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
     The plan is read again from the spool: steps the hook queued during the apply are kept;
     a step that changed since it was read (the hook folded a later edit into it) was not
     applied as it now stands, so it stays pending too."""
-    from . import spool
-    from .hook import is_gate_plan, plan_line
-    from .review import REJECTED, Review
+    from ..store import spool
+    from ..agents.hook import is_gate_plan, plan_line
+    from ..model.review import REJECTED, Review
 
     stored = None
     if plan.id and spool.check_plan_id(plan.id) is None and spool.plan_file(ws, plan.id).is_file():
@@ -448,7 +448,7 @@ def undo(ws: Workspace, tx_id: str | None = None, on_event: Listener | None = No
     directories and the history record follow (`txn.finish_undo`), and whatever of them an
     interruption or an I/O error leaves undone, the next wopt command's recovery completes.
     Once the commit point is passed the undo has taken effect, and says so."""
-    from .lock import file_lock
+    from ..store.lock import file_lock
     from .recovery import recover
 
     emit = on_event or ev.null_listener

@@ -83,7 +83,7 @@ def plan_line(plan) -> str | None:
 
 
 def _workspace(payload: dict, root: str | None):
-    from .workspace import Workspace, find_root
+    from ..store.workspace import Workspace, find_root
     if root:
         return Workspace(find_root(root))
     cwd = payload.get("cwd")
@@ -95,7 +95,7 @@ def _workspace(payload: dict, root: str | None):
 def _applied(ws, plan_id: str) -> bool:
     """Whether a transaction has applied (part of) the plan: its review says so, or the
     history has a committed apply of it (an apply with --all records no review)."""
-    from . import spool
+    from ..store import spool
     try:
         if spool.load_review(ws, plan_id).applied:
             return True
@@ -121,7 +121,7 @@ def _applied(ws, plan_id: str) -> bool:
 def session_plan_id(ws, key: str, prefix: str = "claude") -> str:
     """The session's pending plan: `claude-<session>`, or the next generation once a plan of
     the session has been applied."""
-    from . import spool
+    from ..store import spool
     n = 1
     while True:
         pid = f"{prefix}-{key}" if n == 1 else f"{prefix}-{key}-{n}"
@@ -131,7 +131,7 @@ def session_plan_id(ws, key: str, prefix: str = "claude") -> str:
 
 
 def _load(ws, pid: str):
-    from . import spool
+    from ..store import spool
     f = spool.plan_file(ws, pid)
     if f.exists():
         return spool.load_plan(ws, pid)
@@ -152,10 +152,10 @@ def queue_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
     """Fold calls into the session's pending plan under its lock: (plan id, its steps, the
     fold group of each call). `make_calls(folder)` gives the calls once the folder holds the
     queued content (`folder._state(rel)` reads a path as the plan leaves it)."""
-    from . import spool
-    from .plan import Plan
-    from .review import REJECTED
-    from .sources.fold import Folder
+    from ..store import spool
+    from ..model.plan import Plan
+    from ..model.review import REJECTED
+    from ..sources.fold import Folder
 
     key = _session_key(payload)
     with spool.plan_lock(ws, f"{who.prefix}-{key}"):
@@ -163,7 +163,7 @@ def queue_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
         plan = _load(ws, pid)
         folder = Folder(ws)
         if plan is not None and plan.steps:
-            from .effects import compute
+            from ..store.effects import compute
             review = spool.load_review(ws, pid)
             decided = {s.id for s in plan.steps if review.decision(s.id) != "pending"}
             live = [s.id for s in plan.steps if review.decision(s.id) != REJECTED]
@@ -184,16 +184,16 @@ def queue_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
 def _keep_bases(ws, groups) -> None:
     """Keep the files these calls first acted on (what the agent saw): a step that goes
     stale can then be merged onto the later file (`wopt rebase`, ctrl+b in the review)."""
-    from .bases import keep_base
-    from .plan import sha256
+    from ..store.bases import keep_base
+    from ..model.plan import sha256
     for g in groups:
         if g.base is not None and (not g.precondition or g.precondition == sha256(g.base)):
             keep_base(ws, g.base)
 
 
 def gate(ws, payload: dict, call, timeout: float) -> dict:
-    from .agents import common
-    from .review import APPROVED, REJECTED
+    from . import common
+    from ..model.review import APPROVED, REJECTED
 
     def rewrites(out) -> bool:
         # a Write carries the whole content: Claude Code writes the person's version
@@ -230,9 +230,9 @@ def _utf8(data: bytes | None) -> bool:
 def gate_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
     """Add calls as steps of the session's gate plan (`<prefix>-<session>-gate`, which holds
     only calls still waiting): (plan id, the new steps)."""
-    from . import spool
-    from .plan import Plan
-    from .sources.fold import Folder
+    from ..store import spool
+    from ..model.plan import Plan
+    from ..sources.fold import Folder
 
     key = _session_key(payload)
     pid = f"{who.prefix}-{key}-gate"
@@ -260,15 +260,15 @@ def gate_calls(ws, payload: dict, make_calls, who: Agent = CLAUDE):
 
 def _forget(ws, pid: str, step_ids: list[str]) -> None:
     """Take decided (or abandoned) gate steps out of the gate plan and its review."""
-    from . import spool
+    from ..store import spool
     with spool.plan_lock(ws, pid):
         plan = _load(ws, pid)
         if plan is None:
             return
         plan.steps = [s for s in plan.steps if s.id not in step_ids]
         if plan.steps:
-            from .decide import update
-            from .review import ReviewPatch
+            from ..store.decide import update
+            from ..model.review import ReviewPatch
             spool.save_plan(ws, plan)
             update(ws, pid, ReviewPatch.decisions({s: "pending" for s in step_ids}))
             return
@@ -286,7 +286,7 @@ def handle(data: bytes, *, mode: str = QUEUE, timeout: float = DEFAULT_GATE_TIME
     try:
         return _handle(data, mode=mode, timeout=timeout, root=root)
     except BaseException as e:  # noqa: BLE001 - fail closed on anything, even KeyboardInterrupt
-        from .errors import WoptError
+        from ..model.errors import WoptError
         if isinstance(e, WoptError):
             return deny(f"wopt refused this write: {e}. It was not written.")
         return deny(f"wopt could not handle this write (internal error: {type(e).__name__}: {e}); "
@@ -294,7 +294,7 @@ def handle(data: bytes, *, mode: str = QUEUE, timeout: float = DEFAULT_GATE_TIME
 
 
 def _handle(data: bytes, *, mode: str, timeout: float, root: str | None) -> dict:
-    from .errors import PathError
+    from ..model.errors import PathError
     try:
         payload = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
@@ -302,7 +302,7 @@ def _handle(data: bytes, *, mode: str, timeout: float, root: str | None) -> dict
     if not isinstance(payload, dict):
         return deny("wopt: the hook input is not a JSON object; the write was not made.")
     tool = payload.get("tool_name")
-    from .sources.claude_hook import WRITE_TOOLS, payload_call
+    from ..sources.claude_hook import WRITE_TOOLS, payload_call
     if not isinstance(tool, str):
         return deny("wopt: the hook input has no tool_name; the write was not made.")
     if tool not in WRITE_TOOLS:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import fsio
-from .errors import LockBusy, WoptError
+from ..model.errors import LockBusy, WoptError
 
 
 @contextmanager

@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 
 from . import fsio
-from .errors import WoptError
-from .jsonl import iter_objects
+from ..model.errors import WoptError
+from ..model.jsonl import iter_objects
 from .workspace import Workspace
 
 HISTORY = ".wopt/history.jsonl"

@@ -11,7 +11,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import PathError
+from ..model.errors import PathError
 
 # the plan's path rules are imported where they are used: `wopt list` and `wopt history` find
 # the workspace without loading the plan model (and msgspec)
@@ -58,7 +58,7 @@ class Workspace:
                 else:
                     raise PathError(path, "is outside the workspace", step=step)
             path = os.path.relpath(p, root)
-        from .plan import check_relpath, normalize_relpath
+        from ..model.plan import check_relpath, normalize_relpath
         why = check_relpath(path)
         if why:
             raise PathError(path, why, step=step)
@@ -66,7 +66,7 @@ class Workspace:
 
     def resolve(self, rel: str, *, step: str | None = None) -> Path:
         """The real absolute path a plan path writes to, after every check."""
-        from .plan import check_relpath, normalize_relpath, reserved_part
+        from ..model.plan import check_relpath, normalize_relpath, reserved_part
         why = check_relpath(rel)
         if why:
             raise PathError(rel, why, step=step)

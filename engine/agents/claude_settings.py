@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .errors import UsageError, WoptError
+from ..model.errors import UsageError, WoptError
 
 MATCHER = "Write|Edit|MultiEdit|NotebookEdit"
 SCOPES = ("project", "local", "user")
@@ -57,18 +57,18 @@ def is_wopt_hook(h) -> bool:
 
 
 def _load(path: Path) -> dict:
-    from .agents.install import load_config
+    from .install import load_config
     return load_config(path)[0]
 
 
 def _strip(settings: dict, path: Path) -> bool:
     """Remove wopt's hook entries; True if something was removed."""
-    from .agents.install import strip_hooks
+    from .install import strip_hooks
     return strip_hooks(settings, path, "PreToolUse", is_wopt_hook)
 
 
 def _save(path: Path, settings: dict) -> None:
-    from .agents.install import save_config
+    from .install import save_config
     save_config(path, settings, 2)
 
 
