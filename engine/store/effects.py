@@ -412,7 +412,7 @@ def _run(ws, plan, step, state, out, edited, hunks, check_pre, rebased_pre=None)
         after = edited[sid]
     proposed = None
     if sid in hunks and after is not None:
-        from ..analysis.diffs import apply_hunks as keep_hunks
+        from ..model.linediff import apply_hunks as keep_hunks
         pick = hunks[sid]
         proposed = after
         try:
