@@ -33,6 +33,8 @@ import re
 import sys
 from typing import NamedTuple
 
+from ..model.lines import HOOK_PREFIXES, _session_key, is_gate_plan, plan_line  # noqa: F401  (importable from the hook)
+
 QUEUE, GATE = "queue", "gate"
 DEFAULT_GATE_TIMEOUT = 570.0   # under Claude Code's 600 s default hook timeout
 
@@ -55,31 +57,6 @@ def response(decision: str, reason: str) -> dict:
 
 def deny(reason: str) -> dict:
     return response("deny", reason)
-
-
-def _session_key(payload: dict) -> str:
-    sid = payload.get("session_id")
-    sid = sid if isinstance(sid, str) and sid else "nosession"
-    return re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:64]
-
-
-HOOK_PREFIXES = {"claude-hook": "claude", "codex-hook": "codex", "gemini-hook": "gemini"}
-
-
-def is_gate_plan(plan) -> bool:
-    """A hook session's gate plan: it holds only calls still waiting, and each leaves it when
-    decided (an apply does not settle it)."""
-    return plan.source in HOOK_PREFIXES and plan.id.endswith("-gate")
-
-
-def plan_line(plan) -> str | None:
-    """The line of plans a hook session's queue plan belongs to (`claude-<session>`, then
-    `claude-<session>-2` ... once one is applied), or None for any other plan. Every change to
-    the line holds the lock of this name."""
-    prefix = HOOK_PREFIXES.get(plan.source)
-    if prefix is None or not plan.session_id or is_gate_plan(plan):
-        return None
-    return f"{prefix}-{_session_key({'session_id': plan.session_id})}"
 
 
 def _workspace(payload: dict, root: str | None):

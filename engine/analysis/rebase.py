@@ -19,7 +19,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..store.bases import keep_base, load_base, precondition_hex
+from ..store.bases import keep_base, keep_bases, load_base, precondition_hex  # noqa: F401  (keep_bases: importable here)
 from ..model.errors import NotFound, StepError, WoptError
 from ..model.plan import ABSENT, EditStep, PatchStep, Plan, RenderStep, WriteStep, normalize_relpath, sha256, step_kind
 from ..model.review import APPROVED, PENDING, REJECTED, Review
@@ -119,30 +119,6 @@ def merge3(base: bytes, ours: bytes, theirs: bytes) -> Merge:
 
 
 # --------------------------------------------------------------------------- the files the agent saw
-
-def keep_bases(ws: Workspace, plan: Plan) -> int:
-    """Keep the file each content step of `plan` acts on, when it is on disk now as the step's
-    precondition names it (the file the agent saw); the number kept. Only the first step on a
-    path acts on the disk (later ones act on the plan's own result), so only those are read."""
-    from ..model.errors import PathError
-    n = 0
-    seen: set[str] = set()
-    for s in plan.steps:
-        path = normalize_relpath(s.path)
-        if path in seen:
-            continue
-        seen.add(path)
-        if not isinstance(s, CONTENT_KINDS) or not precondition_hex(s.precondition):
-            continue
-        try:
-            data, _mode = ws.read(path, step=s.id)
-        except (PathError, IsADirectoryError, NotADirectoryError, PermissionError):
-            continue   # the step's own error says why when the plan is analysed
-        if data is not None and sha256(data) == s.precondition:
-            keep_base(ws, data)
-            n += 1
-    return n
-
 
 # --------------------------------------------------------------------------- a stale step's views
 

@@ -2,7 +2,8 @@
 and pure operations on content (line endings, edits, sizes).
 
 Owns: `plan` (plans and steps, their wire format), `review` (decisions, reasons, hunks,
-edits, order), `errors`, `events` (what an apply reports), `editing`, `textops`, `sizes`,
-`jsonl`.
+edits, order, and the patches that change them), `lines` (hook sessions' plan names),
+`errors`, `events` (what an apply reports), `linediff` (the line diff and applying chosen
+hunks), `editing`, `textops`, `sizes`, `jsonl`.
 May import: nothing of wopt outside `engine.model`. It does no I/O.
 """

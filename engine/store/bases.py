@@ -7,8 +7,13 @@ Light on purpose: the hook imports it on every agent write."""
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from ..model.errors import WoptError
+
+if TYPE_CHECKING:
+    from ..model.plan import Plan
+    from .workspace import Workspace
 
 BASES_DIR = "bases"
 MAX_BASE = 16 * 1024 * 1024   # files larger than this are not kept (nor merged)
@@ -47,3 +52,29 @@ def load_base(ws, precondition: str | None) -> bytes | None:
         raise WoptError(f".wopt/{BASES_DIR}/{h[:12]}..: cannot read ({e.strerror})",
                         hint="check the permissions of .wopt/") from None
     return data if hashlib.sha256(data).hexdigest() == h else None
+
+
+def keep_bases(ws: Workspace, plan: Plan) -> int:
+    """Keep the file each content step of `plan` acts on, when it is on disk now as the step's
+    precondition names it (the file the agent saw); the number kept. Only the first step on a
+    path acts on the disk (later ones act on the plan's own result), so only those are read."""
+    from ..model.errors import PathError
+    from ..model.plan import EditStep, PatchStep, RenderStep, WriteStep, normalize_relpath, sha256
+    content_kinds = (WriteStep, EditStep, PatchStep, RenderStep)
+    n = 0
+    seen: set[str] = set()
+    for s in plan.steps:
+        path = normalize_relpath(s.path)
+        if path in seen:
+            continue
+        seen.add(path)
+        if not isinstance(s, content_kinds) or not precondition_hex(s.precondition):
+            continue
+        try:
+            data, _mode = ws.read(path, step=s.id)
+        except (PathError, IsADirectoryError, NotADirectoryError, PermissionError):
+            continue   # the step's own error says why when the plan is analysed
+        if data is not None and sha256(data) == s.precondition:
+            keep_base(ws, data)
+            n += 1
+    return n

@@ -224,7 +224,7 @@ def unattended(ws: Workspace, plan: Plan, step_ids: list[str]) -> list[str]:
     """The steps of `step_ids` that are gate calls no hook waits on any more: steps of a hook
     session's gate plan with no live waiting marker (the hook was killed or interrupted, or
     its time ran out). A decision on one is recorded for the plan only; the agent is not told."""
-    from ..agents.hook import is_gate_plan
+    from ..model.lines import is_gate_plan
     if not is_gate_plan(plan):
         return []
     live = {w.step_id for w in waiting(ws) if w.plan_id == plan.id}

@@ -159,6 +159,6 @@ def make_demo(dest: str | os.PathLike | None = None) -> Path:
         spool.save_plan(ws, plan)
     # the README the agent read for the stale step, as wopt keeps it when a plan is stored
     # (ctrl+b in the review merges the step onto today's README)
-    from ..analysis.rebase import keep_base
+    from .bases import keep_base
     keep_base(ws, stale_readme().encode())
     return ws.root

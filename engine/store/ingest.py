@@ -64,7 +64,7 @@ def ingest(ws: Workspace, plan: Plan, *, replace: bool = False, replaced: list |
     old plan's review (its decisions were about other content). A Claude Code hook session's
     plan is replaced only with `replace` too, and the caller says so."""
     from . import spool
-    from ..agents.hook import plan_line
+    from ..model.lines import plan_line
     if plan.id:
         spool.plan_file(ws, plan.id)   # a clear error for an id that cannot name a file
     for s in plan.steps:  # resolve every path before anything is stored
@@ -73,7 +73,7 @@ def ingest(ws: Workspace, plan: Plan, *, replace: bool = False, replaced: list |
         if to:
             ws.resolve(to, step=s.id)
     capture_preconditions(ws, plan)
-    from ..analysis.rebase import keep_bases
+    from .bases import keep_bases
     keep_bases(ws, plan)   # the files the agent saw: a stale step can be merged onto a later change
     if not plan.id:
         spool.save_plan(ws, plan)

@@ -352,7 +352,7 @@ def _line_lock(ws: Workspace, plan: Plan):
     by then: when the lock cannot be had in bounded time it settles without it (the hook holds
     it only briefly)."""
     from ..store import spool
-    from ..agents.hook import plan_line
+    from ..model.lines import plan_line
 
     try:
         held = spool.plan_lock(ws, plan_line(plan) or spool.lineage(plan.id or "-"), timeout=30.0)
@@ -377,7 +377,7 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
     a step that changed since it was read (the hook folded a later edit into it) was not
     applied as it now stands, so it stays pending too."""
     from ..store import spool
-    from ..agents.hook import is_gate_plan, plan_line
+    from ..model.lines import is_gate_plan, plan_line
     from ..model.review import REJECTED, Review
 
     stored = None
