@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import posixpath
 import time
 
 VERSION = 1
@@ -65,37 +64,19 @@ def review_digest(ws, plan_id: str) -> str | None:
 
 def fingerprint_paths(plan) -> list[str] | None:
     """The paths an analysis of `plan` depends on, in a fixed order (None: a path is not one)."""
-    from ..plan import MoveStep, normalize_relpath
-    paths: set[str] = set()
-    for s in plan.steps:
-        try:
-            paths.add(normalize_relpath(s.path))
-            if isinstance(s, MoveStep):
-                paths.add(normalize_relpath(s.to))
-        except (ValueError, TypeError, AttributeError):
-            return None
-    dirs: set[str] = set()
-    for p in paths:
-        d = posixpath.dirname(p)
-        while d and d not in dirs:
-            dirs.add(d)
-            d = posixpath.dirname(d)
-    return sorted(paths) + sorted(dirs) + ["", ".wopt/templates"]
+    from ..plan import touched_paths
+    got = touched_paths(plan)
+    if got is None:
+        return None
+    paths, dirs = got
+    return paths + dirs + ["", ".wopt/templates"]
 
 
 def fingerprint(ws, paths: list[str]) -> tuple[str, float]:
     """(digest of the stat of every path, newest mtime or ctime among them)."""
-    root = str(ws.root)
+    from ..workspace import stat_fingerprint
     h = hashlib.sha256()
-    newest = 0.0
-    for p in paths:
-        try:
-            st = os.stat(os.path.join(root, p) if p else root)
-        except OSError:
-            h.update(f"{p}\0-\n".encode())
-            continue
-        newest = max(newest, st.st_mtime, st.st_ctime)
-        h.update(f"{p}\0{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}:{st.st_mode}\n".encode())
+    newest = stat_fingerprint(h, str(ws.root), paths)
     return h.hexdigest(), newest
 
 
