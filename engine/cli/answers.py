@@ -23,6 +23,8 @@ import json
 import os
 import time
 
+from .plan_index import file_digest
+
 VERSION = 1
 _stamp: str | None = None
 
@@ -48,18 +50,13 @@ def tree_stamp(base: str, salt: str) -> str:
     return hashlib.sha256((salt + "".join(sorted(lines))).encode()).hexdigest()[:32]
 
 
-def _digest(path: str) -> str | None:
+def review_digest(ws, plan_id: str) -> str | None:
+    """SHA-256 of the plan's review file; None when it has none, "unreadable" when it cannot
+    be read (an answer made then is never used)."""
     try:
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except FileNotFoundError:
-        return None
+        return file_digest(os.path.join(str(ws.spool), "reviews", f"{plan_id}.json"))
     except OSError:
         return "unreadable"
-
-
-def review_digest(ws, plan_id: str) -> str | None:
-    return _digest(os.path.join(str(ws.spool), "reviews", f"{plan_id}.json"))
 
 
 def fingerprint_paths(plan) -> list[str] | None:
