@@ -294,6 +294,18 @@ def _common_suffix(a, alo, ahi, b, blo, bhi) -> int:
     return _gallop(limit, lambda lo, hi: a[ahi - hi:ahi - lo] == b[bhi - hi:bhi - lo])
 
 
+def _first_positions(seq, lo: int, hi: int, dup: set) -> dict:
+    """Index of each line's first occurrence in seq[lo:hi]; a line met again goes into `dup`."""
+    pos: dict = {}
+    for i in range(lo, hi):
+        line = seq[i]
+        if line in pos:
+            dup.add(line)
+        else:
+            pos[line] = i
+    return pos
+
+
 def _lis(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Longest strictly increasing subsequence in the second coordinate (pairs sorted by the first)."""
     tails: list[int] = []
@@ -408,21 +420,9 @@ def _match(a, alo, ahi, b, blo, bhi, out: list) -> None:
         if _filtered(a, alo, ahi, b, blo, bhi, sa, sb, out):
             continue
         # patience anchors: lines unique on both sides of this region
-        pos_a: dict = {}
-        dup = set()
-        for i in range(alo, ahi):
-            line = a[i]
-            if line in pos_a:
-                dup.add(line)
-            else:
-                pos_a[line] = i
-        pos_b: dict = {}
-        for j in range(blo, bhi):
-            line = b[j]
-            if line in pos_b:
-                dup.add(line)
-            else:
-                pos_b[line] = j
+        dup: set = set()
+        pos_a = _first_positions(a, alo, ahi, dup)
+        pos_b = _first_positions(b, blo, bhi, dup)
         pairs = [(i, pos_b[line]) for line, i in pos_a.items() if line in pos_b and line not in dup]
         if not pairs:
             # no unique anchors (highly repetitive text): exact matching is quadratic here, so
