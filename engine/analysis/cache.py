@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import time
 import typing
 from dataclasses import fields
@@ -195,7 +194,8 @@ def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
     the plan cannot be fingerprinted (then nothing is cached)."""
     import msgspec
 
-    from ..model.plan import MoveStep, normalize_relpath
+    from ..model.plan import touched_paths
+    from ..store.workspace import stat_fingerprint
     h = hashlib.sha256(f"wopt-model:{VERSION}:{code_stamp()}:{options}\n".encode())
     try:
         h.update(msgspec.msgpack.encode(plan))
@@ -209,32 +209,12 @@ def model_key(ws, plan, review, options: str) -> tuple[str, float] | None:
         h.update(msgspec.msgpack.encode(read) if any(read) else b"-")
     except (TypeError, msgspec.EncodeError):
         return None
-    paths: set[str] = set()
-    for s in plan.steps:
-        try:
-            paths.add(normalize_relpath(s.path))
-            if isinstance(s, MoveStep):
-                paths.add(normalize_relpath(s.to))
-        except (ValueError, TypeError):
-            return None
-    dirs: set[str] = set()
-    for p in paths:
-        d = posixpath.dirname(p)
-        while d and d not in dirs:
-            dirs.add(d)
-            d = posixpath.dirname(d)
-    root = str(ws.root)
-    newest = 0.0
+    got = touched_paths(plan)
+    if got is None:
+        return None
+    paths, dirs = got
     h.update(b"\0")
-    for group in (sorted(paths), sorted(dirs) + ["", ".wopt/templates"]):
-        for p in group:
-            try:
-                st = os.stat(os.path.join(root, p) if p else root)
-            except OSError:
-                h.update(f"{p}\0-\n".encode())
-                continue
-            newest = max(newest, st.st_mtime, st.st_ctime)
-            h.update(f"{p}\0{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}:{st.st_mode}\n".encode())
+    newest = stat_fingerprint(h, str(ws.root), paths + dirs + ["", ".wopt/templates"])
     return h.hexdigest(), newest
 
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import posixpath
 import time
+
+from .plan_index import file_digest
 
 VERSION = 1
 _stamp: str | None = None
@@ -49,53 +50,30 @@ def tree_stamp(base: str, salt: str) -> str:
     return hashlib.sha256((salt + "".join(sorted(lines))).encode()).hexdigest()[:32]
 
 
-def _digest(path: str) -> str | None:
+def review_digest(ws, plan_id: str) -> str | None:
+    """SHA-256 of the plan's review file; None when it has none, "unreadable" when it cannot
+    be read (an answer made then is never used)."""
     try:
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except FileNotFoundError:
-        return None
+        return file_digest(os.path.join(str(ws.spool), "reviews", f"{plan_id}.json"))
     except OSError:
         return "unreadable"
 
 
-def review_digest(ws, plan_id: str) -> str | None:
-    return _digest(os.path.join(str(ws.spool), "reviews", f"{plan_id}.json"))
-
-
 def fingerprint_paths(plan) -> list[str] | None:
     """The paths an analysis of `plan` depends on, in a fixed order (None: a path is not one)."""
-    from ..model.plan import MoveStep, normalize_relpath
-    paths: set[str] = set()
-    for s in plan.steps:
-        try:
-            paths.add(normalize_relpath(s.path))
-            if isinstance(s, MoveStep):
-                paths.add(normalize_relpath(s.to))
-        except (ValueError, TypeError, AttributeError):
-            return None
-    dirs: set[str] = set()
-    for p in paths:
-        d = posixpath.dirname(p)
-        while d and d not in dirs:
-            dirs.add(d)
-            d = posixpath.dirname(d)
-    return sorted(paths) + sorted(dirs) + ["", ".wopt/templates"]
+    from ..model.plan import touched_paths
+    got = touched_paths(plan)
+    if got is None:
+        return None
+    paths, dirs = got
+    return paths + dirs + ["", ".wopt/templates"]
 
 
 def fingerprint(ws, paths: list[str]) -> tuple[str, float]:
     """(digest of the stat of every path, newest mtime or ctime among them)."""
-    root = str(ws.root)
+    from ..store.workspace import stat_fingerprint
     h = hashlib.sha256()
-    newest = 0.0
-    for p in paths:
-        try:
-            st = os.stat(os.path.join(root, p) if p else root)
-        except OSError:
-            h.update(f"{p}\0-\n".encode())
-            continue
-        newest = max(newest, st.st_mtime, st.st_ctime)
-        h.update(f"{p}\0{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}:{st.st_mode}\n".encode())
+    newest = stat_fingerprint(h, str(ws.root), paths)
     return h.hexdigest(), newest
 
 

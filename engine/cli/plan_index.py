@@ -17,7 +17,7 @@ NAME = "plans-v1.json"
 VERSION = 1
 
 
-def _digest(path: str) -> str | None:
+def file_digest(path: str) -> str | None:
     """SHA-256 of a file's bytes; None when it does not exist (OSError otherwise)."""
     try:
         with open(path, "rb") as f:
@@ -66,9 +66,9 @@ def list_rows(ws) -> list[dict]:
         f = os.path.join(plans, name)
         try:
             mtime = os.stat(f).st_mtime
-            plan_hash = _digest(f)
+            plan_hash = file_digest(f)
             stem = name[:-5]
-            review_hash = _digest(os.path.join(spool_dir, "reviews", f"{stem}.json"))
+            review_hash = file_digest(os.path.join(spool_dir, "reviews", f"{stem}.json"))
         except OSError:
             plan_hash = None
         if plan_hash is None:   # gone or unreadable meanwhile: as list_plans reads it

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from bisect import bisect_left
 from itertools import compress
-from typing import Collection, Mapping
+from typing import Callable, Collection, Mapping
 
 from .errors import StepError
 
@@ -57,17 +57,16 @@ def _join(lines: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _common_prefix(a, alo, ahi, b, blo, bhi) -> int:
-    """Length of the common prefix of a[alo:ahi] and b[blo:bhi], galloping in C."""
-    limit = min(ahi - alo, bhi - blo)
-    if limit == 0 or a[alo] != b[blo]:
-        return 0
-    lo, step = 1, 1       # a[alo:alo+lo] == b[blo:blo+lo] holds
+def _gallop(limit: int, equal: Callable[[int, int], bool]) -> int:
+    """The largest n <= limit such that the first n elements of two runs are equal, where the
+    first one is known to be and `equal(lo, hi)` compares elements lo..hi-1 of the runs (one
+    slice comparison, in C): doubling the stride, then bisecting the first difference."""
+    lo, step = 1, 1       # the first lo elements are equal
     while True:
         hi = min(lo + step, limit)
         if hi == lo:
             return lo          # equal up to the limit
-        if a[alo + lo:alo + hi] == b[blo + lo:blo + hi]:
+        if equal(lo, hi):
             lo = hi
             step *= 2
         else:
@@ -75,34 +74,39 @@ def _common_prefix(a, alo, ahi, b, blo, bhi) -> int:
     # the first difference is in [lo, hi)
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if a[alo + lo:alo + mid] == b[blo + lo:blo + mid]:
+        if equal(lo, mid):
             lo = mid
         else:
             hi = mid
     return lo
+
+
+def _first_positions(seq, lo: int, hi: int, dup: set) -> dict:
+    """Index of each line's first occurrence in seq[lo:hi]; a line met again goes into `dup`."""
+    pos: dict = {}
+    for i in range(lo, hi):
+        line = seq[i]
+        if line in pos:
+            dup.add(line)
+        else:
+            pos[line] = i
+    return pos
+
+
+def _common_prefix(a, alo, ahi, b, blo, bhi) -> int:
+    """Length of the common prefix of a[alo:ahi] and b[blo:bhi], galloping in C."""
+    limit = min(ahi - alo, bhi - blo)
+    if limit == 0 or a[alo] != b[blo]:
+        return 0
+    return _gallop(limit, lambda lo, hi: a[alo + lo:alo + hi] == b[blo + lo:blo + hi])
 
 
 def _common_suffix(a, alo, ahi, b, blo, bhi) -> int:
+    """Length of the common suffix of a[alo:ahi] and b[blo:bhi], galloping in C."""
     limit = min(ahi - alo, bhi - blo)
     if limit == 0 or a[ahi - 1] != b[bhi - 1]:
         return 0
-    lo, step = 1, 1
-    while True:
-        hi = min(lo + step, limit)
-        if hi == lo:
-            return lo          # equal up to the limit
-        if a[ahi - hi:ahi - lo] == b[bhi - hi:bhi - lo]:
-            lo = hi
-            step *= 2
-        else:
-            break
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if a[ahi - mid:ahi - lo] == b[bhi - mid:bhi - lo]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return _gallop(limit, lambda lo, hi: a[ahi - hi:ahi - lo] == b[bhi - hi:bhi - lo])
 
 
 def _lis(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -219,21 +223,9 @@ def _match(a, alo, ahi, b, blo, bhi, out: list) -> None:
         if _filtered(a, alo, ahi, b, blo, bhi, sa, sb, out):
             continue
         # patience anchors: lines unique on both sides of this region
-        pos_a: dict = {}
-        dup = set()
-        for i in range(alo, ahi):
-            line = a[i]
-            if line in pos_a:
-                dup.add(line)
-            else:
-                pos_a[line] = i
-        pos_b: dict = {}
-        for j in range(blo, bhi):
-            line = b[j]
-            if line in pos_b:
-                dup.add(line)
-            else:
-                pos_b[line] = j
+        dup: set = set()
+        pos_a = _first_positions(a, alo, ahi, dup)
+        pos_b = _first_positions(b, blo, bhi, dup)
         pairs = [(i, pos_b[line]) for line, i in pos_a.items() if line in pos_b and line not in dup]
         if not pairs:
             # no unique anchors (highly repetitive text): exact matching is quadratic here, so

@@ -229,6 +229,26 @@ def normalize_relpath(path: str) -> str:
     return "/".join(parts)
 
 
+def touched_paths(plan: Plan) -> tuple[list[str], list[str]] | None:
+    """(the paths `plan` touches, the directories above them), each sorted, normalized as
+    `normalize_relpath` does; None when a step's path is not a string path."""
+    paths: set[str] = set()
+    for s in plan.steps:
+        try:
+            paths.add(normalize_relpath(s.path))
+            if isinstance(s, MoveStep):
+                paths.add(normalize_relpath(s.to))
+        except (ValueError, TypeError, AttributeError):
+            return None
+    dirs: set[str] = set()
+    for p in paths:
+        d = posixpath.dirname(p)
+        while d and d not in dirs:
+            dirs.add(d)
+            d = posixpath.dirname(d)
+    return sorted(paths), sorted(dirs)
+
+
 # --------------------------------------------------------------------------- decode / validate
 
 _decoder = msgspec.json.Decoder(Plan)

@@ -618,14 +618,9 @@ def _file(ws, folder: Folder, fp: _FilePatch, zero: bool, name: str | None) -> N
     old_m, new_m = fp.old_mode, fp.new_mode
 
     def transform(before: bytes | None) -> bytes | None:
-        if fp.is_new:
-            if before is not None:
-                raise StepError(f"{label}: the diff creates the file, but it already exists", path=path,
-                                hint="the workspace is not at the diff's base")
-            before = b""
-        elif before is None:
-            raise StepError(f"{label}: the file to change does not exist", path=src or path,
-                            hint="the workspace is not at the diff's base")
+        before = _section_base(before, fp, label, path=path, missing_path=src or path,
+                               exists="the diff creates the file, but it already exists",
+                               missing="the file to change does not exist")
         if fp.binary is not None:
             kind, payload = fp.binary
             if fp.old_id and len(fp.old_id) == 40 and set(fp.old_id) != {"0"} and _blob_id(before) != fp.old_id:
@@ -691,6 +686,20 @@ def _file(ws, folder: Folder, fp: _FilePatch, zero: bool, name: str | None) -> N
                         summary=f"mode {old_m & 0o777:03o} -> {new_m & 0o777:03o}"))
 
 
+def _section_base(before: bytes | None, fp: _FilePatch, label: str, *, path: str, missing_path: str,
+                  exists: str, missing: str) -> bytes:
+    """The content a section of `fp` applies to: nothing for a section that creates its path
+    (which must not exist), else the path's current content (which must exist). StepError
+    `exists` or `missing` otherwise: the workspace is not at the diff's base."""
+    if fp.is_new:
+        if before is not None:
+            raise StepError(f"{label}: {exists}", path=path, hint="the workspace is not at the diff's base")
+        return b""
+    if before is None:
+        raise StepError(f"{label}: {missing}", path=missing_path, hint="the workspace is not at the diff's base")
+    return before
+
+
 def _git_type(mode: int | None) -> int | None:
     return None if mode is None else (SYMLINK_MODE if mode & 0o170000 == 0o120000 else None)
 
@@ -723,14 +732,10 @@ def _symlink(ws, folder: Folder, fp: _FilePatch, src: str | None, dst: str | Non
                 raise StepError(f"{label}: the symlink is renamed onto {dst}, which exists", path=src,
                                 hint="the workspace is not at the diff's base")
             before = moved["target"]
-        elif fp.is_new:
-            if before is not None:
-                raise StepError(f"{label}: the diff creates the symlink, but the path already exists", path=path,
-                                hint="the workspace is not at the diff's base")
-            before = b""
-        elif before is None:
-            raise StepError(f"{label}: the symlink to change does not exist", path=path,
-                            hint="the workspace is not at the diff's base")
+        else:
+            before = _section_base(before, fp, label, path=path, missing_path=path,
+                                   exists="the diff creates the symlink, but the path already exists",
+                                   missing="the symlink to change does not exist")
         after = _apply(before, fp.hunks, zero=False, path=path, label=label) if fp.hunks else before
         if fp.is_delete:
             if after:

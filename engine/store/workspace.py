@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import hashlib
 
 from ..model.errors import PathError
 
@@ -26,6 +30,23 @@ def find_root(root: str | os.PathLike | None = None, cwd: str | os.PathLike | No
         if (d / ".git").exists():
             return d
     return start
+
+
+def stat_fingerprint(h: "hashlib._Hash", root: str, paths: list[str]) -> float:
+    """Feed `h` the stat fingerprint of each path below `root` ("" is `root` itself): one line
+    a path with its mtime and ctime in ns, size, inode and mode, or "-" when it cannot be
+    stat'ed. Returns the newest mtime or ctime among them (0.0 when none). The analysis cache
+    and the answers of `wopt check`/`show --json` key their entries by it."""
+    newest = 0.0
+    for p in paths:
+        try:
+            st = os.stat(os.path.join(root, p) if p else root)
+        except OSError:
+            h.update(f"{p}\0-\n".encode())
+            continue
+        newest = max(newest, st.st_mtime, st.st_ctime)
+        h.update(f"{p}\0{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}:{st.st_mode}\n".encode())
+    return newest
 
 
 class Workspace:

@@ -1,12 +1,14 @@
 """The format table (engine/sources REGISTRY) is the one list of formats: `wopt ingest --format`
-offers every format, the queue and the palette name a plan of each by its display name, and a
-format registered later (here, a throwaway one) is read by `wopt ingest` and named by the queue
-with no other change."""
+offers every format, the queue and the palette name a plan of each by its display name, the
+README's "## Formats" section lists each with its description, and a format registered later
+(here, a throwaway one) is read by `wopt ingest` and named by the queue with no other change."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import io
+import re
+from pathlib import Path
 
 from core_helpers import SIZE, make_app, settle
 from wopt.engine.store import spool
@@ -75,3 +77,18 @@ def test_a_registered_format_is_read_by_ingest_and_named_by_the_queue(tmp_path, 
     assert a.source == b.source == "toy" and a.steps[0].path == "notes.txt"
     rows, _, _ = scan(ws)
     assert [r.source for r in rows] == ["Toy edits", "Toy edits"]
+
+
+def _readme_section(title: str) -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n{title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end >= 0 else len(text)]
+
+
+def test_the_readme_formats_section_lists_every_registered_format():
+    """README "## Formats" holds one line a format, `- `name` — description`, made from the
+    registry: every registered format, in registry order, and no other."""
+    section = _readme_section("## Formats")
+    listed = re.findall(r"^- `([^`]+)` — (.*)$", section, re.M)
+    assert listed == [(f.name, f.description) for f in sources.REGISTRY.values()]

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeAlias
 
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -272,6 +272,23 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
 
     CSS_PATH = "apply.tcss"
 
+    stages = getters.query_one(ContentSwitcher)
+    confirm_summary = getters.query_one("#confirm-summary", Static)
+    confirm_blockers = getters.query_one("#confirm-blockers", Static)
+    confirm_blockers_box = getters.query_one("#confirm-blockers-box", VerticalScroll)
+    go_button = getters.query_one("#apply-go", Button)
+    cancel_button = getters.query_one("#apply-cancel-button", Button)
+    phase_line = getters.query_one("#progress-phase", Static)
+    overall_bar = getters.query_one("#progress-overall", ProgressBar)
+    current_line = getters.query_one("#progress-current", Static)
+    rate_line = getters.query_one("#progress-rate", Static)
+    batches_panel = getters.query_one("#progress-batches", Static)
+    log_panel = getters.query_one("#progress-log", Static)
+    result_summary = getters.query_one("#result-summary", Static)
+    result_detail = getters.query_one("#result-detail", Static)
+    undo_button = getters.query_one("#result-undo", Button)
+    close_button = getters.query_one("#result-close", Button)
+
     BINDINGS = [
         Binding("enter,y", "confirm", "Apply", id="apply.confirm"),
         # no bare "n": a word typed into the dialog (as into the palette) must not cancel it
@@ -339,7 +356,7 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
                                 (f"  ({self.plan.id})" if self.plan.title else "", "$text-muted"))
 
     def on_mount(self) -> None:
-        self.query_one("#result-undo", Button).display = False
+        self.undo_button.display = False
         self._run_preview()
 
     # ------------------------------------------------------------------ actions
@@ -459,8 +476,8 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
                else " (in place, behind a rollback journal; keeps inodes and hard links)")
         parts += [("\nDurable mode ", "$text-muted"), (self.mode, "bold"), (how, "$text-muted"),
                   ("  m switches", "$text-muted")]
-        self.query_one("#confirm-summary", Static).update(Content.assemble(*parts))
-        box = self.query_one("#confirm-blockers", Static)
+        self.confirm_summary.update(Content.assemble(*parts))
+        box = self.confirm_blockers
         if blockers:
             if self.blocked:
                 lines: list = [("Blocked: nothing will be written until these are resolved\n", "bold $text-error")]
@@ -473,14 +490,13 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
                 lines.append(("\nRe-run the agent, or reject, edit or re-review these steps, then apply "
                               "again.", "$text-muted"))
             box.update(Content.assemble(*lines))
-            self.query_one("#confirm-blockers-box").add_class("-blocked")
+            self.confirm_blockers_box.add_class("-blocked")
         else:
             box.update(Content.assemble(("Every precondition holds. ", "$text-success"),
                                         ("One transaction: all of it is written, or none of it; "
                                          "undo with u afterwards.", "$text-muted")))
-        go = self.query_one("#apply-go", Button)
-        go.disabled = self.blocked
-        (go if not self.blocked else self.query_one("#apply-cancel-button", Button)).focus()
+        self.go_button.disabled = self.blocked
+        (self.go_button if not self.blocked else self.cancel_button).focus()
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ stage 2: run
@@ -492,7 +508,7 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
             self.progress.plan_batches([c.path for c in self.preview_result.changes])
         self.error = None
         self.stage = RUNNING
-        self.query_one(ContentSwitcher).current = "apply-progress"
+        self.stages.current = "apply-progress"
         self._render_progress()
         if action == "apply":
             self._run_apply()
@@ -561,11 +577,11 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
     def _preview_failed(self, err: BaseException | None) -> None:
         self.blocked = True
         self.preview_error = _plain(err)
-        self.query_one("#confirm-summary", Static).update(
+        self.confirm_summary.update(
             Content.assemble(("Cannot work out what this apply would do\n\n", "bold $text-error"),
                              (self.preview_error, "")))
-        self.query_one("#confirm-blockers", Static).update("")
-        self.query_one("#apply-cancel-button", Button).focus()
+        self.confirm_blockers.update("")
+        self.cancel_button.focus()
         self.refresh_bindings()
 
     def _render_progress(self) -> None:
@@ -587,16 +603,16 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
             head = [("Rolling back: ", "bold $text-error"),
                     (f"restoring the tree as it was ({st.rollback_done}/{st.rollback_total})", "$text-error"),
                     ("\n", ""), *chips]
-        self._set("#progress-phase", Content.assemble(*head))
-        pb = self.query_one("#progress-overall", ProgressBar)
+        self._set(self.phase_line, Content.assemble(*head))
+        pb = self.overall_bar
         pb.update(total=1000, progress=int(st.overall() * 1000))
         pb.set_class(st.rolling_back, "-rollback")
         cur: list = []
         if st.path:
             cur = [("Step ", "$text-muted"), (st.step or "?", "bold"), ("  ", ""), (st.path, "")]
-        self._set("#progress-current", Content.assemble(*cur))
+        self._set(self.current_line, Content.assemble(*cur))
         rate = st.files_per_second()
-        self._set("#progress-rate", Content.assemble(
+        self._set(self.rate_line, Content.assemble(
             (f"{st.files_done}/{st.files or '?'} files", "bold"),
             (f"  {human_bytes(st.bytes_done)} of {human_bytes(st.bytes_total)}", ""),
             (f"  {rate:,.0f} files/s" if rate else "  – files/s", "$text-accent"),
@@ -615,29 +631,28 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
                       (f" {b.done}/{b.total}\n", "$text-muted")]
         if len(shown) > 200:
             lines.append((f"… and {len(shown) - 200} more directories\n", "$text-muted"))
-        self._set("#progress-batches", Content.assemble(*lines))
-        self._set("#progress-log", Content.assemble(*[(line + "\n", style) for style, line in st.log[-8:]]))
+        self._set(self.batches_panel, Content.assemble(*lines))
+        self._set(self.log_panel, Content.assemble(*[(line + "\n", style) for style, line in st.log[-8:]]))
 
-    def _set(self, selector: str, content: Content) -> None:
+    def _set(self, line: Static, content: Content) -> None:
         """Update a panel line without a layout pass unless its height changes (a layout of
         the whole screen per repaint would take the GIL from the apply's thread)."""
         lines = content.plain.count("\n") + 1
         key = (content.plain, tuple(content.spans))
-        if self._shown.get(selector) == key:
+        name = line.id or ""
+        if self._shown.get(name) == key:
             return
-        previous = self._heights.get(selector)
-        self._shown[selector] = key
-        self._heights[selector] = lines
-        self.query_one(selector, Static).update(content, layout=previous != lines)
+        previous = self._heights.get(name)
+        self._shown[name] = key
+        self._heights[name] = lines
+        line.update(content, layout=previous != lines)
 
     # ------------------------------------------------------------------ stage 3: result
     def _show_result(self) -> None:
         self.stage = RESULT
-        self.query_one(ContentSwitcher).current = "apply-result"
+        self.stages.current = "apply-result"
         st = self.progress.snapshot()
-        summary = self.query_one("#result-summary", Static)
-        detail = self.query_one("#result-detail", Static)
-        undo_btn = self.query_one("#result-undo", Button)
+        summary, detail, undo_btn = self.result_summary, self.result_detail, self.undo_button
         if self.error is not None:
             word = "Undo" if self._action == "undo" else "Apply"
             rolled = st.rolling_back or (isinstance(self.error, ApplyError) and self.error.rolled_back)
@@ -663,7 +678,7 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
                 detail.update(Content.assemble(("No transaction was needed; press enter to close.",
                                                 "$text-muted")))
                 undo_btn.display = False
-                self.query_one("#result-close", Button).focus()
+                self.close_button.focus()
                 self.refresh_bindings()
                 return
             files, nbytes, ops = res.files, res.bytes, res.ops
@@ -704,7 +719,7 @@ class ApplyFlowScreen(ModalScreen["ApplyOutcome | None"]):
                 lines.append(("\nPress u to undo this transaction, enter to close.", "$text-muted"))
             detail.update(Content.assemble(*lines))
             undo_btn.display = self._can_undo()
-        self.query_one("#result-close", Button).focus()   # enter closes; undo is its own key
+        self.close_button.focus()   # enter closes; undo is its own key
         self.refresh_bindings()
 
 

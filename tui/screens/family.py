@@ -18,6 +18,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from ..widgets.tables import cursor_row_key
+
 SLOT_RE = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 SLOT_STYLE = "bold underline $text-warning on $warning-muted"
 TAG_STYLE = "italic $text-secondary"
@@ -211,14 +213,7 @@ class FamilyScreen(Screen["tuple[str, str] | None"]):
         return self.members
 
     def _selected_step(self) -> str | None:
-        table = self._table()
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return key.value if key is not None else None
+        return cursor_row_key(self._table())
 
     def action_approve(self) -> None:
         if self.family is not None:

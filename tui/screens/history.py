@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Sparkline, Static
 from textual.worker import Worker, WorkerState
 
+from ..widgets.tables import cursor_row_key
 from .apply import human_bytes
 
 SERIES = (
@@ -229,14 +230,7 @@ class HistoryScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
     def _selected_tx(self) -> str | None:
-        table = self.table
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return key.value if key is not None else None
+        return cursor_row_key(self.table)
 
     def _record(self, tx: str | None) -> dict | None:
         return next((r for r in self.records if r.get("tx") == tx and tx), None)

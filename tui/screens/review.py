@@ -761,36 +761,31 @@ class ReviewScreen(Screen):
         self.notify("edited: re-validating and re-diffing", timeout=2)
         self.analyze(sid)
 
-    def _edit_target(self) -> tuple[str, str] | None:
-        """(step id, its current text) of the step to edit, or None (and say why)."""
+    def _edit_target(self) -> tuple[str, str, str] | None:
+        """(step id, its path, its current text) of the step to edit, or None (and say why)."""
         s = self.current
         if not s or self.model is None:
             return None
-        if self.model.steps[s].kind in ("delete", "chmod", "move", "symlink"):
-            self.notify(f"a {self.model.steps[s].kind} step has no content to edit", timeout=3)
+        step = self.model.steps[s]
+        if step.kind in ("delete", "chmod", "move", "symlink"):
+            self.notify(f"a {step.kind} step has no content to edit", timeout=3)
             return None
         text = self._current_text(s)
-        return None if text is None else (s, text)
+        return None if text is None else (s, step.path, text)
 
     def action_edit(self) -> None:
         from .editor import EditorScreen
-        target = self._edit_target()
-        if target is None:
-            return
-        s, text = target
-        assert self.model is not None
-        self.app.push_screen(EditorScreen(self.model.steps[s].path, text, None),
-                             lambda new: self._edited(s, text, new))
+        if (target := self._edit_target()) is not None:
+            s, path, text = target
+            self.app.push_screen(EditorScreen(path, text, None), lambda new: self._edited(s, text, new))
 
     def action_edit_external(self) -> None:
         from .editor import edit_external
-        target = self._edit_target()
-        if target is None:
+        if (target := self._edit_target()) is None:
             return
-        s, text = target
-        assert self.model is not None
+        s, path, text = target
         try:
-            new = edit_external(self.app, self.model.steps[s].path, text)
+            new = edit_external(self.app, path, text)
         except WoptError as e:
             self.notify(str(e), severity="error")
             return
