@@ -133,27 +133,45 @@ def test_snapshot_editor_modified(snap_compare):
 
 @run
 async def test_large_text_is_highlighted_off_the_keystroke_path():
+    import threading
+    from unittest import mock
+
+    import wopt.tui.screens.editor as editor
+
     big = "".join(f"def f{i}(x):\n    return x + {i}  # n\n" for i in range(3000))   # ~100 KB
     app = Host(path="big.py", text=big)
-    async with app.run_test(size=(100, 30)) as pilot:
-        area = app.screen.query_one(CodeArea)
-        for _ in range(200):                     # lexed in a thread once mounted (slow on a busy machine)
-            await pilot.pause(0.05)
-            await area.workers.wait_for_complete()
-            if area._highlights.get(0):
-                break
-        assert {n for *_r, n in area._highlights[0]} >= {"keyword", "function"}
-        gen = area._highlight_gen
-        await pilot.press(*"# ")                 # line 0 becomes a comment
-        assert area._highlight_gen > gen
-        assert {n for *_r, n in area._highlights[0]} >= {"keyword"}   # old colours meanwhile
-        for _ in range(200):
-            await pilot.pause(0.05)
-            await area.workers.wait_for_complete()
-            if {n for *_r, n in area._highlights[0]} == {"comment"}:
-                break
-        assert {n for *_r, n in area._highlights[0]} == {"comment"}
-        assert {n for *_r, n in area._highlights[2]} >= {"keyword", "function"}
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+    gate = threading.Event()      # closed: the highlighting thread waits (however fast it is)
+    gate.set()
+    lex = editor.line_highlights
+
+    def held(lines, lexer):
+        gate.wait(60)
+        return lex(lines, lexer)
+
+    with mock.patch.object(editor, "line_highlights", held):
+        async with app.run_test(size=(100, 30)) as pilot:
+            area = app.screen.query_one(CodeArea)
+            for _ in range(200):                     # lexed in a thread once mounted (slow on a busy machine)
+                await pilot.pause(0.05)
+                await area.workers.wait_for_complete()
+                if area._highlights.get(0):
+                    break
+            assert {n for *_r, n in area._highlights[0]} >= {"keyword", "function"}
+            gen = area._highlight_gen
+            gate.clear()
+            await pilot.press(*"# ")                 # line 0 becomes a comment
+            await pilot.pause(0.3)
+            assert area._highlight_gen > gen
+            # the keys were answered while the new colours are still being made: the old ones stay
+            assert {n for *_r, n in area._highlights[0]} >= {"keyword"}
+            gate.set()
+            for _ in range(200):
+                await pilot.pause(0.05)
+                await area.workers.wait_for_complete()
+                if {n for *_r, n in area._highlights[0]} == {"comment"}:
+                    break
+            assert {n for *_r, n in area._highlights[0]} == {"comment"}
+            assert {n for *_r, n in area._highlights[2]} >= {"keyword", "function"}
+            await pilot.press("ctrl+s")
+            await pilot.pause()
     assert app.results == ["# " + big]
