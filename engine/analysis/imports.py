@@ -60,7 +60,7 @@ def _py_imports(source: bytes | str) -> list[PyImport] | None:
 # handlers, match cases); every other statement holds none
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 _STMT_FIELDS: dict[type, tuple[str, ...]] = {
-    cls: tuple(f for f in cls._fields if f in _BODIES)
+    cls: tuple(f for f in getattr(cls, "_fields") if f in _BODIES)
     for cls in (ast.Module, ast.Interactive, ast.ExceptHandler, ast.match_case,
                 *(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.stmt)))}
 
@@ -74,15 +74,14 @@ def tree_imports(tree: ast.AST) -> list[PyImport]:
     fields_of = _STMT_FIELDS
     while stack:
         node = stack.pop()
-        cls = node.__class__
-        if cls is ast.Import:
+        if isinstance(node, ast.Import):
             for a in node.names:
                 out.append(PyImport(a.name, 0, [], node.lineno, node.col_offset + 1))
-        elif cls is ast.ImportFrom:
+        elif isinstance(node, ast.ImportFrom):
             out.append(PyImport(node.module or "", node.level or 0, [a.name for a in node.names],
                                 node.lineno, node.col_offset + 1))
         else:
-            fields = fields_of.get(cls)
+            fields = fields_of.get(node.__class__)
             if fields is None:     # a node type this table does not know: look at every field
                 fields = _BODIES
             for f in fields:

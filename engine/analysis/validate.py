@@ -46,7 +46,7 @@ def _python(path: str, data: bytes) -> list[Problem]:
     return python_parse(path, data)[1]
 
 
-def python_parse(path: str, data: bytes) -> tuple[ast.Module | None, list[Problem]]:
+def python_parse(path: str, data: bytes) -> tuple[ast.AST | None, list[Problem]]:
     """(the syntax tree or None, the problems): the Python check, with the tree it parsed so
     a caller that also wants the imports parses once."""
     try:

@@ -243,8 +243,8 @@ def cmd_history(args) -> int:
     t.add_column("bytes", no_wrap=True, justify="right")
     t.add_column("note", overflow="fold", ratio=1)
     colour = {"committed": "green", "rolled_back": "red", "refused": "yellow"}
-    for tx, kind, plan, oc, files, size, note in rows:
-        t.add_row(tx, kind, plan, f"[{colour.get(oc, 'white')}]{oc}[/]", files, size, escape(note))
+    for tx, kind, plan, oc, files, size, text in rows:
+        t.add_row(tx, kind, plan, f"[{colour.get(oc, 'white')}]{oc}[/]", files, size, escape(text))
     console().print(t)
     return rc
 
