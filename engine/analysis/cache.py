@@ -166,20 +166,24 @@ def seed_imports(cc: ContentCache, contents, steps) -> None:
     `validate_cached` reads, so the validation that follows compiles nothing again."""
     import gc
 
+    from ..errors import InternalError
     from . import imports as imp
-    from . import validate as V
+    try:
+        from . import validate as V
+    except ImportError as e:   # the checkers cannot load: fail closed
+        raise InternalError("validating the plan's Python files", e) from e
     # a syntax tree holds no cycles (freed by reference counting), but its many nodes trigger
     # the cycle collector, which then walks the whole heap (the plan and every content): paused
     paused = gc.isenabled()
     gc.disable()
     try:
-        _seed_imports(cc, contents, steps, imp, V)
+        _seed_imports(cc, contents, steps, imp, V, InternalError)
     finally:
         if paused:
             gc.enable()
 
 
-def _seed_imports(cc: ContentCache, contents, steps, imp, V) -> None:
+def _seed_imports(cc: ContentCache, contents, steps, imp, V, InternalError) -> None:
     for sid, data in contents.items():
         s = steps.get(sid)
         if data is None or s is None or not str(getattr(s, "path", "")).endswith((".py", ".pyi")):
@@ -196,7 +200,11 @@ def _seed_imports(cc: ContentCache, contents, steps, imp, V) -> None:
                 pass   # malformed entry: parse again and replace it
         vkey = f"v:python:{digest}"
         if len(data) <= V.MAX_VALIDATE and cc.get(vkey) is None:
-            tree, problems = V.python_parse(str(getattr(s, "path", "")), data)
+            path = str(getattr(s, "path", ""))
+            try:
+                tree, problems = V.python_parse(path, data)
+            except Exception as e:   # a checker's bug: fail closed, naming the file
+                raise InternalError(f"validating {path} (step {sid})", e) from e
             refs = imp.imports_after_parse(data, tree)
             imp.seed(data, refs)
             cc.put(vkey, [["python", msg, line, col, "error"] for msg, line, col in problems])
