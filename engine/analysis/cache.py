@@ -160,13 +160,35 @@ def validate_cached(cc: ContentCache, path: str, data: bytes | None, step: str):
 def seed_imports(cc: ContentCache, contents, steps) -> None:
     """Python imports of each resulting `.py` content: from the content cache when it has
     them (handed to imports.seed, so the order and the import check parse nothing), else
-    parsed now and kept for the next run."""
+    parsed now and kept for the next run. A content parsed here is parsed once for both its
+    imports and its syntax check: the check's findings are kept under the key
+    `validate_cached` reads, so the validation that follows compiles nothing again."""
+    import gc
+
+    from ..model.errors import InternalError
     from . import imports as imp
+    try:
+        from . import validate as V
+    except ImportError as e:   # the checkers cannot load: fail closed
+        raise InternalError("validating the plan's Python files", e) from e
+    # a syntax tree holds no cycles (freed by reference counting), but its many nodes trigger
+    # the cycle collector, which then walks the whole heap (the plan and every content): paused
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        _seed_imports(cc, contents, steps, imp, V, InternalError)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _seed_imports(cc: ContentCache, contents, steps, imp, V, InternalError) -> None:
     for sid, data in contents.items():
         s = steps.get(sid)
         if data is None or s is None or not str(getattr(s, "path", "")).endswith((".py", ".pyi")):
             continue
-        key = content_key("imp", data)
+        digest = hashlib.sha256(data).hexdigest()
+        key = f"imp::{digest}"
         hit = cc.get(key)
         if isinstance(hit, list) and len(hit) == 2 and hit[0] in (0, 1):
             try:
@@ -175,7 +197,18 @@ def seed_imports(cc: ContentCache, contents, steps) -> None:
                 continue
             except (TypeError, ValueError):
                 pass   # malformed entry: parse again and replace it
-        refs = imp.py_imports(data)
+        vkey = f"v:python:{digest}"
+        if len(data) <= V.MAX_VALIDATE and cc.get(vkey) is None:
+            path = str(getattr(s, "path", ""))
+            try:
+                tree, problems = V.python_parse(path, data)
+            except Exception as e:   # a checker's bug: fail closed, naming the file
+                raise InternalError(f"validating {path} (step {sid})", e) from e
+            refs = imp.imports_after_parse(data, tree)
+            imp.seed(data, refs)
+            cc.put(vkey, [["python", msg, line, col, "error"] for msg, line, col in problems])
+        else:
+            refs = imp.py_imports(data)
         cc.put(key, [0, []] if refs is None else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
 
 

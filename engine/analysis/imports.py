@@ -53,16 +53,51 @@ def _py_imports(source: bytes | str) -> list[PyImport] | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
+    return tree_imports(tree)
+
+
+# per node type, its fields that hold statements (bodies, else and finally blocks, except
+# handlers, match cases); every other statement holds none
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+_STMT_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f for f in getattr(cls, "_fields") if f in _BODIES)
+    for cls in (ast.Module, ast.Interactive, ast.ExceptHandler, ast.match_case,
+                *(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.stmt)))}
+
+
+def tree_imports(tree: ast.AST) -> list[PyImport]:
+    """The imports of a parsed module, in source order. Imports are statements, and
+    statements sit only in the statement lists of other statements, so only those are
+    walked, never expressions."""
     out: list[PyImport] = []
-    for node in ast.walk(tree):
+    stack: list[ast.AST] = [tree]
+    fields_of = _STMT_FIELDS
+    while stack:
+        node = stack.pop()
         if isinstance(node, ast.Import):
             for a in node.names:
                 out.append(PyImport(a.name, 0, [], node.lineno, node.col_offset + 1))
         elif isinstance(node, ast.ImportFrom):
             out.append(PyImport(node.module or "", node.level or 0, [a.name for a in node.names],
                                 node.lineno, node.col_offset + 1))
+        else:
+            fields = fields_of.get(node.__class__)
+            if fields is None:     # a node type this table does not know: look at every field
+                fields = _BODIES
+            for f in fields:
+                sub = getattr(node, f, None)
+                if sub.__class__ is list:
+                    stack.extend(sub)
     out.sort(key=lambda i: (i.line, i.column))
     return out
+
+
+def imports_after_parse(source: bytes, tree: ast.AST | None) -> list[PyImport] | None:
+    """What `py_imports(source)` answers, from a parse the caller already made (`tree` None:
+    the source does not parse)."""
+    if b"import" not in source:
+        return []
+    return None if tree is None else tree_imports(tree)
 
 
 def py_module_paths(module: str, *, importer: str, level: int) -> list[str]:

@@ -43,15 +43,21 @@ class Validator:
 
 
 def _python(path: str, data: bytes) -> list[Problem]:
+    return python_parse(path, data)[1]
+
+
+def python_parse(path: str, data: bytes) -> tuple[ast.AST | None, list[Problem]]:
+    """(the syntax tree or None, the problems): the Python check, with the tree it parsed so
+    a caller that also wants the imports parses once."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(data, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            tree = compile(data, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as e:
-        return [(e.msg, e.lineno, e.offset)]
+        return None, [(e.msg, e.lineno, e.offset)]
     except ValueError as e:   # NUL bytes
-        return [(str(e), None, None)]
-    return []
+        return None, [(str(e), None, None)]
+    return tree, []
 
 
 def _json(path: str, text: str) -> list[Problem]:

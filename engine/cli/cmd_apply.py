@@ -198,7 +198,7 @@ def cmd_recover(args) -> int:
 
 def cmd_history(args) -> int:
     from ..store.history import read_history
-    from .common import console, print_json, workspace
+    from .common import console, plain_table, print_json, workspace, write_bytes
 
     ws = workspace(args)
     problems: list[str] = []
@@ -212,6 +212,25 @@ def cmd_history(args) -> int:
     if not recs:
         print("no transactions yet (`wopt apply PLAN` makes one)")
         return rc
+    rows = []
+    for r in recs:
+        note = [r.get("mode") or ""]
+        if r.get("undone_by"):
+            note.append(f"undone by {r['undone_by']}")
+        elif r.get("undoes"):
+            note.append(f"undoes {r['undoes']}")
+        elif r.get("error"):
+            note.append(r["error"][:120])
+        rows.append([str(r.get("tx") or ""), str(r.get("kind") or ""), str(r.get("plan") or ""),
+                     str(r.get("outcome", "")), str(r.get("files", "")), _human_bytes(int(r.get("bytes") or 0)),
+                     ", ".join(x for x in note if x)])
+    header = ["transaction", "kind", "plan", "outcome", "files", "bytes", "note"]
+    # plain text written as rich would write it, without loading rich, where that is provably so
+    plain = plain_table(header, rows, right=frozenset({4, 5}), min_widths={0: 24, 1: 5, 2: 6, 3: 11},
+                        fold=frozenset({2, 6}))
+    if plain is not None:
+        write_bytes(plain.encode())
+        return rc
     from rich.markup import escape
     from rich.table import Table
     t = Table(box=None, header_style="bold")
@@ -224,18 +243,8 @@ def cmd_history(args) -> int:
     t.add_column("bytes", no_wrap=True, justify="right")
     t.add_column("note", overflow="fold", ratio=1)
     colour = {"committed": "green", "rolled_back": "red", "refused": "yellow"}
-    for r in recs:
-        note = [r.get("mode") or ""]
-        if r.get("undone_by"):
-            note.append(f"undone by {r['undone_by']}")
-        elif r.get("undoes"):
-            note.append(f"undoes {r['undoes']}")
-        elif r.get("error"):
-            note.append(r["error"][:120])
-        oc = r.get("outcome", "")
-        t.add_row(r.get("tx") or "", r.get("kind") or "", r.get("plan") or "",
-                  f"[{colour.get(oc, 'white')}]{oc}[/]", str(r.get("files", "")),
-                  _human_bytes(int(r.get("bytes") or 0)), escape(", ".join(x for x in note if x)))
+    for tx, kind, plan, oc, files, size, text in rows:
+        t.add_row(tx, kind, plan, f"[{colour.get(oc, 'white')}]{oc}[/]", files, size, escape(text))
     console().print(t)
     return rc
 

@@ -94,14 +94,13 @@ def err_console():
     return Console(stderr=True, highlight=False)
 
 
-def rich_would_print_plainly(text: str) -> bool:
-    """True when rich's console would write `text` (plain ASCII, no markup) to stdout as it
-    is, on one line: stdout is not a terminal, nothing forces colour, and the line fits the
-    width rich would use. Then it is written without loading rich."""
-    if not text.isascii() or not text.isprintable() or ":" in text.replace(": ", "") or sys.stdout.isatty():
-        return False
+def _plain_width() -> int | None:
+    """The width rich's console would use for stdout when it writes plain text there (stdout
+    not a terminal, nothing forcing colour or a notebook's width); None otherwise."""
+    if sys.stdout.isatty():
+        return None
     if {"FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS"} & set(os.environ):
-        return False
+        return None
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if columns.isdigit() else None
     if width is None:
@@ -111,5 +110,108 @@ def rich_would_print_plainly(text: str) -> bool:
                 break
             except (OSError, ValueError):
                 continue
-    return len(text) < (80 if width is None else width)
+    return width or 80
 
+
+def rich_would_print_plainly(text: str) -> bool:
+    """True when rich's console would write `text` (plain ASCII, no markup) to stdout as it
+    is, on one line: stdout is not a terminal, nothing forces colour, and the line fits the
+    width rich would use. Then it is written without loading rich."""
+    if not text.isascii() or not text.isprintable() or ":" in text.replace(": ", ""):
+        return False
+    width = _plain_width()
+    return width is not None and len(text) < width
+
+
+def _plain_cell(text: str) -> bool:
+    """A cell rich prints as it is: printable ASCII, no markup or emoji code, no run of spaces
+    or space at an end (that wrapping could move)."""
+    return (text.isascii() and text.isprintable() and not any(c in text for c in "[]:\\")
+            and "  " not in text and text == text.strip())
+
+
+def plain_table(header: list[str], rows: list[list[str]], *, right: frozenset[int] = frozenset(),
+                min_widths: dict[int, int] | None = None, fold: frozenset[int] = frozenset()) -> str | None:
+    """What rich prints for `Table(box=None)` of these columns (default padding, a header row
+    in a style only a terminal shows, no width or max width set; `right` the columns justified
+    right, `min_widths` their min_width, `fold` those with overflow="fold" that may wrap, the
+    others no_wrap) and rows of plain cells, when that is plain text: stdout not a terminal,
+    nothing forcing colour, and every cell plain. A table wider than the console is narrowed as
+    rich narrows it (the widest foldable columns first); a cell too long for its column then
+    folds into lines, which is written here only for cells without spaces (no word wrapping).
+    None when rich must print it."""
+    width = _plain_width()
+    table = [header, *rows]
+    if width is None or not all(_plain_cell(c) for row in table for c in row):
+        return None
+    min_widths = min_widths or {}
+    ncol = len(header)
+    # column widths with their padding (one space each side), as rich's Table measures them
+    widths = [max([len(row[i]) for row in table] + [min_widths.get(i, 0)]) + 2 for i in range(ncol)]
+    if sum(widths) > width:
+        wrapable = [i in fold for i in range(ncol)]
+        widths = _collapse_widths(widths, wrapable, width)
+        if sum(widths) > width:
+            return None   # rich then shrinks every column: left to rich
+        widths = [max(min(max(len(row[i]) for row in table) + 2, w), min_widths.get(i, 0) + 2)
+                  for i, w in enumerate(widths)]
+        if sum(widths) > width:
+            return None   # a min_width took back more than the console has: left to rich
+    inner = [w - 2 for w in widths]
+    if min(inner) < 1:
+        return None
+    out = []
+    for row in table:
+        cells: list[list[str]] = []
+        for i, c in enumerate(row):
+            if len(c) <= inner[i]:
+                cells.append([c])
+            elif i in fold and " " not in c:
+                cells.append([c[k:k + inner[i]] for k in range(0, len(c), inner[i])])
+            else:
+                return None   # word wrapping: left to rich
+        height = max(len(x) for x in cells)
+        if row is header:   # rich aligns a header row's cells to its bottom, the others to the top
+            cells = [[""] * (height - len(x)) + x if len(x) < height else x for x in cells]
+        for k in range(height):
+            out.append("".join(
+                " " + ((x[k].rjust(w) if i in right else x[k].ljust(w)) if k < len(x) else " " * w) + " "
+                for i, (x, w) in enumerate(zip(cells, inner))))
+    return "\n".join(out) + "\n"
+
+
+def _ratio_reduce(total: int, ratios: list[int], maximums: list[int], values: list[int]) -> list[int]:
+    """rich's ratio_reduce (rich/_ratio.py): take `total` from `values` in proportion to `ratios`."""
+    ratios = [r if m else 0 for r, m in zip(ratios, maximums)]
+    total_ratio = sum(ratios)
+    if not total_ratio:
+        return values[:]
+    remaining = total
+    result = []
+    for r, m, v in zip(ratios, maximums, values):
+        if r and total_ratio > 0:
+            distributed = min(m, round(r * remaining / total_ratio))
+            result.append(v - distributed)
+            remaining -= distributed
+            total_ratio -= r
+        else:
+            result.append(v)
+    return result
+
+
+def _collapse_widths(widths: list[int], wrapable: list[bool], max_width: int) -> list[int]:
+    """rich's Table._collapse_widths: narrow the widest wrapable columns until the table fits."""
+    total = sum(widths)
+    excess = total - max_width
+    if any(wrapable):
+        while total and excess > 0:
+            widest = max(w for w, ok in zip(widths, wrapable) if ok)
+            second = max(w if ok and w != widest else 0 for w, ok in zip(widths, wrapable))
+            diff = widest - second
+            ratios = [1 if (w == widest and ok) else 0 for w, ok in zip(widths, wrapable)]
+            if not any(ratios) or not diff:
+                break
+            widths = _ratio_reduce(excess, ratios, [min(excess, diff)] * len(widths), widths)
+            total = sum(widths)
+            excess = total - max_width
+    return widths

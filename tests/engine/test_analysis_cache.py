@@ -107,12 +107,17 @@ def test_each_content_is_validated_once_per_apply(tmp_path, monkeypatch):
     plan = decode_plan(json.dumps({"version": 1, "id": "p2", "steps": [
         {"kind": "write", "id": f"m{i}", "path": f"m{i}.py", "content": f"X = {i}\n"} for i in range(5)]}))
     calls: list[str] = []
-    real = V.validate_content
+    real, real_parse = V.validate_content, V.python_parse
 
     def counting(path, data, *, step=""):
         calls.append(path)
         return real(path, data, step=step)
+
+    def counting_parse(path, data):   # the analysis checks a .py content as it reads its imports
+        calls.append(path)
+        return real_parse(path, data)
     monkeypatch.setattr(V, "validate_content", counting)
+    monkeypatch.setattr(V, "python_parse", counting_parse)
     model = analyze(ws, plan, families=False)
     res = apply_plan(ws, plan, mode="journal", model=model)
     assert res.outcome == "committed"

@@ -65,6 +65,13 @@ def test_validator_crash_on_one_file_names_that_file(ws, capsys, monkeypatch):
             raise ValueError("checker bug")
         return real(path, data, **k)
     monkeypatch.setattr(V, "validate_content", crash_on_new)
+    real_parse = V.python_parse
+
+    def parse_crash_on_new(path, data):   # the Python check, run as the analysis reads imports
+        if path == "src/new.py":
+            raise ValueError("checker bug")
+        return real_parse(path, data)
+    monkeypatch.setattr(V, "python_parse", parse_crash_on_new)
     before = snapshot(ws)
     rc, out = run(capsys, "apply", "p", "--yes", "--root", str(ws))
     assert rc == 1, out

@@ -1,0 +1,152 @@
+"""A cold analysis parses each Python content once, for its imports and its syntax check
+alike, and finds exactly what a separate parse for each finds."""
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import sysconfig
+import traceback
+from pathlib import Path
+
+import pytest
+
+from wopt.engine.store import spool
+from wopt.engine.analysis import analyze, cache, model_to_dict
+from wopt.engine.analysis import imports as imp
+from wopt.engine.analysis import validate as V
+from wopt.engine.model.plan import decode_plan
+from wopt.engine.store.workspace import Workspace
+
+
+def _walk_imports(source: bytes) -> list[tuple] | None:
+    """The imports as a walk over every node of the tree finds them (what py_imports did)."""
+    if b"import" not in source:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, 0, [], node.lineno, node.col_offset + 1) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            out.append((node.module or "", node.level or 0, [a.name for a in node.names],
+                        node.lineno, node.col_offset + 1))
+    return sorted(out, key=lambda t: (t[3], t[4]))
+
+
+def _tuples(refs):
+    return None if refs is None else [(r.module, r.level, r.names, r.line, r.column) for r in refs]
+
+
+NESTED = b'''
+import os, sys as system
+from . import sibling
+from ..pkg.mod import (a,
+    b as c)
+if TYPE_CHECKING:
+    from typing import Any
+else:
+    import json
+try:
+    import fast
+except ImportError:
+    import slow
+else:
+    import done
+finally:
+    import cleanup
+try:
+    pass
+except* ValueError:
+    import instar
+for x in y:
+    import inloop
+else:
+    import afterloop
+while z:
+    import inwhile
+with ctx() as c:
+    import inwith
+async def f():
+    import inasync
+    async with a:
+        import inasyncwith
+    async for q in r:
+        import inasyncfor
+class K:
+    import inclass
+    def m(self):
+        def inner():
+            from deep import thing
+match v:
+    case 1:
+        import incase
+    case _:
+        pass
+lam = lambda: __import__("not_an_import")
+s = "import not_this"
+'''
+
+
+def test_statement_walk_finds_what_a_full_walk_finds():
+    got = _tuples(imp.imports_after_parse(NESTED, ast.parse(NESTED)))
+    assert got == _walk_imports(NESTED)
+    assert {g[0] for g in got} >= {"os", "sys", "instar", "typing", "json", "fast", "slow", "done",
+                                   "cleanup", "inloop", "afterloop", "inwhile", "inwith", "inasync",
+                                   "inasyncwith", "inasyncfor", "inclass", "deep", "incase"}
+    for bad in (b"import os\ndef f(:\n", b"def f(:\n", b"x = 1\n", b"import \x00os\n"):
+        tree, problems = V.python_parse("m.py", bad)
+        assert _tuples(imp.imports_after_parse(bad, tree)) == _walk_imports(bad)
+        assert bool(problems) == (tree is None)
+
+
+def test_statement_walk_matches_on_the_standard_library():
+    files = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))[:150]
+    assert len(files) > 100
+    for f in files:
+        data = f.read_bytes()
+        tree, problems = V.python_parse(str(f), data)
+        assert _tuples(imp.imports_after_parse(data, tree)) == _walk_imports(data), f
+        assert problems == V._python(str(f), data)
+
+
+@pytest.fixture(autouse=True)
+def no_racy_window(monkeypatch):
+    monkeypatch.setattr(cache, "RACY_SECONDS", -1e9)
+
+
+def test_a_cold_analysis_compiles_each_python_content_once(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    steps = [{"kind": "write", "id": f"m{i}", "path": f"pkg/m{i}.py",
+              "content": (f"from .m{i - 1} import X\nimport os\nX = {i}\n" if i else "X = 0\n")} for i in range(6)]
+    steps.append({"kind": "write", "id": "bad", "path": "pkg/bad.py", "content": "import os\ndef f(:\n"})
+    steps.append({"kind": "write", "id": "new", "path": "newpkg/__init__.py", "content": "from .gone import Y\n"})
+    plan = decode_plan(json.dumps({"version": 1, "id": "once", "steps": steps}))
+    ws = Workspace(tmp_path)
+    spool.ensure(ws)
+    compiled: list[bytes] = []
+    real = builtins.compile
+
+    contents = {s["content"].encode() for s in steps}   # (not a module wopt imports meanwhile)
+
+    def counting(source, *a, **k):
+        if isinstance(source, bytes) and source in contents:
+            if "_defined_names" not in {f.name for f in traceback.extract_stack(limit=8)}:
+                compiled.append(source)   # (a created module's names, read for a `from` import, aside)
+        return real(source, *a, **k)
+    imp._seeded.clear()
+    imp._py_imports.cache_clear()
+    monkeypatch.setattr(builtins, "compile", counting)
+    got = model_to_dict(analyze(ws, plan))
+    assert sorted(compiled) == sorted(s["content"].encode() for s in steps[:7])   # each once
+    monkeypatch.setattr(builtins, "compile", real)
+    # the same findings and order as a fresh, separate check of each content
+    bad = [f for f in got["findings"] if f["path"] == "pkg/bad.py"]
+    assert [(f["checker"], f["line"], f["severity"]) for f in bad] == [("python", 2, "error")]
+    assert bad[0]["message"] == V.validate_content("pkg/bad.py", b"import os\ndef f(:\n")[0].message
+    assert any(f["checker"] == "imports" and f["path"] == "newpkg/__init__.py" for f in got["findings"])
+    assert len([e for e in got["edges"]]) >= 5
