@@ -142,7 +142,7 @@ def test_a_cold_analysis_compiles_each_python_content_once(tmp_path, monkeypatch
     imp._py_imports.cache_clear()
     monkeypatch.setattr(builtins, "compile", counting)
     got = model_to_dict(analyze(ws, plan))
-    assert sorted(compiled) == sorted(s["content"].encode() for s in steps[:7])   # each once
+    assert sorted(compiled) == sorted(contents)   # each once
     monkeypatch.setattr(builtins, "compile", real)
     # the same findings and order as a fresh, separate check of each content
     bad = [f for f in got["findings"] if f["path"] == "pkg/bad.py"]
