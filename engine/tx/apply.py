@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from ..model import events as ev
 from ..store import fsio
@@ -375,7 +375,9 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
 
     The plan is read again from the spool: steps the hook queued during the apply are kept;
     a step that changed since it was read (the hook folded a later edit into it) was not
-    applied as it now stands, so it stays pending too."""
+    applied as it now stands, so it stays pending too. The review is read again too, under
+    its lock (`_saved_review`): what the person decided while the apply ran (`wopt approve`,
+    the review app, a gate hook) is kept, and decides which steps are carried."""
     from ..store import spool
     from ..model.lines import is_gate_plan, plan_line
     from ..model.review import REJECTED, Review
@@ -386,6 +388,7 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
         if is_gate_plan(stored):
             stored = None   # its calls leave it as they are decided; the others still wait in it
     mine = {s.id: s for s in plan.steps}
+    applied: set[str] = set()
     if stored is not None:
         cur = {s.id: s for s in stored.steps}
         applied = {sid for sid in ordered if sid in cur and cur[sid] == mine.get(sid)}
@@ -393,11 +396,14 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
             stored = None   # another plan under the same id (a plan file applied by path)
     if stored is None:
         if review is not None:
-            review.applied.append(tx)
-            spool.save_review(ws, review)
+            with spool.review_lock(ws, review.plan_id):
+                rv = _saved_review(ws, review.plan_id, review, ordered)
+                rv.applied.append(tx)
+                spool.save_review(ws, rv)
         return None
-    with spool.review_lock(ws, plan.id):
-        rv = review if review is not None else spool.load_review(ws, plan.id)
+    rid = review.plan_id if review is not None else plan.id
+    with spool.review_lock(ws, rid):
+        rv = _saved_review(ws, rid, review, applied)
         rest = [s for s in stored.steps if s.id not in applied and rv.decision(s.id) != REJECTED]
         new_id = None
         if rest:
@@ -424,6 +430,28 @@ def _settle(ws: Workspace, plan: Plan, ordered: Sequence[str], tx: str, review) 
         rv.applied.append(tx)
         spool.save_review(ws, rv)
     return new_id
+
+
+def _saved_review(ws: Workspace, plan_id: str, given, acted: Iterable[str]):
+    """The review an apply's record is written to, read under the review's lock: the saved
+    one, with whatever was decided while the apply ran. The caller's review (read before the
+    apply, and maybe changed in memory) adds only what the saved one lacks for the steps the
+    apply carried out (`acted`: the record of what was applied; a decision made meanwhile on
+    such a step stays as it was made). A review never saved is the caller's, as given."""
+    from ..store import spool
+    from ..model.review import FIELDS
+
+    if given is None:
+        return spool.load_review(ws, plan_id)
+    if not spool.review_file(ws, plan_id).is_file():
+        return given      # nothing was saved, so nothing was decided meanwhile
+    rv = spool.load_review(ws, plan_id)
+    for sid in acted:
+        for f in FIELDS:
+            mine, saved = getattr(given, f), getattr(rv, f)
+            if sid in mine and sid not in saved:
+                saved[sid] = mine[sid]
+    return rv
 
 
 # ---------------------------------------------------------------------------- undo
