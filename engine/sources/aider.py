@@ -378,7 +378,7 @@ def _udiff_run(before_text: str, after_text: str, path: str, label: str, call: C
 
 def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     text = input_text(data, name)
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     if any(HEAD.match(ln.strip()) for ln in text.splitlines()):
         n = _search_replace(ws, folder, text, name)
     else:

@@ -120,12 +120,12 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     if not lines and text.strip():
         raise PlanError("no JSON record in the log", file=name,
                         hint="expected a claude-trace .jsonl (one request/response pair a line)")
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     for cid in order:
         if results.get(cid, False):
             continue  # the log shows it errored: nothing was written
         c = calls[cid]
-        call = tool_call(ws, c["name"], c["input"], call_id=cid, base=base, at=c["at"], replay=True)
+        call = tool_call(ws, c["name"], c["input"], call_id=cid, base=base, at=c["at"], replay=True, file=name)
         if call is None:
             continue
         if cid not in results:

@@ -242,7 +242,7 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     sections = _parse(_envelope(text, name), name)
     if not sections:
         raise PlanError("the patch holds no file section", file=name)
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     for op, raw, move, body, no in sections:
         path = agent_path(ws, raw)
         cid = f"line {no}"
