@@ -74,10 +74,12 @@ def not_unicode(err: UnicodeEncodeError, *, what: str, label: str | None = None,
                 file: str | None = None) -> PlanError:
     """The PlanError for agent text that is not valid Unicode (a lone UTF-16 surrogate, as JSON's
     "\\ud800" gives): names the input, the file, the call, the field and the character."""
-    bad = err.object[err.start] if isinstance(err.object, str) else "?"
+    n = ord(err.object[err.start]) if isinstance(err.object, str) else 0xFFFD
+    at = f"at character {err.start + 1}"
+    why = (f"a lone surrogate U+{n:04X}, or byte 0x{n - 0xDC00:02X} of text that is not UTF-8, {at}"
+           if 0xDC80 <= n <= 0xDCFF else f"a lone surrogate U+{n:04X} {at}")
     where = "".join(f"{x}: " for x in (path, label) if x)
-    return PlanError(f"{where}{what} is not valid Unicode text (a lone surrogate U+{ord(bad):04X} at "
-                     f"character {err.start + 1})", file=file, hint=UNICODE_HINT)
+    return PlanError(f"{where}{what} is not valid Unicode text ({why})", file=file, hint=UNICODE_HINT)
 
 
 def check_text(text: str, *, what: str, label: str | None = None, path: str | None = None,
@@ -100,6 +102,14 @@ def to_bytes(text: str, *, what: str, call: Call | None = None, path: str | None
         raise not_unicode(e, what=what, label=label or (call.label if call else None),
                           path=path or (call.path if call else None),
                           file=file or (call.input_name if call else None)) from None
+
+
+def input_basename(name: str | None) -> str | None:
+    """The input's file name for a plan title (None for stdin): a name that is not UTF-8 (its
+    bytes surrogate-escaped) shows them as escapes, so the title is valid text."""
+    if not name or name == "<stdin>":
+        return None
+    return os.path.basename(name).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def agent_path(ws, path, *, base: str | None = None, what: str = "path", replay: bool = False) -> str:

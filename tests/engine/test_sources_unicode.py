@@ -154,3 +154,40 @@ def test_the_same_calls_with_valid_text_are_stored(tmp_path, fmt):
     [stored] = list((root / ".wopt" / "plans").glob("*.json"))
     plan = json.loads(stored.read_text(encoding="utf-8"))
     assert [s["path"] for s in plan["steps"]] == ["w.txt", "a.txt"]
+
+
+# ------------------------------------------------------------------ the readers of patch text
+
+PATCHES = {
+    # a path whose name is not UTF-8 (git writes the byte as it is): a plan holds UTF-8 text only
+    "diff": b"diff --git a/\xff.txt b/\xff.txt\nnew file mode 100644\n--- /dev/null\n+++ b/\xff.txt\n@@ -0,0 +1 @@\n+x\n",
+    # text that is not UTF-8 at all (what a surrogate would be, encoded as surrogatepass does)
+    "codex": "*** Begin Patch\n*** Add File: n.txt\n+\ud800\n*** End Patch\n".encode("utf-8", "surrogatepass"),
+    "aider": "a.txt\n```\n<<<<<<< SEARCH\nhello\n=======\n\ud800\n>>>>>>> REPLACE\n```\n".encode("utf-8", "surrogatepass"),
+}
+
+
+@pytest.mark.parametrize("fmt", list(PATCHES))
+def test_patch_text_that_is_not_unicode_is_refused(tmp_path, fmt):
+    root = _ws(tmp_path)
+    src = root.parent / "agent.patch"
+    src.write_bytes(PATCHES[fmt])
+    r = subprocess.run([*WOPT, "ingest", str(src), "--format", fmt, "--root", str(root)], cwd=root,
+                       capture_output=True, text=True, errors="backslashreplace")
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    assert str(src) in r.stderr and ("not valid Unicode text" in r.stderr or "not UTF-8" in r.stderr), r.stderr
+    plans = root / ".wopt" / "plans"
+    assert not plans.exists() or not list(plans.iterdir())
+
+
+def test_an_input_file_name_that_is_not_utf8_does_not_break_the_title(tmp_path):
+    root = _ws(tmp_path)
+    src = os.path.join(os.fsencode(tmp_path), b"\xff.diff")
+    with open(src, "wb") as f:
+        f.write(b"--- a/a.txt\n+++ b/a.txt\n@@ -1,2 +1,2 @@\n-hello\n+bye\n world\n")
+    r = subprocess.run([*WOPT, "ingest", os.fsdecode(src), "--root", str(root)], cwd=root,
+                       capture_output=True, text=True, errors="backslashreplace")
+    assert r.returncode == 0, r.stderr
+    [stored] = list((root / ".wopt" / "plans").glob("*.json"))
+    assert json.loads(stored.read_text(encoding="utf-8"))["title"] == "diff \\udcff.diff"
