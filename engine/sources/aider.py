@@ -30,13 +30,12 @@ than once is refused); a hunk with no old text creates the file or appends to it
 """
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 
 from ..model.errors import PlanError, StepError
 from ..model.plan import Plan
-from .fold import Call, Folder, agent_path, input_text, to_bytes
+from .fold import Call, Folder, agent_path, input_basename, input_text, to_bytes
 
 HEAD = re.compile(r"^<{5,9} SEARCH>?\s*$")
 DIVIDER = re.compile(r"^={5,9}\s*$")
@@ -378,7 +377,7 @@ def _udiff_run(before_text: str, after_text: str, path: str, label: str, call: C
 
 def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     text = input_text(data, name)
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     if any(HEAD.match(ln.strip()) for ln in text.splitlines()):
         n = _search_replace(ws, folder, text, name)
     else:
@@ -386,5 +385,5 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     if not n:
         raise PlanError("holds no SEARCH/REPLACE block and no ```diff block", file=name,
                         hint="expected Aider's edit format")
-    return Plan(title="Aider edits" + (f" ({os.path.basename(name)})" if name and name != "<stdin>" else ""),
+    return Plan(title="Aider edits" + (f" ({shown})" if (shown := input_basename(name)) else ""),
                 source="aider", agent="aider", steps=folder.steps())

@@ -12,24 +12,28 @@ from typing import Any, overload
 
 from ..model.errors import PlanError, StepError, WoptError
 from ..model.plan import Plan
-from .fold import MISSING, Call, Folder, agent_path, input_text, to_bytes
+from .fold import MISSING, Call, Folder, agent_path, check_text, input_text, not_unicode, to_bytes
 
 WRITE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 
 
 @overload
-def _str(inp: dict, key: str, label: str) -> str: ...
+def _str(inp: dict, key: str, label: str, *, where: str = ..., path: str | None = ...,
+         file: str | None = ...) -> str: ...
 @overload
-def _str(inp: dict, key: str, label: str, *, required: bool) -> str | None: ...
+def _str(inp: dict, key: str, label: str, *, required: bool, where: str = ..., path: str | None = ...,
+         file: str | None = ...) -> str | None: ...
 
 
-def _str(inp: dict, key: str, label: str, *, required: bool = True) -> str | None:
+def _str(inp: dict, key: str, label: str, *, required: bool = True, where: str = "tool_input",
+         path: str | None = None, file: str | None = None) -> str | None:
+    """tool_input's string `key` (at `where`), refused unless it is valid Unicode text."""
     v = inp.get(key)
     if v is None and not required:
         return None
     if not isinstance(v, str):
-        raise PlanError(f"{label}: tool_input.{key} is {'missing' if v is None else 'not a string'}")
-    return v
+        raise PlanError(f"{label}: {where}.{key} is {'missing' if v is None else 'not a string'}")
+    return check_text(v, what=f"{where}.{key}", label=label, path=path, file=file)
 
 
 def _replace_all(e: dict, label: str) -> bool:
@@ -46,11 +50,11 @@ def _replace_all(e: dict, label: str) -> bool:
     return False
 
 
-def _edit(e, label: str, where: str) -> tuple[str, str, bool, int | None]:
+def _edit(e, label: str, where: str, path: str, file: str | None) -> tuple[str, str, bool, int | None]:
     if not isinstance(e, dict):
         raise PlanError(f"{label}: {where} is not an object")
-    old = _str(e, "old_string", label)
-    new = _str(e, "new_string", label)
+    old = _str(e, "old_string", label, where=where, path=path, file=file)
+    new = _str(e, "new_string", label, where=where, path=path, file=file)
     if old == new:
         # Claude Code: new_string must differ from old_string ("No changes to make")
         raise PlanError(f"{label}: {where}: old_string and new_string are the same, which Claude Code "
@@ -102,41 +106,47 @@ def _created(edits, label: str, path: str, call: Call):
 
 
 def tool_call(ws, tool: str, inp, *, call_id: str | None = None, base: str | None = None,
-              at: str | None = None, seen=MISSING, replay: bool = False, cwd: str | None = None) -> Call | None:
+              at: str | None = None, seen=MISSING, replay: bool = False, cwd: str | None = None,
+              file: str | None = None) -> Call | None:
     """One Claude Code tool call as a fold Call (None for tools that write nothing). A relative
     path is taken from `cwd` (default `base`); `base` also maps a replayed log's absolute paths
-    onto the workspace (see fold.agent_path), which the live hook never does."""
+    onto the workspace (see fold.agent_path), which the live hook never does. Every string the
+    call gives must be valid Unicode text, else a PlanError naming `file` (the input)."""
     if tool not in WRITE_TOOLS:
         return None
+    if call_id is not None:
+        check_text(call_id, what=f"the tool_use id {call_id!r}", label=tool, file=file)
     label = f"{tool} {call_id}" if call_id else tool
+    if at is not None:
+        check_text(at, what="the timestamp", label=label, file=file)
     if not isinstance(inp, dict):
         raise PlanError(f"{label}: tool_input is not an object")
     key = "notebook_path" if tool == "NotebookEdit" else "file_path"
-    raw_path = _str(inp, key, label)
+    raw_path = _str(inp, key, label, file=file)
     cwd = cwd or base
     if cwd and raw_path and not raw_path.startswith("/") and cwd.startswith("/"):
         raw_path = cwd.rstrip("/") + "/" + raw_path  # relative to where the agent ran
     rel = agent_path(ws, raw_path, base=base, what=key, replay=replay)
     if tool == "Write":
-        content = _str(inp, "content", label)
-        call = Call(tool, "write", rel, call_id=call_id, at=at, seen=seen)
+        content = _str(inp, "content", label, path=rel, file=file)
+        call = Call(tool, "write", rel, call_id=call_id, at=at, seen=seen, input_name=file)
         call.content = to_bytes(content, what="content", call=call)
         call.summary = f"write {len(call.content)} bytes"
         return call
     if tool in ("Edit", "MultiEdit"):
         if tool == "Edit":
-            edits = [_edit(inp, label, "tool_input")]
+            edits = [_edit(inp, label, "tool_input", rel, file)]
         else:
             raw = inp.get("edits")
             if not isinstance(raw, list) or not raw:
                 raise PlanError(f"{label}: tool_input.edits is not a non-empty list")
-            edits = [_edit(e, label, f"edits[{j}]") for j, e in enumerate(raw)]
+            edits = [_edit(e, label, f"tool_input.edits[{j}]", rel, file) for j, e in enumerate(raw)]
         for j, (o, *_x) in enumerate(edits):
             if o == "" and j:
                 where = "tool_input" if tool == "Edit" else f"edits[{j}]"
                 raise PlanError(f"{label}: {where}.old_string is empty; only a first edit may be empty, "
                                 "to create a new file")
-        call = Call(tool, "edit", rel, call_id=call_id, at=at, seen=seen,
+        call = Call(tool, "edit", rel, call_id=call_id, at=at, seen=seen, input_name=file,
                     edits=[(o, n, a) for o, n, a, _c in edits])
         every = sum(1 for e in edits if e[2])
         call.summary = (f"{len(edits)} edits" if len(edits) > 1 else "edit") + (f" ({every} replace_all)" if every else "")
@@ -147,17 +157,17 @@ def tool_call(ws, tool: str, inp, *, call_id: str | None = None, base: str | Non
             call.op, call.transform = "transform", _counted_edits(edits, label, rel, call)
         return call
     # NotebookEdit
-    source = _str(inp, "new_source", label, required=False)
-    cell_id = _str(inp, "cell_id", label, required=False)
-    cell_type = _str(inp, "cell_type", label, required=False)
-    mode = _str(inp, "edit_mode", label, required=False) or "replace"
+    source = _str(inp, "new_source", label, required=False, path=rel, file=file)
+    cell_id = _str(inp, "cell_id", label, required=False, path=rel, file=file)
+    cell_type = _str(inp, "cell_type", label, required=False, path=rel, file=file)
+    mode = _str(inp, "edit_mode", label, required=False, path=rel, file=file) or "replace"
     if mode not in ("replace", "insert", "delete"):
         raise PlanError(f"{label}: edit_mode {mode!r} is not replace, insert or delete")
     if cell_type not in (None, "code", "markdown"):
         raise PlanError(f"{label}: cell_type {cell_type!r} is not code or markdown")
     if mode != "delete" and source is None:
         raise PlanError(f"{label}: tool_input.new_source is missing")
-    call = Call(tool, "transform", rel, call_id=call_id, at=at, seen=seen,
+    call = Call(tool, "transform", rel, call_id=call_id, at=at, seen=seen, input_name=file,
                 summary=f"{mode} cell {cell_id or '(first)'}")
     call.transform = lambda before: notebook_edit(before, rel, label, cell_id, source, cell_type, mode,
                                                   call_id or "")
@@ -219,11 +229,13 @@ def notebook_edit(before: bytes | None, path: str, label: str, cell_id: str | No
             else:
                 cell.pop("execution_count", None)
                 cell.pop("outputs", None)
+    text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
     try:
-        text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         return text.encode("utf-8")
-    except (UnicodeEncodeError, ValueError):
-        raise StepError(f"{label}: new_source is not valid Unicode text", path=path) from None
+    except UnicodeEncodeError as e:
+        # new_source was checked: the notebook on disk holds an escaped lone surrogate
+        raise not_unicode(e, what="the notebook's text (an escaped character in the file)",
+                          label=label, path=path) from None
 
 
 def _payloads(data: bytes, name: str | None) -> list:
@@ -246,7 +258,7 @@ def _payloads(data: bytes, name: str | None) -> list:
     return out
 
 
-def payload_call(ws, obj, *, base: str | None = None) -> Call | None:
+def payload_call(ws, obj, *, base: str | None = None, file: str | None = None) -> Call | None:
     """The Call of one PreToolUse payload (None for a tool that writes nothing)."""
     if not isinstance(obj, dict):
         raise PlanError("the hook payload is not a JSON object")
@@ -256,19 +268,19 @@ def payload_call(ws, obj, *, base: str | None = None) -> Call | None:
     cid = obj.get("tool_use_id")
     cwd = obj.get("cwd")
     return tool_call(ws, tool, obj.get("tool_input"), call_id=cid if isinstance(cid, str) else None,
-                     base=base, cwd=cwd if isinstance(cwd, str) else None)
+                     base=base, cwd=cwd if isinstance(cwd, str) else None, file=file)
 
 
 def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     payloads = _payloads(data, name)
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     session = None
     for i, obj in enumerate(payloads):
         try:
             if isinstance(obj, dict) and isinstance(obj.get("session_id"), str):
-                session = session or obj["session_id"]
+                session = session or check_text(obj["session_id"], what="session_id", file=name)
             base = obj.get("cwd") if isinstance(obj, dict) and isinstance(obj.get("cwd"), str) else None
-            call = payload_call(ws, obj, base=base)
+            call = payload_call(ws, obj, base=base, file=name)
         except WoptError as e:
             if len(payloads) > 1:
                 e.message = f"payload {i + 1}: {e.message}"

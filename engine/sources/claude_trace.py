@@ -14,14 +14,13 @@ absolute paths onto the workspace when the log is replayed elsewhere.
 from __future__ import annotations
 
 import json
-import os
 import re
 
 from ..model.errors import PlanError
 from ..model.jsonl import iter_objects
 from ..model.plan import Plan
 from .claude_hook import WRITE_TOOLS, tool_call
-from .fold import Folder
+from .fold import Folder, input_basename
 
 NO_RESULT = "its result is not in the log"
 _CWD_RE = re.compile(r"Working directory: ([^\n\\\"<]+)")
@@ -120,17 +119,17 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     if not lines and text.strip():
         raise PlanError("no JSON record in the log", file=name,
                         hint="expected a claude-trace .jsonl (one request/response pair a line)")
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     for cid in order:
         if results.get(cid, False):
             continue  # the log shows it errored: nothing was written
         c = calls[cid]
-        call = tool_call(ws, c["name"], c["input"], call_id=cid, base=base, at=c["at"], replay=True)
+        call = tool_call(ws, c["name"], c["input"], call_id=cid, base=base, at=c["at"], replay=True, file=name)
         if call is None:
             continue
         if cid not in results:
             # the log ends before the result came back (usually the last call): it may have run
             call.summary = (call.summary + "; " if call.summary else "") + NO_RESULT
         folder.add(call)
-    return Plan(title="claude-trace log" + (f" ({os.path.basename(name)})" if name and name != "<stdin>" else ""),
+    return Plan(title="claude-trace log" + (f" ({shown})" if (shown := input_basename(name)) else ""),
                 source="claude-trace", agent="claude-code", steps=folder.steps())

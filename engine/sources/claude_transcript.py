@@ -13,7 +13,7 @@ from ..model.errors import PlanError
 from ..model.jsonl import iter_objects
 from ..model.plan import Plan
 from .claude_hook import WRITE_TOOLS, tool_call
-from .fold import MISSING, Folder
+from .fold import MISSING, Folder, check_text
 
 
 def _records(data: bytes, name: str | None) -> list[dict]:
@@ -44,7 +44,7 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     session = None
     for rec in records:
         if session is None and isinstance(rec.get("sessionId"), str):
-            session = rec["sessionId"]
+            session = check_text(rec["sessionId"], what="sessionId", file=name)
         for b in _blocks(rec):
             if not isinstance(b, dict):
                 continue
@@ -61,7 +61,7 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
                     if of is None or isinstance(of, str):
                         seen = of
                 results[b["tool_use_id"]] = (bool(b.get("is_error")), seen)
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     for cid in order:
         if cid not in results or results[cid][0]:
             continue  # never run, or refused / failed
@@ -74,7 +74,8 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
                 seen = MISSING
         cwd = c["cwd"] if isinstance(c["cwd"], str) else None
         at = c["at"] if isinstance(c["at"], str) else None
-        call = tool_call(ws, c["name"], c["input"], call_id=cid, base=cwd, at=at, seen=seen, replay=True)
+        call = tool_call(ws, c["name"], c["input"], call_id=cid, base=cwd, at=at, seen=seen, replay=True,
+                         file=name)
         if call is not None:
             folder.add(call)
     return Plan(title=f"Claude Code session {session[:8]}" if session else "Claude Code transcript",

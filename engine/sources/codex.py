@@ -19,13 +19,12 @@ sections it applied before one fails, wopt stores nothing when any section does 
 """
 from __future__ import annotations
 
-import os
 
 from dataclasses import dataclass, field
 
 from ..model.errors import PlanError, StepError
 from ..model.plan import OVERWRITE_NOTE, Plan
-from .fold import Call, Folder, agent_path, input_text, to_bytes
+from .fold import Call, Folder, agent_path, input_basename, input_text, to_bytes
 
 BEGIN, END = "*** Begin Patch", "*** End Patch"
 
@@ -242,7 +241,7 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
     sections = _parse(_envelope(text, name), name)
     if not sections:
         raise PlanError("the patch holds no file section", file=name)
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     for op, raw, move, body, no in sections:
         path = agent_path(ws, raw)
         cid = f"line {no}"
@@ -288,5 +287,5 @@ def read(data: bytes, ws, *, name: str | None = None) -> Plan:
                 folder.add(Call("apply_patch", "transform", dst, call_id=cid, transform=over,
                                 summary=f"move from {path}, {OVERWRITE_NOTE}"))
                 folder.add(Call("apply_patch", "delete", path, call_id=cid, summary=f"moved to {dst}"))
-    return Plan(title="Codex apply_patch" + (f" ({os.path.basename(name)})" if name and name != "<stdin>" else ""),
+    return Plan(title="Codex apply_patch" + (f" ({shown})" if (shown := input_basename(name)) else ""),
                 source="codex", agent="codex", steps=folder.steps())

@@ -49,6 +49,7 @@ class Call:
     to: str | None = None                                     # move
     mode: int | None = None                                   # chmod, or the mode a write sets
     seen: object = MISSING                                    # bytes | None: what the agent saw
+    input_name: str | None = None                             # the input it was read from
 
     @property
     def label(self) -> str:
@@ -66,14 +67,49 @@ def input_text(data: bytes, name: str | None) -> str:
         raise PlanError("not UTF-8 text", file=name) from None
 
 
-def to_bytes(text: str, *, what: str, call: Call | None = None, path: str | None = None) -> bytes:
+UNICODE_HINT = "the agent's output is corrupt; nothing was stored; re-run the agent"
+
+
+def not_unicode(err: UnicodeEncodeError, *, what: str, label: str | None = None, path: str | None = None,
+                file: str | None = None) -> PlanError:
+    """The PlanError for agent text that is not valid Unicode (a lone UTF-16 surrogate, as JSON's
+    "\\ud800" gives): names the input, the file, the call, the field and the character."""
+    n = ord(err.object[err.start]) if isinstance(err.object, str) else 0xFFFD
+    at = f"at character {err.start + 1}"
+    why = (f"a lone surrogate U+{n:04X}, or byte 0x{n - 0xDC00:02X} of text that is not UTF-8, {at}"
+           if 0xDC80 <= n <= 0xDCFF else f"a lone surrogate U+{n:04X} {at}")
+    where = "".join(f"{x}: " for x in (path, label) if x)
+    return PlanError(f"{where}{what} is not valid Unicode text ({why})", file=file, hint=UNICODE_HINT)
+
+
+def check_text(text: str, *, what: str, label: str | None = None, path: str | None = None,
+               file: str | None = None) -> str:
+    """`text` if it is valid Unicode (it encodes as UTF-8), else a PlanError (see not_unicode).
+    Every string an agent gives that becomes plan content passes here before it is folded."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise not_unicode(e, what=what, label=label, path=path, file=file) from None
+    return text
+
+
+def to_bytes(text: str, *, what: str, call: Call | None = None, path: str | None = None,
+             label: str | None = None, file: str | None = None) -> bytes:
     """Agent text as UTF-8 bytes; text that is not valid Unicode is refused (no crash)."""
     try:
         return text.encode("utf-8")
-    except UnicodeEncodeError:
-        label = f"{call.label}: " if call else ""
-        raise StepError(f"{label}{what} is not valid Unicode text", path=path or (call.path if call else None),
-                        hint="the agent's output is corrupt; re-run it") from None
+    except UnicodeEncodeError as e:
+        raise not_unicode(e, what=what, label=label or (call.label if call else None),
+                          path=path or (call.path if call else None),
+                          file=file or (call.input_name if call else None)) from None
+
+
+def input_basename(name: str | None) -> str | None:
+    """The input's file name for a plan title (None for stdin): a name that is not UTF-8 (its
+    bytes surrogate-escaped) shows them as escapes, so the title is valid text."""
+    if not name or name == "<stdin>":
+        return None
+    return os.path.basename(name).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def agent_path(ws, path, *, base: str | None = None, what: str = "path", replay: bool = False) -> str:
@@ -153,11 +189,13 @@ class _Group:
 class Folder:
     """Runs calls in order on a virtual tree and folds them into one step per file.
 
-    `read(rel)` gives (bytes|None, mode|None) of a path on disk (default: the workspace)."""
+    `read(rel)` gives (bytes|None, mode|None) of a path on disk (default: the workspace);
+    `name` is the input the calls come from, named in errors."""
 
     def __init__(self, ws, *, read: Callable[[str], tuple[bytes | None, int | None]] | None = None,
-                 id_prefix: str = "s"):
+                 id_prefix: str = "s", name: str | None = None):
         self.ws = ws
+        self.name = name
         self._read = read or (lambda rel: ws.read(rel))
         self.groups: list[_Group] = []
         self.open: dict[str, _Group] = {}
@@ -224,7 +262,27 @@ class Folder:
             self.tree[s.path] = (r.after, r.after_mode)
 
     # ------------------------------------------------------------------ calls
+    def _check(self, call: Call) -> None:
+        """Every string of the call that the plan keeps is valid Unicode (else a PlanError)."""
+        file = call.input_name
+        for what, v in (("the tool name", call.tool), ("the call id", call.call_id)):
+            if v is not None:
+                check_text(v, what=f"{what} {v!r}", file=file)
+        for what, v in (("the path", call.path), ("the path moved to", call.to)):
+            if v is not None:
+                check_text(v, what=f"{what} {v!r}", label=call.label, file=file)
+        for what, v in (("the summary", call.summary), ("the timestamp", call.at)):
+            if v is not None:
+                check_text(v, what=what, label=call.label, path=call.path, file=file)
+        for j, (old, new, _every) in enumerate(call.edits):
+            n = f"edit {j + 1}: " if len(call.edits) > 1 else ""
+            check_text(old, what=f"{n}old_string", label=call.label, path=call.path, file=file)
+            check_text(new, what=f"{n}new_string", label=call.label, path=call.path, file=file)
+
     def add(self, call: Call) -> _Group:
+        if call.input_name is None:
+            call.input_name = self.name
+        self._check(call)
         rel = call.path
         if call.op == "move":
             return self._move(call)

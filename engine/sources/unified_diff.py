@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from ..store.effects import default_file_mode
 from ..model.errors import PlanError, StepError
 from ..model.plan import SYMLINK_MODE, Plan, check_link_target
-from .fold import Call, Folder, agent_path
+from .fold import Call, Folder, agent_path, input_basename
 
 _HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _INDEX_RE = re.compile(rb"^index ([0-9a-fA-F]+)\.\.([0-9a-fA-F]+)(?: ([0-7]+))?\s*$")
@@ -594,10 +593,10 @@ def read(data: bytes, ws, *, name: str | None = None, strip: int | None = None) 
         raise PlanError("holds no file diff", file=name, hint="expected `diff --git` or `---`/`+++` headers")
     zero = all(h.leading == 0 and h.trailing == 0 for fp in patches for h in fp.hunks) and \
         any(fp.hunks for fp in patches)
-    folder = Folder(ws)
+    folder = Folder(ws, name=name)
     for fp in patches:
         _file(ws, folder, fp, zero, name)
-    return Plan(title="diff" + (f" {os.path.basename(name)}" if name and name != "<stdin>" else ""), source="diff",
+    return Plan(title="diff" + (f" {shown}" if (shown := input_basename(name)) else ""), source="diff",
                 steps=folder.steps())
 
 

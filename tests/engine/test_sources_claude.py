@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wopt.engine.store.effects import compute
-from wopt.engine.model.errors import PathError, StepError, UsageError, WoptError
+from wopt.engine.model.errors import PathError, PlanError, StepError, UsageError, WoptError
 from wopt.engine.model.plan import ABSENT, EditStep, WriteStep, decode_plan, encode_plan, sha256
 from wopt.engine.sources import FORMATS, detect, read
 from wopt.engine.store.workspace import Workspace
@@ -233,7 +233,7 @@ def test_invalid_unicode_content_refused_not_crashed(tmp_path):
     ws = shop(tmp_path)
     data = b'{"tool_name": "Write", "tool_input": {"file_path": "' + str(ws.root).encode() + \
         b'/x.txt", "content": "bad \\ud800 surrogate"}}'
-    with pytest.raises(StepError, match="not valid Unicode"):
+    with pytest.raises(PlanError, match="not valid Unicode"):
         read(data, "claude-hook", ws)
 
 
