@@ -8,7 +8,8 @@ plan is stored and when a hook queues a write (`engine/store/bases.py`: `.wopt/b
 content-addressed), so a later change on disk can be merged. The merge is pure Python (difflib), line by line on bytes: line endings,
 a missing final newline and bytes that are not UTF-8 come through as they are.
 
-A clean rebase is recorded in the review as a person's edit of the step (`Review.edited`, or
+This module computes and never writes: a clean rebase is recorded by the store
+(`store.decide.record_rebase`, one locked review update) as a person's edit of the step (`Review.edited`, or
 `Review.edited_raw` for content that is not UTF-8) together with the hash of the file it was
 merged onto (`Review.rebased`): the step is checked against that file from then on, so it is no
 longer stale until the file changes again.
@@ -22,7 +23,7 @@ from typing import Literal
 from ..store.bases import keep_base, keep_bases, load_base, precondition_hex  # noqa: F401  (keep_bases: importable here)
 from ..model.errors import NotFound, StepError, WoptError
 from ..model.plan import ABSENT, EditStep, PatchStep, Plan, RenderStep, WriteStep, normalize_relpath, sha256, step_kind
-from ..model.review import APPROVED, PENDING, REJECTED, Review
+from ..model.review import REJECTED, Review
 from ..store.workspace import Workspace
 from .model import StepDiff
 
@@ -263,7 +264,6 @@ def rebase(ws: Workspace, plan: Plan, sid: str, review: Review | None = None) ->
     """The stale step `sid` merged onto the file now. Raises RebaseConflict when it does not
     merge cleanly, WoptError when it cannot be merged at all (not stale, no content, the
     file the agent saw was not kept, the file is gone)."""
-    from ..store.effects import compute
     step = _step(plan, sid)
     path = normalize_relpath(step.path)
     now, _mode = _now(ws, plan, sid, review)
@@ -287,33 +287,6 @@ def rebase(ws: Workspace, plan: Plan, sid: str, review: Review | None = None) ->
     if m.content is None:
         raise RebaseConflict(sid, path, m.conflicts)
     return Rebased(sid, path, m.content, sha256(now), onto_data=now)
-
-
-def save(ws: Workspace, plan_id: str, r: Rebased) -> Review:
-    """Record a rebase in the plan's review (a locked read-modify-write, so decisions made
-    meanwhile are kept): the merged content as the person's edit of the step, and the file it
-    was merged onto. An approval of the old proposal goes back to pending. Returns the review."""
-    from ..store import spool
-    keep_base(ws, r.onto_data)   # the base of a later rebase, if the file changes again
-    with spool.review_lock(ws, plan_id):
-        rv = spool.load_review(ws, plan_id)
-        try:
-            text: str | None = r.content.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None:
-            rv.edited[r.step] = text
-            rv.edited_raw.pop(r.step, None)
-        else:
-            rv.edited_raw[r.step] = r.content
-            rv.edited.pop(r.step, None)
-        rv.rebased[r.step] = r.onto
-        rv.hunks.pop(r.step, None)
-        if rv.decision(r.step) == APPROVED:
-            r.was_approved = True
-            rv.set(r.step, PENDING)
-        spool.save_review(ws, rv)
-    return rv
 
 
 def _short(h: str | None) -> str:

@@ -74,7 +74,8 @@ def cmd_rebase(args) -> int:
             print_json(row)
             return 1
         raise
-    R.save(ws, plan.id, r)
+    from ..store.decide import record_rebase
+    record_rebase(ws, plan.id, r)
     row.update(rebased=True, stale=False)
     if args.json:
         print_json(row)

@@ -14,12 +14,16 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 from . import spool
 from ..model.errors import NotFound, UsageError
 from ..model.plan import Plan
 from ..model.review import APPROVED, DECISIONS, PENDING, REJECTED, Review, ReviewPatch
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..analysis.rebase import Rebased
 
 
 def _plan(ws: Workspace, plan_ref: str) -> Plan:
@@ -60,15 +64,41 @@ def decide(ws: Workspace, plan_ref: str, decisions: dict[str, str], *,
     return review
 
 
-def update(ws: Workspace, plan_id: str, patch: ReviewPatch) -> tuple[Review, ReviewPatch]:
+def update(ws: Workspace, plan_id: str,
+           patch: ReviewPatch | Callable[[Review], ReviewPatch]) -> tuple[Review, ReviewPatch]:
     """Apply `patch` (decisions, reasons, hunks, edits, order) to the plan's saved review as one
     read-modify-write under the review's lock, so changes made meanwhile elsewhere to other
-    steps are kept. Returns the saved review and the patch that undoes this change."""
+    steps are kept. A change that depends on the saved review is given as a function of it,
+    called under the lock. Returns the saved review and the patch that undoes this change."""
     with spool.review_lock(ws, plan_id):
         review = spool.load_review(ws, plan_id)
+        if callable(patch):
+            patch = patch(review)
         undo = patch.apply(review)
         spool.save_review(ws, review)
     return review, undo
+
+
+def record_rebase(ws: Workspace, plan_id: str, r: Rebased) -> tuple[Review, ReviewPatch]:
+    """Record a rebase (`analysis.rebase.rebase`) in the plan's review: the merged content as
+    the person's edit of the step (bytes that are not UTF-8 kept as they are), the file it was
+    merged onto, and no hunk selection; an approval of the old proposal goes back to pending
+    (`r.was_approved` says so). The file merged onto is kept as the base of a later rebase.
+    Returns the saved review and the patch that undoes the change."""
+    from .bases import keep_base
+    keep_base(ws, r.onto_data)
+    try:
+        text: str | None = r.content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    fields: dict[str, object] = {"edited": text, "edited_raw": None if text is not None else r.content,
+                                 "rebased": r.onto, "hunks": None, "lines_off": None}
+
+    def change(saved: Review) -> ReviewPatch:
+        r.was_approved = saved.decision(r.step) == APPROVED
+        extra = {"decisions": None, "reasons": None} if r.was_approved else {}
+        return ReviewPatch(steps={r.step: {**fields, **extra}})
+    return update(ws, plan_id, change)
 
 
 def _set_all(ws: Workspace, plan_id: str, step_ids: list[str] | None, decision: str,

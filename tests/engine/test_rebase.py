@@ -13,7 +13,13 @@ import pytest
 from wopt.engine.store import spool
 from wopt.engine.analysis import analyze
 from wopt.engine.analysis.rebase import (Conflict, NotStale, RebaseConflict, keep_base, load_base, merge3,
-                                         rebase, save, stale_diff)
+                                         rebase, stale_diff)
+from wopt.engine.store.decide import record_rebase
+
+
+def save(ws, plan_id, r):
+    """Record the rebase; the saved review."""
+    return record_rebase(ws, plan_id, r)[0]
 from wopt.engine.tx.apply import apply_plan
 from wopt.engine.model.errors import StaleError, StepError
 from wopt.engine.store.ingest import ingest

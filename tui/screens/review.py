@@ -1001,14 +1001,12 @@ class ReviewScreen(Screen):
         self.notify(str(err), title=title, severity="warning", timeout=12)
 
     def _rebased(self, r) -> None:
-        from wopt.engine.analysis import rebase as R
-        self.undo_stack.append(Undo("rebase", self._snapshot([r.step])))
         try:
-            self.review = R.save(self.ws, self.plan.id, r)
+            self.review, undo = decisions.record_rebase(self.ws, self.plan.id, r)
         except (WoptError, OSError) as e:
-            self.undo_stack.pop()
             self.notify(f"the rebase could not be saved: {e}", severity="error", timeout=10)
             return
+        self.undo_stack.append(Undo("rebase", undo))
         self.app.post_message(ReviewChanged(self.plan.id))
         self._stale_base = False
         self.notify(f"{r.path} merged onto the file now: the merge is the step's content (✎, u undoes)"
