@@ -72,11 +72,12 @@ def _workspace(payload: dict, root: str | None):
 def _applied(ws, plan_id: str) -> bool:
     """Whether a transaction has applied (part of) the plan: its review says so, or the
     history has a committed apply of it (an apply with --all records no review)."""
+    from ..model.errors import WoptError
     from ..store import spool
     try:
         if spool.load_review(ws, plan_id).applied:
             return True
-    except Exception:
+    except (WoptError, OSError, ValueError):
         return True  # unreadable review: do not fold into that plan
     try:
         data = (ws.spool / "history.jsonl").read_bytes()

@@ -292,8 +292,8 @@ def _step_id_from_raw(data: bytes | str, index: int) -> str | None:
         raw = msgspec.json.decode(data)
         sid = raw["steps"][index].get("id")
         return sid if isinstance(sid, str) else None
-    except Exception:
-        return None
+    except (msgspec.DecodeError, KeyError, IndexError, TypeError, AttributeError):
+        return None   # only for naming the step in a message: the decode error says the rest
 
 
 def validate(plan: Plan, *, file: str | None = None) -> None:

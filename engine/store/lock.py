@@ -57,7 +57,7 @@ def _holder(fd: int) -> str:
         raw = os.pread(fd, 4096, 0)
         info = json.loads(raw)
         return f"pid {info.get('pid')} ({info.get('what')})"
-    except Exception:
+    except (OSError, ValueError, AttributeError):   # unreadable, not JSON, not an object
         return "another wopt process"
 
 

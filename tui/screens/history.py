@@ -44,11 +44,10 @@ def _series(stats: dict, names: tuple[str, ...]) -> list[float]:
 
 
 def _seconds(rec: dict) -> float:
-    d = rec.get("durations") or {}
-    try:
-        return float(sum(v for v in d.values() if isinstance(v, (int, float))))
-    except Exception:
+    d = rec.get("durations")
+    if not isinstance(d, dict):   # a record from another version, or hand-edited
         return 0.0
+    return float(sum(v for v in d.values() if isinstance(v, (int, float))))
 
 
 def _when(started: str | None) -> str:
@@ -188,11 +187,8 @@ class HistoryScreen(Screen[None]):
         self._columns(table, [cells for _tx, cells in rows])
         for i, (tx, cells) in enumerate(rows):
             table.add_row(*cells, key=tx or f"row-{i}")
-        if keep:
-            try:
-                table.move_cursor(row=table.get_row_index(keep))
-            except Exception:
-                pass
+        if keep and keep in table.rows:   # the row the cursor was on, if it is still listed
+            table.move_cursor(row=table.get_row_index(keep))
         if not records:
             self._status("No transaction yet: apply a plan and it shows here.")
 
