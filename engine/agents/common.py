@@ -207,13 +207,11 @@ def run(data: bytes, handle, deny) -> dict:
     except HookInputError as e:
         return deny(f"wopt: {e}; the write was not made.")
     except BaseException as e:  # noqa: BLE001 - fail closed on anything, even KeyboardInterrupt
-        from ..model.errors import PathError, WoptError
+        from ..model.errors import PathError
+        from .hook import refusal
         if isinstance(e, PathError):
             return deny(f"wopt refused this write: {e.message}; it was not made.")
-        if isinstance(e, WoptError):
-            return deny(f"wopt refused this write: {e}. It was not written.")
-        return deny(f"wopt could not handle this write (internal error: {type(e).__name__}: {e}); "
-                    "it was not written.")
+        return deny(refusal(e))
 
 
 def main(handle, deny, stdin=None, stdout=None) -> int:

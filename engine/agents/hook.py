@@ -264,11 +264,16 @@ def handle(data: bytes, *, mode: str = QUEUE, timeout: float = DEFAULT_GATE_TIME
     try:
         return _handle(data, mode=mode, timeout=timeout, root=root)
     except BaseException as e:  # noqa: BLE001 - fail closed on anything, even KeyboardInterrupt
-        from ..model.errors import WoptError
-        if isinstance(e, WoptError):
-            return deny(f"wopt refused this write: {e}. It was not written.")
-        return deny(f"wopt could not handle this write (internal error: {type(e).__name__}: {e}); "
-                    "it was not written.")
+        return deny(refusal(e))
+
+
+def refusal(e: BaseException) -> str:
+    """What an agent is told when handling its write failed: wopt's refusal, or an internal
+    error; either way the write was not made (every hook denies with it)."""
+    from ..model.errors import WoptError
+    if isinstance(e, WoptError):
+        return f"wopt refused this write: {e}. It was not written."
+    return f"wopt could not handle this write (internal error: {type(e).__name__}: {e}); it was not written."
 
 
 def _handle(data: bytes, *, mode: str, timeout: float, root: str | None) -> dict:
