@@ -86,6 +86,19 @@ def plan_file(ws: Workspace, plan_id: str) -> Path:
     return plans_dir(ws) / f"{plan_id}.json"
 
 
+def plan_stamp(ws: Workspace, plan_id: str) -> tuple[int, int, int] | None:
+    """(inode, size, mtime in ns) of a stored plan's file, or None when there is none. A plan is
+    always replaced by an atomic rename, so an unchanged stamp is an unchanged plan: a watcher
+    decodes the plan only when it changes."""
+    try:
+        st = os.stat(plan_file(ws, plan_id))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise WoptError(f"{_show(ws, plan_file(ws, plan_id))}: cannot read ({e.strerror})") from None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 _GENERATION = re.compile(r"^(.+)-([1-9][0-9]{0,2})$")
 
 

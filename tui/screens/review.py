@@ -72,6 +72,7 @@ class ReviewScreen(Screen):
         self._ids: set[str] = set()
         self._gone = False
         self._seen = False
+        self._plan_stamp: tuple[int, int, int] | None = None   # the plan file as last compared
         self.start_at: str | None = None   # the step to show first (the one an agent waits on)
         self._stale_base = False   # b: a stale step's proposal against the file the agent saw
         self._import_notes: dict[str, list[str]] = {}   # step -> "imports X, which you rejected"
@@ -110,6 +111,12 @@ class ReviewScreen(Screen):
         from wopt.engine.model.errors import NotFound
         from wopt.engine.model.plan import encode_plan
         try:
+            stamp = spool.plan_stamp(self.ws, self.plan.id)
+        except WoptError:
+            return
+        if stamp is not None and stamp == self._plan_stamp:
+            return      # unchanged: no decoding (a 10,000-step plan would hold the GIL each second)
+        try:
             plan = spool.load_plan(self.ws, self.plan.id)
         except NotFound:
             if self._seen and not self._gone:     # it was in the spool, and now it is not
@@ -121,6 +128,7 @@ class ReviewScreen(Screen):
             return
         self._gone = False
         self._seen = True
+        self._plan_stamp = stamp
         if encode_plan(plan) != encode_plan(self.plan):
             self.app.call_from_thread(self._plan_changed, plan)
 
