@@ -1,7 +1,8 @@
 """Template families: files of one plan (new, or rewritten whole) that are identical but for
 slots (names, strings, numbers), shown once as a Jinja2 template plus a table of values.
 
-Detection is near-linear: each candidate is tokenized once with pygments and bucketed by its
+Detection is near-linear: each candidate is tokenized once with pygments (or, when it has the
+shape of a file tokenized before, read by that shape: see `_Seed`) and bucketed by its
 *shape signature* (token kinds, with names, literals and words abstracted to their kind and
 everything else kept verbatim). Files with one signature differ only in slot tokens, so a
 bucket of three or more is a family: the positions whose values vary become variables (a
@@ -19,10 +20,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import operator
 import posixpath
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..store.templates_store import SavedTemplate, load_saved
@@ -175,10 +177,13 @@ class _Cand:
     text: str
     toks: list[tuple[str | None, str]]
     lexer: str
+    sig: tuple | None = None      # _signature, when known (a seed's reading shares its seed's)
 
 
 def _signature(c: _Cand) -> tuple:
-    return (c.lexer,) + tuple(k if k is not None else v for k, v in c.toks)
+    if c.sig is None:
+        c.sig = (c.lexer,) + tuple(k if k is not None else v for k, v in c.toks)
+    return c.sig
 
 
 _KEY = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*[:=]\s*[\"'`]?$")
@@ -307,6 +312,180 @@ def candidates(items: Iterable[tuple[str, str, bytes | None]]) -> list[_Cand]:
     return out
 
 
+# --------------------------------------------------------------------------- seeds (fast path)
+
+MAX_SEEDS = 8                  # shapes per cheap bucket read by pattern instead of tokenized
+_FAST_LEXERS = {"PythonLexer"}
+_ASCII_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# each slot kind the fast path reads, as (the seed's value must match this, the member's
+# value is read with this); the member patterns are strict: anything the tokenizer could
+# read as more than one token (an escape, an interpolation, a non-ASCII name) is left out,
+# so such a file is tokenized instead. Kinds not listed stay literal (the file must repeat
+# the seed's value).
+_SLOT = {
+    "name": _ASCII_NAME, "class_name": _ASCII_NAME, "func_name": _ASCII_NAME,
+    "module": _ASCII_NAME + r"(?:\." + _ASCII_NAME + ")*",
+    # pygments' PythonLexer rules for numbers, in its order
+    "number": r"(?:(?:\d(?:_?\d)*\.(?:\d(?:_?\d)*)?|(?:\d(?:_?\d)*)?\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?"
+              r"|\d(?:_?\d)*[eE][+-]?\d(?:_?\d)*j?|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+"
+              r"|0[xX](?:_?[a-fA-F0-9])+|\d(?:_?\d)*)",
+    "comment": r"#(?!!)[^\n]*",
+}
+_NAMES = {"name", "class_name", "func_name", "module"}
+
+
+def _reserved() -> frozenset[str]:
+    import keyword
+    return frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {"type", "_"}
+
+
+_RESERVED = _reserved()
+
+
+_SLOT_RE = {k: re.compile(v) for k, v in _SLOT.items()}
+# what a string's body read by the fast path never holds: a quote of any kind (the tokenizer
+# gives a lone quote as structure), an escape, an interpolation, or (if the seed's did not) a
+# line break
+_STRING_BAD = re.compile(r"[\\\n{}%'\"`]")
+_STRING_BAD_MANY = re.compile(r"[\\{}%'\"`]")
+
+
+# how a seed reads one slot: ("token", its pattern, is a name) or ("string", what its body
+# never holds, False); None for a token kept constant
+_Read = tuple[str, "re.Pattern[str]", bool] | None
+
+
+@dataclass
+class _Seed:
+    """A tokenized file's shape: its tokens, each slot read again from another file by the
+    characters its kind allows, the constant text compared verbatim."""
+    toks: list[tuple[str | None, str]]
+    read: list["_Read"]        # per token: None (constant), or how the slot is read
+    digest: str
+    significant: int
+    sig: tuple                 # the shape signature every file it reads shares
+    pattern: "re.Pattern | None" = None    # the same reading as one expression, once it pays
+    slots: tuple[int, ...] = ()            # positions of the pattern's groups in toks
+    names: tuple[int, ...] = ()            # which groups (0-based) hold names
+    ok: set[str] = field(default_factory=set)     # names seen not to be reserved
+
+    @classmethod
+    def build(cls, c: _Cand, digest: str, significant: int) -> "_Seed | None":
+        toks = c.toks
+        read: list[_Read] = []
+        for k, (kind, val) in enumerate(toks):
+            nxt = toks[k + 1] if k + 1 < len(toks) else None
+            how: _Read = None
+            if kind == "string" and nxt is not None and nxt[0] is None:
+                # a string's body: the shortest text the next constant follows
+                bad = _STRING_BAD_MANY if "\n" in val else _STRING_BAD
+                if not bad.search(val):
+                    how = ("string", bad, False)
+            elif kind in _SLOT_RE and _SLOT_RE[kind].fullmatch(val) \
+                    and not (kind in _NAMES and _reserved_name(val)):
+                how = ("token", _SLOT_RE[kind], kind in _NAMES)
+            if how is not None and nxt is not None and nxt[0] is not None:
+                return None                      # two slots side by side: tokenize instead
+            read.append(how)                     # (a value not read stays constant)
+        seed = cls(list(toks), read, digest, significant, _signature(c))
+        if seed._scan(c.text) != toks:           # it must read itself back, token for token
+            return None
+        return seed
+
+    def match(self, text: str) -> list[tuple[str | None, str]] | None:
+        """`text`'s tokens if it has this shape, else None (one pass, no backtracking).
+
+        The first file the seed reads is read token by token (`_scan`); from then on the
+        shape has proved common and is read by one compiled expression that takes each slot
+        exactly as `_scan` does: an atomic group for a token (its pattern's own first
+        match, no second thoughts), the shortest good body that the next constant follows
+        for a string."""
+        if self.pattern is None:
+            out = self._scan(text)
+            if out is not None:
+                self._compile()
+            return out
+        m = self.pattern.fullmatch(text)
+        if m is None:
+            return None
+        values = m.groups()
+        if self.names:
+            fresh = set(operator.itemgetter(*self.names)(values)) if len(self.names) > 1 \
+                else {values[self.names[0]]}
+            fresh -= self.ok
+            if any(_reserved_name(v) for v in fresh):
+                return None
+            self.ok |= fresh
+        out = list(self.toks)
+        for k, v in zip(self.slots, values):
+            out[k] = (out[k][0], v)
+        return out
+
+    def _compile(self) -> None:
+        parts: list[str] = []
+        slots: list[int] = []
+        names: list[int] = []
+        toks, read = self.toks, self.read
+        k = 0
+        while k < len(toks):
+            how = read[k]
+            if how is None:
+                parts.append(re.escape(toks[k][1]))
+                k += 1
+                continue
+            if how[0] == "token" and how[2]:
+                names.append(len(slots))
+            slots.append(k)
+            if how[0] == "string":
+                good = "[^" + how[1].pattern[1:]
+                parts.append("(?>(" + good + "+?)" + re.escape(toks[k + 1][1]) + ")")
+                k += 2
+            else:
+                parts.append("(?>(" + how[1].pattern + "))")
+                k += 1
+        try:
+            self.pattern = re.compile("".join(parts))
+        except (re.error, RecursionError, OverflowError):
+            return      # too large for one expression: keep reading token by token
+        self.slots, self.names = tuple(slots), tuple(names)
+
+    def _scan(self, text: str) -> list[tuple[str | None, str]] | None:
+        toks, read = self.toks, self.read
+        out = list(toks)
+        pos = 0
+        n = len(toks)
+        for k in range(n):
+            how = read[k]
+            if how is None:
+                val = toks[k][1]
+                if not text.startswith(val, pos):
+                    return None
+                pos += len(val)
+                continue
+            if how[0] == "string":
+                end = text.find(toks[k + 1][1], pos + 1)
+                if end < 0 or how[1].search(text, pos, end):
+                    return None
+            else:
+                m = how[1].match(text, pos)
+                if m is None:
+                    return None
+                end = m.end()
+                if how[2] and _reserved_name(m.group()):
+                    return None
+            out[k] = (toks[k][0], text[pos:end])
+            pos = end
+        return out if pos == len(text) else None
+
+
+def _reserved_name(value: str) -> bool:
+    """A name the tokenizer reads as something else: a keyword or a dunder (magic) name."""
+    for part in value.split("."):
+        if part in _RESERVED or (part.startswith("__") and part.endswith("__")):
+            return True
+    return False
+
+
 def _sig_digest(c: _Cand) -> str:
     import hashlib
     h = hashlib.sha1(c.lexer.encode())
@@ -316,13 +495,20 @@ def _sig_digest(c: _Cand) -> str:
 
 
 def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int = MIN_MEMBERS,
-           start: int = 1, cache=None) -> list[Family]:
+           start: int = 1, cache=None, fast: bool | None = None) -> list[Family]:
     """Families among whole-file writes `(step, path, content)`, with their outliers.
 
     Cheap first: files are bucketed by (lexer, line count) and only files sharing that with
     `min_members - 1` others are tokenized (a family's members share their line structure);
     the shape signature of a content comes from the content cache (`cache`, see cache.py)
-    when it was seen before, so only members of a possible family are tokenized again."""
+    when it was seen before, so only members of a possible family are tokenized again.
+
+    Within a bucket, a tokenized file becomes a *seed*: its tokens as a pattern (`_Seed`), the
+    constant text verbatim and each slot a run of the characters its kind allows, so a file
+    of the same shape is read by one regular-expression match instead of being tokenized.
+    The pattern is strict (a file it does not take is simply tokenized), and whatever it
+    takes renders back byte for byte like every member. `fast=False` tokenizes every file
+    (the reference the tests compare with)."""
     pre = _prefilter(items)
     lexname: dict[str, str] = {}
     cheap: dict[tuple, list[int]] = defaultdict(list)
@@ -338,7 +524,9 @@ def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int =
     for (lx, _), idx in cheap.items():
         if len(idx) < min_members:
             continue
-        for i in idx:
+        seeds: list[_Seed] = []
+        tried = hits = 0
+        for at, i in enumerate(idx):
             sid, path, data, text = pre[i]
             key = None
             if cache is not None:
@@ -351,6 +539,21 @@ def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int =
                     else:
                         sig_of[i] = hit[0]
                     continue
+            # a file with the shape of one seen in this bucket is read by that shape's
+            # pattern instead of being tokenized (the pattern's match gives its tokens)
+            c = None
+            for seed in seeds:
+                toks = seed.match(text)
+                if toks is not None:
+                    hits += 1
+                    c = _Cand(sid, path, text, toks, lx, seed.sig)
+                    sig_of[i] = seed.digest
+                    toks_of[i] = c
+                    if key is not None:
+                        cache.put(key, [seed.digest, seed.significant])
+                    break
+            if c is not None:
+                continue
             c = _Cand(sid, path, text, tokens(path, text), lx)
             significant = sum(1 for k, v in c.toks if not v.isspace())
             if significant < 3:
@@ -362,6 +565,14 @@ def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int =
             sig_of[i] = _sig_digest(c)
             if key is not None:
                 cache.put(key, [sig_of[i], significant])
+            if tried >= MAX_SEEDS and not hits:
+                seeds = []       # no file of this bucket had a seen shape: stop looking
+            elif (tried < MAX_SEEDS and len(idx) - at > min_members - 1
+                    and (fast is None or fast) and lx in _FAST_LEXERS):
+                tried += 1
+                built = _Seed.build(c, sig_of[i], significant)
+                if built is not None:
+                    seeds.append(built)
     buckets: dict[str, list[int]] = defaultdict(list)
     for i in sorted(sig_of):
         buckets[sig_of[i]].append(i)
