@@ -183,6 +183,7 @@ def seed_imports(cc: ContentCache, contents, steps) -> None:
 
 
 def _seed_imports(cc: ContentCache, contents, steps, imp, V, InternalError) -> None:
+    todo: list[tuple[str, str, bytes, str]] = []      # (step, path, content, digest) to parse
     for sid, data in contents.items():
         s = steps.get(sid)
         if data is None or s is None or not str(getattr(s, "path", "")).endswith((".py", ".pyi")):
@@ -199,17 +200,107 @@ def _seed_imports(cc: ContentCache, contents, steps, imp, V, InternalError) -> N
                 pass   # malformed entry: parse again and replace it
         vkey = f"v:python:{digest}"
         if len(data) <= V.MAX_VALIDATE and cc.get(vkey) is None:
-            path = str(getattr(s, "path", ""))
-            try:
-                tree, problems = V.python_parse(path, data)
-            except Exception as e:   # a checker's bug: fail closed, naming the file
-                raise InternalError(f"validating {path} (step {sid})", e) from e
-            refs = imp.imports_after_parse(data, tree)
-            imp.seed(data, refs)
-            cc.put(vkey, [["python", msg, line, col, "error"] for msg, line, col in problems])
+            todo.append((sid, str(getattr(s, "path", "")), data, digest))
         else:
             refs = imp.py_imports(data)
-        cc.put(key, [0, []] if refs is None else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
+            cc.put(key, [0, []] if refs is None else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
+    for (sid, path, data, digest), (problems, refs) in zip(todo, parse_all(todo, imp, V, InternalError)):
+        imp.seed(data, refs)
+        cc.put(f"v:python:{digest}", [["python", msg, line, col, "error"] for msg, line, col in problems])
+        cc.put(f"imp::{digest}", [0, []] if refs is None
+               else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
+
+
+PARALLEL_MIN_BYTES = 1 << 20     # below this much Python, a second process costs more than it saves
+
+
+def parse_all(todo, imp, V, InternalError) -> list:
+    """(syntax problems, imports or None) of each `(step, path, content, digest)`, in order:
+    one parse each. With a megabyte or more to parse, two processes share it (the second a
+    fork of this one, given the later half), unless `WOPT_JOBS=1`, this process runs other
+    threads (forking those is unsafe), or the machine has one core."""
+    import os
+    import threading
+
+    def one(item):
+        sid, path, data, _ = item
+        try:
+            tree, problems = V.python_parse(path, data)
+            return problems, imp.imports_after_parse(data, tree)
+        except Exception as e:   # a checker's bug: fail closed, naming the file
+            raise InternalError(f"validating {path} (step {sid})", e) from e
+
+    size = sum(len(t[2]) for t in todo)
+    jobs = os.environ.get("WOPT_JOBS", "")
+    if (size < PARALLEL_MIN_BYTES or jobs == "1" or (os.cpu_count() or 1) < 2
+            or threading.active_count() > 1 or not hasattr(os, "fork")) and jobs != "force":
+        return [one(t) for t in todo]
+    # split by bytes, not count: the later half goes to the child
+    half, acc = len(todo), 0
+    for k, t in enumerate(todo):
+        acc += len(t[2])
+        if acc >= size // 2:
+            half = k + 1
+            break
+    mine, theirs = todo[:half], todo[half:]
+    if not theirs:
+        return [one(t) for t in mine]
+    return _split(mine, theirs, one)
+
+
+def _split(mine, theirs, one) -> list:
+    import os
+
+    import msgspec
+
+    from ..model.errors import InternalError
+    from . import imports as imp
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: parse its half, send the answers, and leave at once
+        code = 0
+        try:
+            os.close(r)
+            out = []
+            for t in theirs:
+                problems, refs = one(t)
+                out.append([[list(x) for x in problems],
+                            None if refs is None else [[i.module, i.level, i.names, i.line, i.column] for i in refs]])
+            payload = msgspec.msgpack.encode(["ok", out])
+        except BaseException as e:   # reported to the parent, which raises it (fail closed)
+            payload = msgspec.msgpack.encode(["error", f"{type(e).__name__}: {e}"])
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(w, view):]
+        except BaseException:
+            code = 3
+        os._exit(code)
+    os.close(w)
+    chunks: list[bytes] = []
+    try:
+        ours = [one(t) for t in mine]
+        with os.fdopen(r, "rb") as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    finally:
+        _, status = os.waitpid(pid, 0)
+    try:
+        kind, body = msgspec.msgpack.decode(b"".join(chunks))
+    except (msgspec.DecodeError, ValueError, TypeError):
+        kind, body = None, None
+    if kind == "error":
+        raise InternalError("validating the plan's Python files (second process)", RuntimeError(body))
+    if kind != "ok" or os.waitstatus_to_exitcode(status) != 0 or len(body) != len(theirs):
+        # the second process died (killed, out of memory): its half is parsed here instead
+        return ours + [one(t) for t in theirs]
+    theirs_out = [([tuple(x) for x in problems],
+                   None if refs is None else [imp.PyImport(m, lv, list(ns), ln, col) for m, lv, ns, ln, col in refs])
+                  for problems, refs in body]
+    return ours + theirs_out
 
 
 def validate_changes_cached(changes, ws=None, cc: ContentCache | None = None):
