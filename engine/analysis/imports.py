@@ -5,6 +5,7 @@ plan's resulting tree, the disk, or both)."""
 from __future__ import annotations
 
 import ast
+import bisect
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ def _py_imports(source: bytes | str) -> list[PyImport] | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    return tree_imports(tree)
+    return tree_imports(tree, source if isinstance(source, bytes) else None)
 
 
 # per node type, its fields that hold statements (bodies, else and finally blocks, except
@@ -65,15 +66,35 @@ _STMT_FIELDS: dict[type, tuple[str, ...]] = {
                 *(c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.stmt)))}
 
 
-def tree_imports(tree: ast.AST) -> list[PyImport]:
+_IMPORT_WORD = re.compile(rb"(?<!\w)import(?!\w)")
+
+
+def tree_imports(tree: ast.AST, source: bytes | None = None) -> list[PyImport]:
     """The imports of a parsed module, in source order. Imports are statements, and
     statements sit only in the statement lists of other statements, so only those are
-    walked, never expressions."""
+    walked, never expressions. Given the `source` it was parsed from, a statement whose
+    lines hold no word `import` is not entered: every import statement, and so every
+    statement around one, spans the line of its keyword."""
     out: list[PyImport] = []
     stack: list[ast.AST] = [tree]
     fields_of = _STMT_FIELDS
+    lines: list[int] | None = None
+    if source is not None and b"\r" not in source:     # (a lone CR ends a line for Python)
+        lines, at, n = [], 0, 1
+        for m in _IMPORT_WORD.finditer(source):
+            n += source.count(b"\n", at, m.start())
+            at = m.start()
+            if not lines or lines[-1] != n:
+                lines.append(n)
     while stack:
         node = stack.pop()
+        if lines is not None and node is not tree:
+            a = getattr(node, "lineno", None)
+            b = getattr(node, "end_lineno", None)
+            if a is not None and b is not None:
+                k = bisect.bisect_left(lines, a)
+                if k == len(lines) or lines[k] > b:
+                    continue
         if isinstance(node, ast.Import):
             for a in node.names:
                 out.append(PyImport(a.name, 0, [], node.lineno, node.col_offset + 1))
@@ -97,7 +118,7 @@ def imports_after_parse(source: bytes, tree: ast.AST | None) -> list[PyImport] |
     the source does not parse)."""
     if b"import" not in source:
         return []
-    return None if tree is None else tree_imports(tree)
+    return None if tree is None else tree_imports(tree, source)
 
 
 def py_module_paths(module: str, *, importer: str, level: int) -> list[str]:

@@ -3,6 +3,7 @@ alike, and finds exactly what a separate parse for each finds."""
 from __future__ import annotations
 
 import ast
+import warnings
 import builtins
 import json
 import sysconfig
@@ -111,6 +112,43 @@ def test_statement_walk_matches_on_the_standard_library():
         tree, problems = V.python_parse(str(f), data)
         assert _tuples(imp.imports_after_parse(data, tree)) == _walk_imports(data), f
         assert problems == V._python(str(f), data)
+
+
+TRICKY = [
+    b"from .import a\nfrom ..import (b,\n  c)\n",
+    b"x = 1; import os\ndef f():\n    y = 2; from . import z\n",
+    b"from pkg \\\n    import thing\nclass A:\n    def m(self):\n        if x:\n            import deep\n",
+    b"match x:\n    case 1:\n        import one\n    case _:\n        from two import t\n",
+    b"try:\n    import a\nexcept ImportError:\n    import b\nelse:\n    import c\nfinally:\n    import d\n",
+    b"import a\rdef f():\r    import b\r",
+    b"s = '''\nimport not_a_statement\n'''\ndef f():\n    return 'import'  # import\nimport real\n",
+    b"with open(p) as f, \\\n     g:\n    import inside\nasync def h():\n    async with x:\n        import deeper\n",
+]
+
+
+@pytest.mark.parametrize("source", TRICKY, ids=range(len(TRICKY)))
+def test_the_walk_that_skips_statements_without_the_word_import_misses_none(source):
+    tree = ast.parse(source)
+    assert _tuples(imp.tree_imports(tree, source)) == _tuples(imp.tree_imports(tree)) == _walk_imports(source)
+
+
+def test_the_skipping_walk_matches_on_the_whole_standard_library():
+    # every package of the standard library but its own tests and installed packages
+    files = [f for f in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py"))
+             if not {"site-packages", "test", "tests", "idle_test"} & set(f.parts)]
+    assert len(files) > 600
+    seen = 0
+    for f in files:
+        data = f.read_bytes()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(data)
+        except (SyntaxError, ValueError):
+            continue      # (lib2to3's test data and other deliberately broken files)
+        assert _tuples(imp.tree_imports(tree, data)) == _tuples(imp.tree_imports(tree)), f
+        seen += 1
+    assert seen > 600
 
 
 @pytest.fixture(autouse=True)
