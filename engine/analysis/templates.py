@@ -324,7 +324,8 @@ _ASCII_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # the seed's value).
 _SLOT = {
     "name": _ASCII_NAME, "class_name": _ASCII_NAME, "func_name": _ASCII_NAME,
-    "module": _ASCII_NAME + r"(?:\." + _ASCII_NAME + ")*",
+    # a module's name as pygments reads it after from/import: dots and names, relative too
+    "module": r"(?:\.|" + _ASCII_NAME + ")+",
     # pygments' PythonLexer rules for numbers, in its order
     "number": r"(?:(?:\d(?:_?\d)*\.(?:\d(?:_?\d)*)?|(?:\d(?:_?\d)*)?\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?"
               r"|\d(?:_?\d)*[eE][+-]?\d(?:_?\d)*j?|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+"

@@ -38,7 +38,8 @@ plain = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,8}", fullmatch=True)
 tricky_name = st.sampled_from(["if", "None", "True", "match", "case", "_", "type", "__init__",
                                "__name__", "self", "print", "café", "x1", "_x", "async", "lambda"])
 name = st.one_of(plain, plain, tricky_name)
-module = st.one_of(name, st.builds(lambda a, b: f"{a}.{b}", name, name), st.just(".rel"))
+module = st.one_of(name, st.builds(lambda a, b: f"{a}.{b}", name, name), st.just(".rel"), st.just("."),
+                   st.just("..a.b"), st.just("...x"))
 number = st.one_of(st.integers(0, 10**6).map(str),
                    st.sampled_from(["1.5", "1e-5", "0x1F", "1_000", "3j", "0o17", "1.", ".5", "07"]))
 text = st.text(st.sampled_from("ab Z09.,:;-_!?()[]{}%'\"\\\n#é"), min_size=1, max_size=12)
