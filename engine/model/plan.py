@@ -225,6 +225,9 @@ def check_link_target(path: str, target: str) -> str | None:
 
 
 def normalize_relpath(path: str) -> str:
+    if ("\\" not in path and "//" not in path and "/./" not in path and path != "."
+            and not path.startswith(("/", "./")) and not path.endswith(("/", "/."))):
+        return path          # already normal: no empty or "." part (most paths)
     parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
     return "/".join(parts)
 

@@ -37,16 +37,19 @@ def stat_fingerprint(h: "hashlib._Hash", root: str, paths: list[str]) -> float:
     a path with its mtime and ctime in ns, size, inode and mode, or "-" when it cannot be
     stat'ed. Returns the newest mtime or ctime among them (0.0 when none). The analysis cache
     and the answers of `wopt check`/`show --json` key their entries by it."""
-    newest = 0.0
+    newest = 0
+    lines = []
+    base = root.rstrip("/") + "/"
     for p in paths:
         try:
-            st = os.stat(os.path.join(root, p) if p else root)
+            st = os.stat(base + p if p else root)
         except OSError:
-            h.update(f"{p}\0-\n".encode())
+            lines.append(f"{p}\0-\n")
             continue
-        newest = max(newest, st.st_mtime, st.st_ctime)
-        h.update(f"{p}\0{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}:{st.st_mode}\n".encode())
-    return newest
+        newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+        lines.append(f"{p}\0{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}:{st.st_ino}:{st.st_mode}\n")
+    h.update("".join(lines).encode())
+    return newest / 1e9
 
 
 class Workspace:

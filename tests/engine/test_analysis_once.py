@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from wopt.engine.store import spool
 from wopt.engine.analysis import analyze, cache, model_to_dict
@@ -188,3 +189,10 @@ def test_a_cold_analysis_compiles_each_python_content_once(tmp_path, monkeypatch
     assert bad[0]["message"] == V.validate_content("pkg/bad.py", b"import os\ndef f(:\n")[0].message
     assert any(f["checker"] == "imports" and f["path"] == "newpkg/__init__.py" for f in got["findings"])
     assert len([e for e in got["edges"]]) >= 5
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(st.sampled_from("ab./\\"), max_size=12))
+def test_the_quick_path_of_normalize_relpath_agrees_with_the_full_one(path):
+    from wopt.engine.model.plan import normalize_relpath
+    assert normalize_relpath(path) == "/".join(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
