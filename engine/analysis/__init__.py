@@ -93,14 +93,14 @@ def _lazy_diff(ws, plan, review):
     asked for, once."""
     state: dict = {}
 
-    def diff(sid: str) -> StepDiff:
+    def diff(sid: str, spans: bool = True) -> StepDiff:
         fn = state.get("fn")
         if fn is None:
             from ..store.effects import compute
             edited, hunks, rebased = _edits(review)
             out = compute(ws, plan, edited=edited, hunks=hunks, check_preconditions=True, rebased=rebased)
             fn = state["fn"] = _differ(ws, plan, out.results)
-        return fn(sid)
+        return fn(sid, spans)
     return diff
 
 
@@ -110,7 +110,7 @@ def _differ(ws, plan, results):
     from . import diffs as D
     steps_by_id = {s.id: s for s in plan.steps}
 
-    def diff(sid: str) -> StepDiff:
+    def diff(sid: str, spans: bool = True) -> StepDiff:
         s = steps_by_id[sid]
         path = normalize_relpath(s.path)
         r = results.get(sid)
@@ -120,13 +120,13 @@ def _differ(ws, plan, results):
             after = r.proposed if r.proposed is not None else r.after
             return D.diff_bytes(r.before, after, path=r.to or r.path, step=sid,
                                 old_path=r.path if r.to else None,
-                                old_mode=r.before_mode, new_mode=r.after_mode)
+                                old_mode=r.before_mode, new_mode=r.after_mode, spans=spans)
         if isinstance(s, WriteStep):   # stale or failed: show what it would write over the disk
             try:
                 before, mode = ws.read(path, step=sid)
             except (WoptError, OSError):
                 before, mode = None, None
-            return D.diff_bytes(before, write_bytes(s), path=path, step=sid, old_mode=mode)
+            return D.diff_bytes(before, write_bytes(s), path=path, step=sid, old_mode=mode, spans=spans)
         return StepDiff(step=sid, path=path, old_path=None, hunks=[])
     return diff
 
@@ -325,7 +325,7 @@ def model_to_dict(model: ReviewModel, *, diffs: bool = False) -> dict[str, Any]:
         if diffs:
             text = texts.get(sid)
             if text is None:
-                text = texts[sid] = unified(model.diff(sid))
+                text = texts[sid] = unified(model.text_diff(sid))
                 fresh = True
             row["diff"] = text
         d["steps"].append(row)

@@ -301,8 +301,9 @@ def hunks_of(a: list[str], b: list[str], *, context: int | None = CONTEXT, spans
 
 def diff_bytes(before: bytes | None, after: bytes | None, *, path: str = "", step: str = "",
                old_path: str | None = None, old_mode: int | None = None,
-               new_mode: int | None = None, context: int = CONTEXT) -> StepDiff:
-    """The diff of one file's content, `None` meaning absent."""
+               new_mode: int | None = None, context: int = CONTEXT, spans: bool = True) -> StepDiff:
+    """The diff of one file's content, `None` meaning absent (`spans=False`: without the
+    changed words within lines, which only a drawn diff shows)."""
     d = StepDiff(step=step, path=path, old_path=old_path, hunks=[],
                  created=before is None and after is not None,
                  deleted=after is None and before is not None,
@@ -322,7 +323,7 @@ def diff_bytes(before: bytes | None, after: bytes | None, *, path: str = "", ste
     d.sources = (before, after)
     if before == after:
         return d
-    d.hunks = hunks_of(_lines(ta), _lines(tb), context=context)
+    d.hunks = hunks_of(_lines(ta), _lines(tb), context=context, spans=spans)
     d.notes = byte_notes(before, after)
     return d
 

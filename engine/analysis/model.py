@@ -207,13 +207,24 @@ class ReviewModel:
     stale: list[tuple[str, str, str, str]] = field(default_factory=list)  # (step, path, expected, found)
     errors: list[str] = field(default_factory=list)     # steps that cannot apply, as messages
     tiers: dict[str, int] = field(default_factory=dict) # step -> 0 config, 1 code, 2 tests, 3 docs
-    _diff: Callable[[str], StepDiff] | None = field(default=None, repr=False)
+    _diff: Callable[..., StepDiff] | None = field(default=None, repr=False)
     _diff_cache: dict[str, StepDiff] = field(default_factory=dict, repr=False)
     _cache_ref: tuple | None = field(default=None, repr=False)   # (ws, key, newest): where its diffs are kept
 
     def cached_diff(self, step_id: str) -> StepDiff | None:
         """The step's diff if it was computed already, else None (never computes it)."""
         return self._diff_cache.get(step_id)
+
+    def text_diff(self, step_id: str) -> StepDiff:
+        """The step's diff for text output (`unified`): the cached diff when there is one,
+        else one computed without the changed words within lines (text does not show them)
+        and not kept."""
+        d = self._diff_cache.get(step_id)
+        if d is not None:
+            return d
+        if self._diff is None:
+            raise KeyError(step_id)
+        return self._diff(step_id, spans=False)
 
     def diff(self, step_id: str) -> StepDiff:
         """The step's diff, computed on first request (lazily, per step) and cached."""

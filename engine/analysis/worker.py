@@ -154,8 +154,9 @@ class Elsewhere:
             model._diff = _lazy_diff(self.ws, self.plan, self.review)
         return model
 
-    def diff(self, sid: str) -> StepDiff:
-        """The diff of step `sid`, computed in the process (KeyError for an unknown step)."""
+    def diff(self, sid: str, spans: bool = True) -> StepDiff:
+        """The diff of step `sid`, computed in the process (KeyError for an unknown step);
+        always with its changed words (`spans` is for the callers that can do without)."""
         import msgspec
 
         from ..model.errors import WoptError

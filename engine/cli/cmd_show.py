@@ -177,7 +177,7 @@ def show_model(plan, model, *, diffs: bool = True, only: list[str] | None = None
         for sid in model.order:
             if wanted is not None and sid not in wanted:
                 continue
-            d = model.diff(sid)
+            d = model.text_diff(sid)
             # every changed byte visible: CRs, trailing whitespace, BOM, controls as markers
             text = unified(d, visible=True)
             s = model.steps[sid]
