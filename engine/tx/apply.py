@@ -157,6 +157,14 @@ def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, 
     plan_ids = sorted(dict.fromkeys(ids), key=lambda s: pos.get(s, len(pos)))
     out = compute(ws, plan, plan_ids, edited=edited, hunks=hunks, rebased=rebased)
     contents = {sid: r.after for sid, r in out.results.items()}
+    if not (review is not None and getattr(review, "order", None)):
+        # the ordering reads each Python file's imports: from the content cache (an analysis
+        # of these contents kept them), else parsed once here for the imports and the syntax
+        # check together, which the validation then finds in the cache
+        from ..analysis.cache import ContentCache, seed_imports
+        cc = ContentCache(ws)
+        seed_imports(cc, contents, {s.id: s for s in plan.steps})
+        cc.save()
     ordered = order_steps(ws, plan, plan_ids, review, contents=contents)
     if ordered == plan_ids:
         return ordered, out

@@ -196,3 +196,35 @@ def test_a_cold_analysis_compiles_each_python_content_once(tmp_path, monkeypatch
 def test_the_quick_path_of_normalize_relpath_agrees_with_the_full_one(path):
     from wopt.engine.model.plan import normalize_relpath
     assert normalize_relpath(path) == "/".join(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
+
+
+def test_a_headless_apply_on_a_cold_cache_parses_each_python_content_once(tmp_path, monkeypatch):
+    """The ordering (imports) and the validation (syntax) share one parse per content, and
+    an apply after an analysis of the same contents parses nothing."""
+    from wopt.engine.analysis import cache as C
+    from wopt.engine.tx.apply import apply_plan
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    steps = [{"kind": "write", "id": f"m{i}", "path": f"pkg/m{i}.py",
+              "content": (f"from .m{i + 1} import X\nimport os\nX = {i}\n" if i < 5 else "X = 5\n")}
+             for i in range(6)]
+    plan = decode_plan(json.dumps({"version": 1, "id": "apply-once", "steps": steps}))
+    ws = Workspace(tmp_path)
+    spool.ensure(ws)
+    contents = {s["content"].encode() for s in steps}
+    compiled: list[bytes] = []
+    real = builtins.compile
+
+    def counting(source, *a, **k):
+        if isinstance(source, bytes) and source in contents:
+            if "_defined_names" not in {f.name for f in traceback.extract_stack(limit=8)}:
+                compiled.append(source)   # (a created module's names, read for a `from` import, aside)
+        return real(source, *a, **k)
+    imp._seeded.clear()
+    imp._py_imports.cache_clear()
+    monkeypatch.setattr(builtins, "compile", counting)
+    res = apply_plan(ws, plan, [s["id"] for s in steps], mode="journal")
+    assert sorted(compiled) == sorted(contents)        # each once: imports and syntax together
+    for s in steps:
+        assert (tmp_path / s["path"]).read_text() == s["content"]
+    assert C.ContentCache(ws).entries                 # what it parsed is kept
