@@ -190,11 +190,7 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
                         position=position[s.id], group=ordering.group_of.get(s.id),
                         origin=list(s.origin), stale=stale.get(s.id), error=errors.get(s.id),
                         bytes=len(after) if after is not None and kind != "delete" else 0)
-        if isinstance(s, (EditStep, PatchStep)) and after is not None:
-            touched = (sum(len(e.new_string.encode("utf-8", "surrogateescape")) for e in s.edits)
-                       if isinstance(s, EditStep) else
-                       sum(len(ln) for ln in s.diff.split("\n") if ln.startswith("+") and not ln.startswith("+++")))
-            info.small_edit = touched < len(after)
+        info.small_edit = small_edit(s, after)
         infos[s.id] = info
     for edge in ordering.edges:
         if edge.after in infos:
@@ -266,10 +262,7 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
     for fl in flags:
         infos[fl.step].flags.append(fl)
 
-    # the optimization rate: steps covered by a multi-file batch, a family or a small edit
-    multi = {sid for b in batches if len({paths[s] for s in b.steps}) > 1 for sid in b.steps}
-    covered = sum(1 for sid in order if sid in multi or infos[sid].family or infos[sid].small_edit)
-    rate = covered / len(order) if order else 0.0
+    rate = _rate(order, batches, paths, {sid for sid in order if infos[sid].family or infos[sid].small_edit})
 
     warnings: list[str] = []
     if review is not None and getattr(review, "order", None):
@@ -288,6 +281,44 @@ class _Shim:
         self.edges = ordering.edges
         self.groups = ordering.groups
         self.steps = infos
+
+
+def small_edit(s, after: bytes | None) -> bool:
+    """Whether an edit or patch step changes less than the file it leaves (what the
+    optimization rate counts as a small edit)."""
+    from ..model.plan import EditStep, PatchStep
+    if not isinstance(s, (EditStep, PatchStep)) or after is None:
+        return False
+    touched = (sum(len(e.new_string.encode("utf-8", "surrogateescape")) for e in s.edits)
+               if isinstance(s, EditStep) else
+               sum(len(ln) for ln in s.diff.split("\n") if ln.startswith("+") and not ln.startswith("+++")))
+    return touched < len(after)
+
+
+def _rate(order, batches, paths, covered: set[str]) -> float:
+    """The optimization rate: the share of steps in a multi-file batch, or `covered` (in a
+    family, or a small edit)."""
+    multi = {sid for b in batches if len({paths[s] for s in b.steps}) > 1 for sid in b.steps}
+    return sum(1 for sid in order if sid in multi or sid in covered) / len(order) if order else 0.0
+
+
+def outcome_rate(plan, order: list[str], results) -> float:
+    """The optimization rate of the steps `order` as an apply ran them (`results`: each
+    step's effect), for a headless apply's history record: the same count as the review
+    model's, families being those the plan declares (a headless apply detects none), without
+    analysing the plan a second time."""
+    from ..model.plan import normalize_relpath, step_kind
+    from . import batches as B
+    from . import templates as T
+    by_id = {s.id: s for s in plan.steps}
+    kinds = {sid: step_kind(by_id[sid]) for sid in order}
+    paths = {sid: normalize_relpath(by_id[sid].path) for sid in order}
+    befores = {sid: r.before for sid, r in results.items()}
+    contents = {sid: r.after for sid, r in results.items()}
+    batches = B.batches(order, kinds, paths, befores, contents)
+    declared = {m.step for f in T.declared(plan) for m in f.members}
+    covered = {sid for sid in order if sid in declared or small_edit(by_id[sid], contents.get(sid))}
+    return _rate(order, batches, paths, covered)
 
 
 def _short(h: str) -> str:

@@ -133,7 +133,9 @@ def cmd_apply(args) -> int:
                 sys.stderr.write("wopt: not applied\n")
                 return 1
 
-    model = _model(ws, plan, review)
+    # a review may have approved a family whole (saved as a template once applied): that needs
+    # the plan's model; without one, the apply counts its optimization rate from its own run
+    model = _model(ws, plan, review) if review is not None else None
     listener, ctx = _progress(not args.json)
     with ctx:
         res = apply_plan(ws, plan, step_ids, mode=args.mode, on_event=listener,

@@ -244,6 +244,16 @@ def _model_rate(model) -> float | None:
     return round(rate, 4) if rate is not None else None
 
 
+def _outcome_rate(plan: Plan, ordered: list[str], out) -> float | None:
+    """The optimization rate of what this apply ran, when the caller brought no model (a
+    headless apply): counted from the apply's own effects, not by analysing the plan again."""
+    from ..analysis import outcome_rate
+    try:
+        return round(outcome_rate(plan, ordered, out.results), 4)
+    except Exception as e:   # a bug in the count: stop before anything is written (fail closed)
+        raise InternalError(f"counting the optimization rate of plan {plan.id}", e) from e
+
+
 def _save_families(ws: Workspace, model, review) -> None:
     """Learn the families a person approved whole; a failure here never fails the apply."""
     try:
@@ -321,6 +331,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
                            durations=durations)
             emit(Event(ev.DONE, 0, 0, message="nothing to change: the files already hold these contents"))
             return res
+        rate = _model_rate(model) if model is not None else _outcome_rate(plan, ordered, out)
         try:
             stats = txn.commit(ws, out.changes, mode=mode, tx=tx, kind="apply", plan_id=plan.id,
                                steps=ordered, on_event=emit, moves=_moves(plan, ordered, out),
@@ -338,7 +349,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
                        bytes=stats.bytes, ops=stats.ops, durations=stats.durations,
                        fsyncs=stats.fsyncs, changes=out.changes, steps=ordered)
         with _line_lock(ws, plan):
-            _record(ws, res, started, _model_rate(model))
+            _record(ws, res, started, rate)
             try:
                 res.pending_plan = _settle(ws, plan, ordered, tx, review)
             except (OSError, WoptError) as e:

@@ -56,3 +56,58 @@ def test_apply_without_decisions_records_no_family(tmp_path):
     assert not list((root / ".wopt/templates").glob("*"))
     rec = json.loads((root / ".wopt/history.jsonl").read_text().splitlines()[-1])
     assert "optimization_rate" in rec
+
+
+def test_a_headless_apply_counts_its_rate_from_its_own_run_as_the_model_does(tmp_path, monkeypatch):
+    """Without a review, `wopt apply` does not analyse the plan before applying it: the rate
+    in its history record is counted from the apply's own effects, and equals the review
+    model's (batches, declared families, small edits)."""
+    from wopt.engine import analysis
+    from wopt.engine.cli.main import main
+    from wopt.engine.model.plan import decode_plan
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a").mkdir()
+    (root / "b").mkdir()
+    (root / "a" / "big.py").write_text("a = 1\n" * 100)
+    (root / "b" / "small.py").write_text("".join(f"b{i} = 1\n" for i in range(100)))
+    steps = [{"kind": "write", "id": f"m{i}", "path": f"models/m{i}.py", "content": f"M = {i}\n"}
+             for i in range(3)]
+    steps += [{"kind": "edit", "id": "whole", "path": "a/big.py",
+               "edits": [{"old_string": "a = 1\n" * 100, "new_string": "b = 2\n"}]},
+              {"kind": "edit", "id": "small", "path": "b/small.py",
+               "edits": [{"old_string": "b7 = 1\n", "new_string": "b7 = 2\n"}]},
+              {"kind": "write", "id": "solo", "path": "x/solo.txt", "content": "alone\n"}]
+    ws = Workspace(root)
+    plan = decode_plan(json.dumps({"version": 1, "id": "rate", "steps": steps}))
+    spool.save_plan(ws, plan)
+    expected = round(analyze(ws, plan, families=False).optimization_rate, 4)
+    assert expected == round(4 / 6, 4)          # the three models' batch and the small edit
+    calls = []
+    real = analysis.analyze
+    monkeypatch.setattr(analysis, "analyze", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.chdir(root)
+    assert main(["apply", "rate", "--yes", "--all"]) == 0
+    assert calls == []
+    rec = json.loads((root / ".wopt/history.jsonl").read_text().splitlines()[-1])
+    assert rec["outcome"] == "committed" and rec["optimization_rate"] == expected
+
+
+def test_a_bug_counting_the_rate_stops_the_apply_before_anything_is_written(tmp_path, monkeypatch):
+    from wopt.engine import analysis
+    from wopt.engine.model.errors import InternalError
+    from wopt.engine.tx.apply import apply_plan
+    root = make_demo(tmp_path / "demo")
+    ws = Workspace(root)
+    plan = spool.load_plan(ws, "demo-session")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and ".wopt" not in p.parts}
+
+    def broken(*a, **k):
+        raise ZeroDivisionError("planted")
+    monkeypatch.setattr(analysis, "outcome_rate", broken)
+    import pytest
+    with pytest.raises(InternalError) as e:
+        apply_plan(ws, plan, [s.id for s in plan.steps], mode="journal")
+    assert "optimization rate" in str(e.value) and "nothing was written" in str(e.value)
+    after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and ".wopt" not in p.parts}
+    assert after == before
