@@ -204,13 +204,15 @@ def build_template(members: list[_Cand]) -> tuple[str, list[str], list[dict[str,
     """(template, slots, per-member values, varying positions) for members of one signature."""
     toks0 = members[0].toks
     n = len(toks0)
-    vary = [i for i in range(n) if toks0[i][0] is not None
-            and any(m.toks[i][1] != toks0[i][1] for m in members[1:])]
+    # the members' token texts by position (one column per token): a position varies when
+    # its column holds more than one value
+    cols = list(zip(*[[v for _, v in m.toks] for m in members]))
+    vary = [i for i in range(n) if toks0[i][0] is not None and cols[i].count(cols[i][0]) != len(cols[i])]
     vectors: dict[tuple, str] = {}
     var_at: dict[int, str] = {}
     used: dict[str, int] = {}
     for i in vary:
-        vec = tuple(m.toks[i][1] for m in members)
+        vec = cols[i]
         name = vectors.get(vec)
         if name is None:
             base = _key_before(toks0, i) or toks0[i][0] or "slot"
@@ -233,12 +235,10 @@ def build_template(members: list[_Cand]) -> tuple[str, list[str], list[dict[str,
     if const:
         parts.append(_escape("".join(const)))
     slots = list(dict.fromkeys(var_at.values()))
-    values = []
-    for m in members:
-        vals: dict[str, str] = {}
-        for i, name in var_at.items():
-            vals[name] = m.toks[i][1]
-        values.append(vals)
+    values: list[dict[str, str]] = [{} for _ in members]
+    for i, name in var_at.items():
+        for vals, v in zip(values, cols[i]):
+            vals[name] = v
     return "".join(parts), slots, values, len(vary)
 
 
