@@ -122,7 +122,7 @@ class Workspace:
         real = cur
         if not self._inside(real):
             raise PathError(rel, "resolves outside the workspace", step=step)
-        reserved = reserved_part(real.relative_to(self.root).parts)
+        reserved = reserved_part(self._below(real))
         if reserved:
             raise PathError(rel, f"resolves inside {reserved}/", step=step)
         try:
@@ -136,7 +136,16 @@ class Workspace:
         return real
 
     def _inside(self, p: Path) -> bool:
-        return p == self.root or self.root in p.parents
+        """Whether the absolute, normalized `p` is the root or below it (compared as text:
+        both are absolute, with no `.`, `..` or doubled separators)."""
+        s, r = str(p), str(self.root)
+        return s == r or s.startswith(r if r.endswith("/") else r + "/")
+
+    def _below(self, p: Path) -> list[str]:
+        """The components of `p` below the root (`p` inside it, as `_inside` says)."""
+        s, r = str(p), str(self.root)
+        rest = s[len(r):].lstrip("/")
+        return rest.split("/") if rest else []
 
     def _show(self, p: Path) -> str:
         try:

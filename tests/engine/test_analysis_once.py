@@ -228,3 +228,17 @@ def test_a_headless_apply_on_a_cold_cache_parses_each_python_content_once(tmp_pa
     for s in steps:
         assert (tmp_path / s["path"]).read_text() == s["content"]
     assert C.ContentCache(ws).entries                 # what it parsed is kept
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", ".git", ".wopt", "ab", "a b", "é"]), max_size=4),
+       st.sampled_from(["/", "/tmp/ws", "/tmp/ws2", "/tmp"]),
+       st.lists(st.sampled_from(["tmp", "ws", "ws2", "a", ".git"]), max_size=4))
+def test_the_workspace_inside_check_as_text_agrees_with_the_path_one(parts, root, other):
+    from wopt.engine.store.workspace import Workspace
+    ws = Workspace.__new__(Workspace)
+    ws.root = Path(root)
+    for p in (Path(root).joinpath(*parts), Path("/").joinpath(*other)):
+        assert ws._inside(p) == (p == ws.root or ws.root in p.parents), p
+        if ws._inside(p):
+            assert ws._below(p) == list(p.relative_to(ws.root).parts), p
