@@ -211,12 +211,12 @@ def _seed_imports(cc: ContentCache, contents, steps, imp, V, InternalError) -> N
                else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
 
 
-PARALLEL_MIN_BYTES = 1 << 20     # below this much Python, a second process costs more than it saves
+PARALLEL_MIN_BYTES = 256 << 10   # below this much Python, a second process costs more than it saves
 
 
 def parse_all(todo, imp, V, InternalError) -> list:
     """(syntax problems, imports or None) of each `(step, path, content, digest)`, in order:
-    one parse each. With a megabyte or more to parse, two processes share it (the second a
+    one parse each. With 256 KiB or more to parse, two processes share it (the second a
     fork of this one, given the later half), unless `WOPT_JOBS=1`, this process runs other
     threads (forking those is unsafe), or the machine has one core."""
     import os

@@ -1,4 +1,4 @@
-"""A plan with a megabyte or more of Python is parsed by two processes (the second a fork
+"""A plan with 256 KiB or more of Python is parsed by two processes (the second a fork
 given the later half): the same syntax findings and imports as one process, in the same order;
 a second process that is killed has its half parsed by the first; a checker that fails in the
 second process stops the analysis with an internal error (fail closed)."""
@@ -85,7 +85,7 @@ def test_small_plans_and_threaded_callers_stay_in_one_process(monkeypatch):
     real_fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
     monkeypatch.delenv("WOPT_JOBS", raising=False)
-    C.parse_all(_todo(), imp, V, InternalError)             # far below a megabyte
+    C.parse_all(_todo(), imp, V, InternalError)             # far below 256 KiB
     big = [(f"s{i}", f"p/m{i}.py", b"x = 1\n" * 30000, f"d{i}") for i in range(8)]   # 1.4 MB
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
