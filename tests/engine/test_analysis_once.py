@@ -157,6 +157,25 @@ def no_racy_window(monkeypatch):
     monkeypatch.setattr(cache, "RACY_SECONDS", -1e9)
 
 
+_REAL_COMPILE = builtins.compile
+
+
+def _count_compiles(monkeypatch, contents: set[bytes]) -> list[bytes]:
+    """Each compile() of one of `contents` from now on, in a list (a created module's names,
+    read for a `from` import, aside); wopt's import caches emptied first."""
+    compiled: list[bytes] = []
+
+    def counting(source, *a, **k):
+        if isinstance(source, bytes) and source in contents:
+            if "_defined_names" not in {f.name for f in traceback.extract_stack(limit=8)}:
+                compiled.append(source)
+        return _REAL_COMPILE(source, *a, **k)
+    imp._seeded.clear()
+    imp._py_imports.cache_clear()
+    monkeypatch.setattr(builtins, "compile", counting)
+    return compiled
+
+
 def test_a_cold_analysis_compiles_each_python_content_once(tmp_path, monkeypatch):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
@@ -167,22 +186,11 @@ def test_a_cold_analysis_compiles_each_python_content_once(tmp_path, monkeypatch
     plan = decode_plan(json.dumps({"version": 1, "id": "once", "steps": steps}))
     ws = Workspace(tmp_path)
     spool.ensure(ws)
-    compiled: list[bytes] = []
-    real = builtins.compile
-
     contents = {s["content"].encode() for s in steps}   # (not a module wopt imports meanwhile)
-
-    def counting(source, *a, **k):
-        if isinstance(source, bytes) and source in contents:
-            if "_defined_names" not in {f.name for f in traceback.extract_stack(limit=8)}:
-                compiled.append(source)   # (a created module's names, read for a `from` import, aside)
-        return real(source, *a, **k)
-    imp._seeded.clear()
-    imp._py_imports.cache_clear()
-    monkeypatch.setattr(builtins, "compile", counting)
+    compiled = _count_compiles(monkeypatch, contents)
     got = model_to_dict(analyze(ws, plan))
     assert sorted(compiled) == sorted(contents)   # each once
-    monkeypatch.setattr(builtins, "compile", real)
+    monkeypatch.setattr(builtins, "compile", _REAL_COMPILE)
     # the same findings and order as a fresh, separate check of each content
     bad = [f for f in got["findings"] if f["path"] == "pkg/bad.py"]
     assert [(f["checker"], f["line"], f["severity"]) for f in bad] == [("python", 2, "error")]
@@ -212,18 +220,8 @@ def test_a_headless_apply_on_a_cold_cache_parses_each_python_content_once(tmp_pa
     ws = Workspace(tmp_path)
     spool.ensure(ws)
     contents = {s["content"].encode() for s in steps}
-    compiled: list[bytes] = []
-    real = builtins.compile
-
-    def counting(source, *a, **k):
-        if isinstance(source, bytes) and source in contents:
-            if "_defined_names" not in {f.name for f in traceback.extract_stack(limit=8)}:
-                compiled.append(source)   # (a created module's names, read for a `from` import, aside)
-        return real(source, *a, **k)
-    imp._seeded.clear()
-    imp._py_imports.cache_clear()
-    monkeypatch.setattr(builtins, "compile", counting)
-    res = apply_plan(ws, plan, [s["id"] for s in steps], mode="journal")
+    compiled = _count_compiles(monkeypatch, contents)
+    apply_plan(ws, plan, [s["id"] for s in steps], mode="journal")
     assert sorted(compiled) == sorted(contents)        # each once: imports and syntax together
     for s in steps:
         assert (tmp_path / s["path"]).read_text() == s["content"]
