@@ -56,6 +56,7 @@ class TmuxServer:
         # no status line: the pane is exactly the size the test names
         self.conf.write_text("set -g remain-on-exit on\nset -g status off\n")
         self.env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        self.path = ""              # the socket file, once the server runs
 
     def __call__(self, *args: str, check: bool = True) -> str:
         r = subprocess.run(["tmux", "-L", self.socket, "-f", str(self.conf), *args],
@@ -66,11 +67,14 @@ class TmuxServer:
 
     def start(self, cmd: str, cols: int, rows: int, name: str = "wopt") -> Pane:
         self("new-session", "-d", "-s", name, "-x", str(cols), "-y", str(rows), cmd)
+        self.path = self("display-message", "-p", "#{socket_path}").strip()
         self("resize-window", "-t", name, "-x", str(cols), "-y", str(rows), check=False)
         return Pane(self, name)
 
     def kill(self) -> None:
         self("kill-server", check=False)
+        if self.path:               # tmux leaves the socket file behind
+            Path(self.path).unlink(missing_ok=True)
 
 
 class Pane:
@@ -85,26 +89,30 @@ class Pane:
         """The screen with its colours and attributes (SGR escapes), as a person sees it."""
         return self.server("capture-pane", "-p", "-e", "-t", self.name)
 
+    def dump(self) -> str:
+        """For a failure message: the screen with the 200 lines above it (once the app has
+        exited, tmux scrolls its last screen up there to say the pane is dead)."""
+        return self.server("capture-pane", "-p", "-S", "-200", "-t", self.name)
+
     def wait_until(self, cond: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> str:
         end = time.monotonic() + timeout
         while True:
             if cond():
                 return self.screen()
             if time.monotonic() > end:
-                raise AssertionError(f"{what} (waited {timeout:.0f} s); the pane:\n{self.screen()}")
+                raise AssertionError(f"{what} (waited {timeout:.0f} s); the pane:\n{self.dump()}")
             time.sleep(0.1)
 
     def wait_for(self, text: str, timeout: float = TIMEOUT) -> str:
         """Wait until `text` is on the screen; the screen then."""
         end = time.monotonic() + timeout
-        last = ""
         while True:
-            last = self.screen()
-            if text in last:
-                return last
+            screen = self.screen()
+            if text in screen:
+                return screen
             if time.monotonic() > end:
                 raise AssertionError(f"{text!r} never appeared on the screen (waited {timeout:.0f} s); "
-                                     f"the pane:\n{last}")
+                                     f"the pane:\n{self.dump()}")
             time.sleep(0.1)
 
     def wait_gone(self, text: str, timeout: float = TIMEOUT) -> str:
