@@ -5,30 +5,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from hook_helpers import WOPT, approve_with_edit, gate_async, run_hook, wait_pending, wopt
 from wopt.engine.store import decide, spool
 from wopt.engine.store.effects import compute
 from wopt.engine.model.plan import ABSENT, EditStep, WriteStep, sha256
 from wopt.engine.store.workspace import Workspace
 
-BIN = Path(sys.executable).parent
-WOPT = [str(BIN / "wopt")] if (BIN / "wopt").exists() else [sys.executable, "-m", "wopt.engine.cli.main"]
 
-
-def hook(root: Path, payload, *args: str, raw: bytes | None = None, timeout: float = 60) -> dict:
-    data = raw if raw is not None else json.dumps(payload).encode()
-    r = subprocess.run([*WOPT, "hook", "claude", *args], input=data, capture_output=True, cwd=str(root),
-                       timeout=timeout)
-    assert r.returncode == 0, r.stderr.decode()
-    assert r.stdout.count(b"\n") == 1, r.stdout
-    return json.loads(r.stdout)
+hook = partial(run_hook, "claude")
 
 
 def decision(out: dict) -> tuple[str, str]:
@@ -99,8 +90,7 @@ def test_decided_step_is_not_folded_into(root):
 
 def test_applied_plan_starts_a_new_one(root):
     hook(root, call(root, "Write", {"file_path": str(root / "a.txt"), "content": "1\n"}, "t1"))
-    r = subprocess.run([*WOPT, "apply", "claude-sess-A", "--yes", "--all", "--root", str(root)], capture_output=True)
-    assert r.returncode == 0, r.stderr.decode()
+    wopt(root, "apply", "claude-sess-A", "--yes", "--all")
     assert (root / "a.txt").read_bytes() == b"1\n"
     d, why = decision(hook(root, call(root, "Edit", {"file_path": str(root / "a.txt"), "old_string": "1",
                                                      "new_string": "2"}, "t2")))
@@ -166,34 +156,12 @@ def test_sessions_get_their_own_plans(root):
 
 # ------------------------------------------------------------------ gate mode
 
-def _gate_async(root: Path, payload: dict, *args: str):
-    box = {}
-
-    def run():
-        box["out"] = hook(root, payload, "--mode", "gate", *args)
-    t = threading.Thread(target=run)
-    t.start()
-    return t, box
-
-
-def _wait_pending(ws: Workspace, pid: str, timeout: float = 20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if spool.plan_file(ws, pid).exists():
-            plan = spool.load_plan(ws, pid)
-            if plan.steps:
-                return plan
-        time.sleep(0.02)
-    raise AssertionError("the gate call never showed up")
-
-
 def test_gate_approve_allows(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, call(root, "Write", {"file_path": str(root / "g.txt"), "content": "g\n"}), "--timeout", "30")
-    plan = _wait_pending(ws, "claude-sess-A-gate")
+    t, box = gate_async("claude", root, call(root, "Write", {"file_path": str(root / "g.txt"), "content": "g\n"}), "--timeout", "30")
+    plan = wait_pending(ws, "claude-sess-A-gate")
     assert plan.steps[0].path == "g.txt"
-    r = subprocess.run([*WOPT, "approve", "claude-sess-A-gate", "--root", str(root)], capture_output=True)
-    assert r.returncode == 0, r.stderr.decode()
+    wopt(root, "approve", "claude-sess-A-gate")
     t.join(30)
     d, why = decision(box["out"])
     assert d == "allow" and "approved" in why
@@ -203,12 +171,10 @@ def test_gate_approve_allows(root):
 
 def test_gate_reject_denies_with_reason(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, call(root, "Edit", {"file_path": str(root / "app.py"), "old_string": "1",
+    t, box = gate_async("claude", root, call(root, "Edit", {"file_path": str(root / "app.py"), "old_string": "1",
                                                    "new_string": "2"}), "--timeout", "30")
-    _wait_pending(ws, "claude-sess-A-gate")
-    r = subprocess.run([*WOPT, "reject", "claude-sess-A-gate", "1", "--reason", "needs a test first",
-                        "--root", str(root)], capture_output=True)
-    assert r.returncode == 0, r.stderr.decode()
+    wait_pending(ws, "claude-sess-A-gate")
+    wopt(root, "reject", "claude-sess-A-gate", "1", "--reason", "needs a test first")
     t.join(30)
     d, why = decision(box["out"])
     assert d == "deny" and "needs a test first" in why
@@ -233,15 +199,9 @@ def test_bad_hook_command_line_still_answers_deny(root):
 
 def test_gate_approve_with_reviewer_edit_passes_updated_input(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, call(root, "Write", {"file_path": str(root / "g.txt"), "content": "agent\n"}),
+    t, box = gate_async("claude", root, call(root, "Write", {"file_path": str(root / "g.txt"), "content": "agent\n"}),
                          "--timeout", "30")
-    plan = _wait_pending(ws, "claude-sess-A-gate")
-    sid = plan.steps[0].id
-    with spool.review_lock(ws, plan.id):
-        review = spool.load_review(ws, plan.id)
-        review.edited[sid] = "person\n"
-        review.set(sid, "approved")
-        spool.save_review(ws, review)
+    approve_with_edit(ws, wait_pending(ws, "claude-sess-A-gate"), "person\n")
     t.join(30)
     h = box["out"]["hookSpecificOutput"]
     assert h["permissionDecision"] == "allow" and "edit" in h["permissionDecisionReason"]

@@ -7,31 +7,27 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from hook_helpers import CART, WOPT, approve_with_edit, gate_async, run_hook, shop, wait_pending, wopt
 from wopt.engine.store import spool
 from wopt.engine.store.effects import compute
 from wopt.engine.model.plan import ABSENT, sha256
 from wopt.engine.store.workspace import Workspace
 
-BIN = Path(sys.executable).parent
-WOPT = [str(BIN / "wopt")] if (BIN / "wopt").exists() else [sys.executable, "-m", "wopt.engine.cli.main"]
 SID = "0199a3f2-6c1e-7d40-9b7a-3f1e2d4c5b6a"
-CART = "class Cart:\n    def total(self):\n        return sum(i.price for i in self.items)\n"
 
 
-def hook(root: Path, payload, *args: str, raw: bytes | None = None, timeout: float = 60) -> dict:
-    data = raw if raw is not None else json.dumps(payload).encode()
-    r = subprocess.run([*WOPT, "hook", "codex", *args], input=data, capture_output=True, cwd=str(root),
-                       timeout=timeout)
-    assert r.returncode == 0, r.stderr.decode()
-    assert r.stdout.count(b"\n") == 1, r.stdout
-    return json.loads(r.stdout)
+hook = partial(run_hook, "codex")
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    return shop(tmp_path)
 
 
 def denied(out: dict) -> str:
@@ -71,15 +67,6 @@ SAMPLE = json.dumps({
                               "+        return sum(apply_discount(i.price, i.discount) for i in self.items)\n"
                               "*** End Patch\n"},
     "tool_use_id": "call_7QmZk2xYbN4vR8sT1uW3"})
-
-
-@pytest.fixture
-def root(tmp_path) -> Path:
-    r = tmp_path / "shop"
-    (r / ".git").mkdir(parents=True)
-    (r / "src" / "shop").mkdir(parents=True)
-    (r / "src" / "shop" / "cart.py").write_text(CART)
-    return r
 
 
 def test_recorded_payload_is_queued_as_one_plan_and_nothing_is_written(root):
@@ -187,45 +174,19 @@ def test_bad_hook_command_line_still_answers_deny_in_codex_format(root):
 
 # ------------------------------------------------------------------ gate mode
 
-def _gate_async(root: Path, p: dict, *args: str):
-    box = {}
-
-    def run():
-        box["out"] = hook(root, p, "--mode", "gate", *args)
-    t = threading.Thread(target=run)
-    t.start()
-    return t, box
-
-
-def _wait_pending(ws: Workspace, pid: str, timeout: float = 20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if spool.plan_file(ws, pid).exists():
-            plan = spool.load_plan(ws, pid)
-            if plan.steps:
-                return plan
-        time.sleep(0.02)
-    raise AssertionError("the gate call never showed up")
-
-
-def _wopt(root: Path, *args: str):
-    r = subprocess.run([*WOPT, *args, "--root", str(root)], capture_output=True)
-    assert r.returncode == 0, r.stderr.decode()
-    return r
-
 
 GATE_PID = f"codex-{SID}-gate"
 
 
 def test_gate_approve_allows_with_an_empty_object(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, _fixture(root), "--timeout", "30")
-    plan = _wait_pending(ws, GATE_PID)
+    t, box = gate_async("codex", root, _fixture(root), "--timeout", "30")
+    plan = wait_pending(ws, GATE_PID)
     assert [s.path for s in plan.steps] == ["src/shop/discounts.py", "src/shop/cart.py"]
-    _wopt(root, "approve", GATE_PID, "1")
+    wopt(root, "approve", GATE_PID, "1")
     time.sleep(0.3)
     assert t.is_alive()                       # one of two steps approved: still waiting
-    _wopt(root, "approve", GATE_PID, "2")
+    wopt(root, "approve", GATE_PID, "2")
     t.join(30)
     assert box["out"] == {}                   # Codex applies its own patch
     assert not (root / "src" / "shop" / "discounts.py").exists()
@@ -234,9 +195,9 @@ def test_gate_approve_allows_with_an_empty_object(root):
 
 def test_gate_reject_denies_with_the_reason(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, _fixture(root), "--timeout", "30")
-    _wait_pending(ws, GATE_PID)
-    _wopt(root, "reject", GATE_PID, "2", "--reason", "keep totals exact")
+    t, box = gate_async("codex", root, _fixture(root), "--timeout", "30")
+    wait_pending(ws, GATE_PID)
+    wopt(root, "reject", GATE_PID, "2", "--reason", "keep totals exact")
     t.join(30)
     why = denied(box["out"])
     assert "keep totals exact" in why and "src/shop/cart.py" in why
@@ -252,21 +213,15 @@ def test_gate_timeout_denies_before_the_agent_gives_up(root):
 
 def test_gate_approved_with_the_persons_edit_is_applied_by_wopt(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, payload(root, "*** Begin Patch\n*** Add File: notes.txt\n+agent\n*** End Patch\n"),
+    t, box = gate_async("codex", root, payload(root, "*** Begin Patch\n*** Add File: notes.txt\n+agent\n*** End Patch\n"),
                          "--timeout", "30")
-    plan = _wait_pending(ws, GATE_PID)
-    sid = plan.steps[0].id
-    with spool.review_lock(ws, plan.id):
-        review = spool.load_review(ws, plan.id)
-        review.edited[sid] = "person\n"
-        review.set(sid, "approved")
-        spool.save_review(ws, review)
+    approve_with_edit(ws, wait_pending(ws, GATE_PID), "person\n")
     t.join(30)
     why = denied(box["out"])                 # Codex must not apply its own version
     assert "applied the edited version" in why and "notes.txt" in why
     assert (root / "notes.txt").read_bytes() == b"person\n"
     # an ordinary, undoable transaction
-    _wopt(root, "undo")
+    wopt(root, "undo")
     assert not (root / "notes.txt").exists()
 
 

@@ -7,32 +7,28 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from hook_helpers import CART, WOPT, approve_with_edit, gate_async, run_hook, shop, wait_pending, wopt
 from wopt.engine.store import spool
 from wopt.engine.store.effects import compute
 from wopt.engine.model.plan import ABSENT, EditStep, sha256
 from wopt.engine.store.workspace import Workspace
 
-BIN = Path(sys.executable).parent
-WOPT = [str(BIN / "wopt")] if (BIN / "wopt").exists() else [sys.executable, "-m", "wopt.engine.cli.main"]
 SID = "6f1c2a9e-4b7d-4e0a-9c3f-2d8e1b5a7c40"
-CART = "class Cart:\n    def total(self):\n        return sum(i.price for i in self.items)\n"
 DISCOUNTS = "def apply_discount(price: float, pct: float) -> float:\n    return round(price * (1 - pct / 100), 2)\n"
 
 
-def hook(root: Path, payload, *args: str, raw: bytes | None = None, timeout: float = 60) -> dict:
-    data = raw if raw is not None else json.dumps(payload).encode()
-    r = subprocess.run([*WOPT, "hook", "gemini", *args], input=data, capture_output=True, cwd=str(root),
-                       timeout=timeout)
-    assert r.returncode == 0, r.stderr.decode()
-    assert r.stdout.count(b"\n") == 1, r.stdout
-    return json.loads(r.stdout)
+hook = partial(run_hook, "gemini")
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    return shop(tmp_path)
 
 
 def denied(out: dict) -> str:
@@ -59,15 +55,6 @@ def replace(root: Path, path: str, old: str, new: str, *, every: bool | None = N
     if every is not None:
         inp["allow_multiple"] = every
     return call(root, "replace", inp, **kw)
-
-
-@pytest.fixture
-def root(tmp_path) -> Path:
-    r = tmp_path / "shop"
-    (r / ".git").mkdir(parents=True)
-    (r / "src" / "shop").mkdir(parents=True)
-    (r / "src" / "shop" / "cart.py").write_text(CART)
-    return r
 
 
 PID = f"gemini-{SID}"
@@ -177,46 +164,11 @@ def test_default_gate_timeout_is_under_geminis_own():
 GATE_PID = f"gemini-{SID}-gate"
 
 
-def _gate_async(root: Path, p: dict, *args: str):
-    box = {}
-
-    def run():
-        box["out"] = hook(root, p, "--mode", "gate", *args)
-    t = threading.Thread(target=run)
-    t.start()
-    return t, box
-
-
-def _wait_pending(ws: Workspace, pid: str, timeout: float = 20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if spool.plan_file(ws, pid).exists():
-            plan = spool.load_plan(ws, pid)
-            if plan.steps:
-                return plan
-        time.sleep(0.02)
-    raise AssertionError("the gate call never showed up")
-
-
-def _wopt(root: Path, *args: str):
-    r = subprocess.run([*WOPT, *args, "--root", str(root)], capture_output=True)
-    assert r.returncode == 0, r.stderr.decode()
-
-
-def _approve_with_edit(ws: Workspace, plan, content: str) -> None:
-    sid = plan.steps[0].id
-    with spool.review_lock(ws, plan.id):
-        review = spool.load_review(ws, plan.id)
-        review.edited[sid] = content
-        review.set(sid, "approved")
-        spool.save_review(ws, review)
-
-
 def test_gate_approve_allows(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, write(root, "g.txt", "g\n"), "--timeout", "30")
-    assert _wait_pending(ws, GATE_PID).steps[0].path == "g.txt"
-    _wopt(root, "approve", GATE_PID)
+    t, box = gate_async("gemini", root, write(root, "g.txt", "g\n"), "--timeout", "30")
+    assert wait_pending(ws, GATE_PID).steps[0].path == "g.txt"
+    wopt(root, "approve", GATE_PID)
     t.join(30)
     assert box["out"] == {"decision": "allow"}
     assert not (root / "g.txt").exists()                 # Gemini writes it, not wopt
@@ -225,9 +177,9 @@ def test_gate_approve_allows(root):
 
 def test_gate_reject_denies_with_the_reason(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, replace(root, "src/shop/cart.py", "i.price", "i.cost", every=True), "--timeout", "30")
-    _wait_pending(ws, GATE_PID)
-    _wopt(root, "reject", GATE_PID, "1", "--reason", "price is the field")
+    t, box = gate_async("gemini", root, replace(root, "src/shop/cart.py", "i.price", "i.cost", every=True), "--timeout", "30")
+    wait_pending(ws, GATE_PID)
+    wopt(root, "reject", GATE_PID, "1", "--reason", "price is the field")
     t.join(30)
     assert "price is the field" in denied(box["out"])
 
@@ -241,8 +193,8 @@ def test_gate_timeout_denies(root):
 
 def test_gate_write_file_the_person_edited_is_passed_back(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, write(root, "g.txt", "agent\n"), "--timeout", "30")
-    _approve_with_edit(ws, _wait_pending(ws, GATE_PID), "person\n")
+    t, box = gate_async("gemini", root, write(root, "g.txt", "agent\n"), "--timeout", "30")
+    approve_with_edit(ws, wait_pending(ws, GATE_PID), "person\n")
     t.join(30)
     assert box["out"] == {"decision": "allow",
                           "hookSpecificOutput": {"hookEventName": "BeforeTool", "tool_input": {"content": "person\n"}}}
@@ -251,12 +203,12 @@ def test_gate_write_file_the_person_edited_is_passed_back(root):
 
 def test_gate_replace_the_person_edited_is_applied_by_wopt(root):
     ws = Workspace(root)
-    t, box = _gate_async(root, replace(root, "src/shop/cart.py", "i.price", "i.cost", every=True), "--timeout", "30")
+    t, box = gate_async("gemini", root, replace(root, "src/shop/cart.py", "i.price", "i.cost", every=True), "--timeout", "30")
     edited = CART.replace("total", "grand_total")
-    _approve_with_edit(ws, _wait_pending(ws, GATE_PID), edited)
+    approve_with_edit(ws, wait_pending(ws, GATE_PID), edited)
     t.join(30)
     why = denied(box["out"])
     assert "applied the edited version" in why and "src/shop/cart.py" in why
     assert (root / "src/shop/cart.py").read_text() == edited
-    _wopt(root, "undo")
+    wopt(root, "undo")
     assert (root / "src/shop/cart.py").read_text() == CART

@@ -4,7 +4,11 @@ that stays put when the code scrolls sideways, with a `›` on cut lines, in bot
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
 
 from core_helpers import make_app, open_review, review_on_disk, settle
 from wopt.engine.store.ingest import ingest
@@ -42,6 +46,11 @@ def tools_ws(root: Path) -> tuple[Workspace, bytes, bytes]:
     return ws, b, a
 
 
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    return tools_ws(tmp_path / "ws")[0]
+
+
 def screen_lines(app) -> list[str]:
     return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
 
@@ -59,17 +68,33 @@ async def show(pilot, screen, sid: str) -> DiffView:
     return v
 
 
+@asynccontextmanager
+async def in_review(ws: Workspace, size: tuple[int, int], plan: str = "tools",
+                    keymap: dict[str, str] | None = None) -> AsyncIterator[tuple]:
+    """The app at `size` (with `keymap` on top of the default keys) on the review of `plan`:
+    (app, pilot, review screen)."""
+    app = make_app(ws)
+    async with app.run_test(size=size) as pilot:
+        if keymap:
+            app.update_keymap(keymap)
+        yield app, pilot, await open_review(pilot, plan)
+
+
+@asynccontextmanager
+async def on_step(ws: Workspace, size: tuple[int, int], step: str, plan: str = "tools",
+                  keymap: dict[str, str] | None = None) -> AsyncIterator[tuple]:
+    """As in_review, with the diff pane on `step` and focused: (app, pilot, screen, pane)."""
+    async with in_review(ws, size, plan, keymap) as (app, pilot, screen):
+        yield app, pilot, screen, await show(pilot, screen, step)
+
+
 def run(coro):
     return asyncio.run(coro)
 
 
-def test_search_counts_highlights_and_scrolls_to_each_match(tmp_path):
-    ws, _, _ = tools_ws(tmp_path / "ws")
-
+def test_search_counts_highlights_and_scrolls_to_each_match(ws):
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(120, 24)) as pilot:
-            screen = await open_review(pilot, "tools")
+        async with in_review(ws, (120, 24)) as (app, pilot, screen):
             # in the step list, / is still the step filter
             screen.query_one(StepList).focus()
             await pilot.press("slash")
@@ -108,14 +133,9 @@ def test_search_counts_highlights_and_scrolls_to_each_match(tmp_path):
     run(body())
 
 
-def test_search_in_split_view_and_smart_case(tmp_path):
-    ws, _, _ = tools_ws(tmp_path / "ws")
-
+def test_search_in_split_view_and_smart_case(ws):
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(140, 30)) as pilot:
-            screen = await open_review(pilot, "tools")
-            v = await show(pilot, screen, "app")
+        async with on_step(ws, (140, 30), "app") as (app, pilot, screen, v):
             await pilot.press("s")
             await pilot.pause()
             assert v.split
@@ -137,10 +157,7 @@ def test_ignore_whitespace_is_a_view_only_and_the_bytes_written_stay_the_plans(t
     ws, before, after = tools_ws(tmp_path / "ws")
 
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(120, 30)) as pilot:
-            screen = await open_review(pilot, "tools")
-            v = await show(pilot, screen, "app")
+        async with on_step(ws, (120, 30), "app") as (app, pilot, screen, v):
             assert len(screen.model.diff("app").hunks) == 3
             await pilot.press("i")
             text = "\n".join(screen_lines(app))
@@ -176,10 +193,7 @@ def test_context_cycles_3_10_whole_file_0_and_hunks_still_toggle(tmp_path):
     ws, before, after = tools_ws(tmp_path / "ws")
 
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(120, 30)) as pilot:
-            screen = await open_review(pilot, "tools")
-            v = await show(pilot, screen, "app")
+        async with on_step(ws, (120, 30), "app") as (app, pilot, screen, v):
 
             def heads():
                 return [r[1] for r in v.rows if r[0] == 0]
@@ -220,14 +234,9 @@ def test_context_cycles_3_10_whole_file_0_and_hunks_still_toggle(tmp_path):
     run(body())
 
 
-def test_the_gutter_stays_put_when_the_code_scrolls_sideways(tmp_path):
-    ws, _, _ = tools_ws(tmp_path / "ws")
-
+def test_the_gutter_stays_put_when_the_code_scrolls_sideways(ws):
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(120, 30)) as pilot:
-            screen = await open_review(pilot, "tools")
-            v = await show(pilot, screen, "app")
+        async with on_step(ws, (120, 30), "app") as (app, pilot, screen, v):
             v.scroll_to(y=len(v.rows) - 8, animate=False)
             await pilot.pause()
 
@@ -270,14 +279,9 @@ def test_the_gutter_stays_put_when_the_code_scrolls_sideways(tmp_path):
     run(body())
 
 
-def test_wrap_shows_a_long_line_whole_on_several_rows(tmp_path):
-    ws, _, _ = tools_ws(tmp_path / "ws")
-
+def test_wrap_shows_a_long_line_whole_on_several_rows(ws):
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(100, 40)) as pilot:
-            screen = await open_review(pilot, "tools")
-            v = await show(pilot, screen, "app")
+        async with on_step(ws, (100, 40), "app") as (app, pilot, screen, v):
             await pilot.press("W")
             await pilot.pause()
             assert any("wrapped" in t for t in screen_lines(app))
@@ -310,14 +314,9 @@ def test_wrap_shows_a_long_line_whole_on_several_rows(tmp_path):
     run(body())
 
 
-def test_the_palette_runs_the_diff_commands_and_help_lists_their_keys(tmp_path):
-    ws, _, _ = tools_ws(tmp_path / "ws")
-
+def test_the_palette_runs_the_diff_commands_and_help_lists_their_keys(ws):
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(120, 30)) as pilot:
-            screen = await open_review(pilot, "tools")
-            v = await show(pilot, screen, "app")
+        async with on_step(ws, (120, 30), "app") as (app, pilot, screen, v):
             screen.query_one(StepList).focus()
             await pilot.press("ctrl+p")
             await settle(pilot, 1)
@@ -347,15 +346,9 @@ def test_the_palette_runs_the_diff_commands_and_help_lists_their_keys(tmp_path):
     run(body())
 
 
-def test_remapped_diff_keys_work(tmp_path):
-    ws, _, _ = tools_ws(tmp_path / "ws")
-
+def test_remapped_diff_keys_work(ws):
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(120, 30)) as pilot:
-            app.update_keymap({"diff.whitespace": "ctrl+w", "diff.search": "f"})
-            screen = await open_review(pilot, "tools")
-            v = await show(pilot, screen, "app")
+        async with on_step(ws, (120, 30), "app", keymap={"diff.whitespace": "ctrl+w", "diff.search": "f"}) as (app, pilot, screen, v):
             await pilot.press("ctrl+w")
             assert v.options.ignore_ws
             await pilot.press("f", *"value_5 ")
@@ -371,10 +364,7 @@ def test_keys_typed_at_once_after_slash_are_the_query_not_commands(tmp_path):
     ws, _, _ = tools_ws(tmp_path / "ws")
 
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(120, 30)) as pilot:
-            screen = await open_review(pilot, "tools")
-            v = await show(pilot, screen, "search")
+        async with on_step(ws, (120, 30), "search") as (app, pilot, screen, v):
             for key, ch in [("slash", "/"), ("r", "r"), ("a", "a"), ("w", "w"), ("space", " "), ("1", "1")]:
                 app.post_message(events.Key(key, ch))
             await settle(pilot)
@@ -401,10 +391,7 @@ def test_a_large_file_gets_its_view_options_in_a_thread(tmp_path):
     assert len(before) > 64 * 1024
 
     async def body():
-        app = make_app(ws)
-        async with app.run_test(size=(120, 30)) as pilot:
-            screen = await open_review(pilot, "big")
-            v = await show(pilot, screen, "big")
+        async with on_step(ws, (120, 30), "big", "big") as (app, pilot, screen, v):
             assert [r[1] for r in v.rows if r[0] == 0] == ["@@ -7,7 +7,7 @@", "@@ -6998,7 +6998,7 @@"]
             await pilot.press("i", "}")
             await settle(pilot)

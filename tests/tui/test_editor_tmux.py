@@ -1,82 +1,62 @@
 """$EDITOR from the real app in a real terminal (tmux): `E` suspends wopt-tui, the editor
-owns the terminal (its output is on the pane), and when it exits the app is back and the
-review holds the edited content. Skipped only when tmux is not installed."""
+owns the terminal (its output is on the pane, the keys typed go to it), and when it exits the
+app is back and the review holds the edited content. Skipped only when tmux is not installed.
+
+Every key waits for the screen to show what the key before it did (see tests/tmux_pane.py)."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
+from tmux_pane import START_TIMEOUT, WOPT_TUI, needs_tmux, tmux_server
 from wopt.engine.store import spool
 from wopt.engine.store.demo import make_demo
 from wopt.engine.store.workspace import Workspace
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-WOPT_TUI = Path(sys.executable).with_name("wopt-tui")
+pytestmark = needs_tmux
 
 
-def tmux(*args: str, check: bool = True) -> str:
-    r = subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=20)
-    if check and r.returncode != 0:
-        raise AssertionError(f"tmux {' '.join(args)}: {r.stderr}")
-    return r.stdout
+@pytest.fixture
+def server(tmp_path):
+    yield from tmux_server(tmp_path)
 
 
-def wait_for(name: str, text: str, timeout: float = 30.0) -> str:
-    end = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < end:
-        last = tmux("capture-pane", "-p", "-t", name)
-        if text in last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} never appeared on the screen; last screen:\n{last}")
-
-
-def keys(name: str, *ks: str) -> None:
-    for k in ks:
-        tmux("send-keys", "-t", name, k)
-        time.sleep(0.15)
-
-
-def test_capital_e_hands_the_terminal_to_the_editor_and_comes_back(tmp_path):
+def test_capital_e_hands_the_terminal_to_the_editor_and_comes_back(tmp_path, server):
     root = make_demo(tmp_path / "demo")
     editor = tmp_path / "editor.py"
+    # the editor shows which file it has, then appends the line typed on the terminal: it exits
+    # when the test has seen it own the screen and typed to it, not after a guessed time
     editor.write_text(
-        f"#!{sys.executable}\nimport sys, time\np = sys.argv[-1]\n"
+        f"#!{sys.executable}\nimport sys\np = sys.argv[-1]\n"
         "print('EDITOR RUNNING ON', p.rsplit('/', 1)[-1], flush=True)\n"
-        "time.sleep(1.5)\n"
-        "open(p, 'a').write('Edited in the terminal.\\n')\n")
+        "line = sys.stdin.readline()\n"
+        "open(p, 'a').write(line.strip() + '\\n')\n")
     editor.chmod(0o755)
-    name = f"wopt-ed-{os.getpid()}-{time.monotonic_ns() % 100000}"
     env = (f"HOME={tmp_path} XDG_CONFIG_HOME={tmp_path}/config TERM=xterm-256color "
            f"EDITOR={editor}")
-    cmd = f"cd {root} && env -u COLUMNS -u LINES -u VISUAL {env} {WOPT_TUI} --theme wopt-dark; sleep 5"
-    tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", cmd)
-    try:
-        wait_for(name, "Add payment providers")
-        keys(name, "Enter")
-        wait_for(name, "13 pending")
-        keys(name, "/", "d", "o", "c", "s", "/", "Enter")
-        wait_for(name, "payments.md")
-        keys(name, "E")
-        screen = wait_for(name, "EDITOR RUNNING ON payments.md")
-        assert "13 pending" not in screen            # the app gave the terminal away
-        wait_for(name, "13 pending")                 # and took it back
-        end = time.monotonic() + 20
-        edited = None
-        while time.monotonic() < end:
-            edited = spool.load_review(Workspace(root), "demo-payments").edited.get("docs-payments")
-            if edited:
-                break
-            time.sleep(0.2)
-        assert edited is not None and edited.endswith("Edited in the terminal.\n")
-        assert edited.startswith("# Payments\n")
-    finally:
-        tmux("kill-session", "-t", name, check=False)
+    cmd = f"cd {root} && env -u COLUMNS -u LINES -u VISUAL {env} {WOPT_TUI} --theme wopt-dark"
+    p = server.start(cmd, 120, 36)
+    p.wait_for("Add payment providers", START_TIMEOUT)
+    p.press("Enter")
+    p.wait_for("13 pending")
+    p.wait_focused_row("pyproject")
+    p.press("/")
+    p.wait_unfocused_row("pyproject")       # the filter box has the focus
+    p.type("docs/")
+    p.wait_for("docs/ (1 step")
+    p.press("Enter")
+    p.wait_focused_row("payments.")         # the list again, on the docs step
+    p.press("E")
+    screen = p.wait_for("EDITOR RUNNING ON payments.md")
+    assert "13 pending" not in screen            # the app gave the terminal away
+    p.type("Edited in the terminal.")
+    p.wait_for("Edited in the terminal.")        # echoed by the terminal the editor owns
+    p.press("Enter")
+    p.wait_for("13 pending")                     # and took it back
+    ws = Workspace(root)
+    p.wait_until(lambda: spool.load_review(ws, "demo-payments").edited.get("docs-payments") is not None,
+                 "the review never held the edited content")
+    edited = spool.load_review(ws, "demo-payments").edited.get("docs-payments")
+    assert edited is not None and edited.endswith("Edited in the terminal.\n")
+    assert edited.startswith("# Payments\n")
