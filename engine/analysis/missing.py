@@ -1,0 +1,331 @@
+"""Python imports that will not resolve after an apply, limited to the cases that are certain.
+
+`missing_imports(files, disk)` reads the Python files the plan leaves (path -> content after
+the apply, None for a file the plan deletes) and names each import whose module (or, for
+`from pkg import name`, whose name) no file provides once the apply is done. It flags only:
+
+- relative imports (`from .foo import x`, `from ..pkg.mod import y`, `from . import name`),
+  resolved from the importing file's directory, when that directory (after going up) is a
+  regular package (it has an `__init__.py`);
+- absolute imports (`import a.b.c`, `from a.b import c`) whose top-level package `a` is a
+  regular package in the workspace root or `src/` (and nowhere else among the source roots),
+  the missing piece being below it.
+
+A module is present when `foo.py`, a directory `foo/` (a package or a namespace directory) or
+any `foo.*` file (an extension module, a `.pyc`) exists on disk and the plan does not delete
+it, or when the plan creates it. Nothing is flagged below a package whose `__init__.py`
+mentions `__path__`, `pkgutil`, `pkg_resources` or `sys.modules` (it may find its modules
+elsewhere), below a module that is a file (`a.py` importing as `a.b`), for an import inside a
+`try:` statement (a guarded import) or under an `if` other than `if __name__ == "__main__":`
+(`if TYPE_CHECKING:`, a platform or version test), or for a name that the package's
+`__init__.py` may define without our seeing it (a star import, `__getattr__`, `exec`).
+
+`step_missing_imports(ws, plan, review)` runs it for the review app: the steps still in play
+(not rejected) are run on a virtual tree, and each finding is given to the step that leaves
+the importing file."""
+from __future__ import annotations
+
+import ast
+import os
+import posixpath
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Iterable, Mapping
+
+from . import imports as imp
+
+# the source roots an absolute import may be checked under: a top-level package found in
+# another root (lib/, python/) makes the import uncertain
+CHECKED_ROOTS = ("", "src/")
+_TRICKS = (b"__path__", b"pkgutil", b"pkg_resources", b"sys.modules")
+
+
+@dataclass
+class Missing:
+    path: str        # the importing file
+    line: int
+    column: int
+    message: str     # "imports shop.klarna, which no file provides after the apply (no shop/klarna.py)"
+    wanted: str      # the workspace path of the missing piece, without extension ("shop/klarna")
+
+
+class Disk:
+    """What the disk holds now, read through the workspace: the names in a directory and a
+    file's content. `None` from either means "cannot tell" (unreadable, outside the
+    workspace), and the check then flags nothing that depends on it."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self._names: dict[str, frozenset[str] | None] = {}
+
+    def names(self, rel_dir: str) -> frozenset[str] | None:
+        if rel_dir in self._names:
+            return self._names[rel_dir]
+        from ..model.errors import WoptError
+        try:
+            # the workspace resolves file paths (every check: confinement, symlinks): the
+            # directory is the parent of a file path in it
+            p = self.ws.resolve(posixpath.join(rel_dir, "__init__.py")).parent if rel_dir else self.ws.root
+            found: frozenset[str] | None = frozenset(os.listdir(p))
+        except (FileNotFoundError, NotADirectoryError):
+            found = frozenset()
+        except (WoptError, OSError):
+            found = None
+        self._names[rel_dir] = found
+        return found
+
+    def read(self, rel: str) -> bytes | None:
+        from ..model.errors import WoptError
+        try:
+            return self.ws.read(rel)[0]
+        except (WoptError, OSError):
+            return None
+
+
+class _After:
+    """The tree after the apply: the plan's files over the disk."""
+
+    def __init__(self, files: Mapping[str, bytes | None], disk: Disk) -> None:
+        self.files = files
+        self.disk = disk
+        # directory -> names the plan's remaining files put in it (a file's name, or the
+        # first directory of its path)
+        self.made: dict[str, set[str]] = {}
+        for p, data in files.items():
+            if data is None:
+                continue
+            parts = p.split("/")
+            for k in range(len(parts)):
+                self.made.setdefault("/".join(parts[:k]), set()).add(parts[k])
+
+    def has(self, d: str, name: str) -> tuple[bool, bool] | None:
+        """(present, is a directory) of `name` in directory `d` as a module: `name/`,
+        `name.py` or any `name.*`; None when the disk cannot tell."""
+        made = self.made.get(d, set())
+        if name in made and posixpath.join(d, name) not in self.files:
+            return True, True
+        if any(n.startswith(name + ".") for n in made):
+            return True, False
+        on_disk = self.disk.names(d)
+        if on_disk is None:
+            return None
+        for n in on_disk:
+            if n == name or n.startswith(name + "."):
+                full = posixpath.join(d, n)
+                if full in self.files and self.files[full] is None:
+                    continue        # the plan deletes it
+                return True, n == name
+        return False, False
+
+    def read(self, rel: str) -> bytes | None:
+        if rel in self.files:
+            return self.files[rel]
+        return self.disk.read(rel)
+
+    def package(self, d: str) -> str | None:
+        """Whether directory `d` is a regular package one can reason about: "ok", "tricks"
+        (its __init__ may find modules elsewhere) or None (no __init__.py: a namespace)."""
+        init = posixpath.join(d, "__init__.py")
+        got = self.has(d, "__init__")
+        if not got or not got[0]:
+            return None
+        data = self.read(init)
+        if data is None:
+            return "tricks"      # an __init__ that is not a readable .py: cannot tell
+        return "tricks" if any(t in data for t in _TRICKS) else "ok"
+
+
+def _guarded(tree: ast.AST) -> set[tuple[int, int]]:
+    """(line, column) of the imports inside a `try:` statement or an `if` (other than
+    `if __name__ == "__main__":`): those may be meant to fail."""
+    out: set[tuple[int, int]] = set()
+
+    def walk(node: ast.AST, guarded: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            g = guarded
+            if isinstance(child, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+                g = True
+            elif isinstance(child, ast.If) and not _is_main(child.test):
+                g = True
+            if g and isinstance(child, (ast.Import, ast.ImportFrom)):
+                out.add((child.lineno, child.col_offset + 1))
+            if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
+                walk(child, g)
+    walk(tree, False)
+    return out
+
+
+def _is_main(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == "__main__")
+
+
+@lru_cache(maxsize=4096)
+def _parsed(source: bytes) -> tuple[list[imp.PyImport], frozenset[tuple[int, int]]] | None:
+    if b"import" not in source:
+        return [], frozenset()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    refs = imp.imports_after_parse(source, tree) or []
+    return refs, frozenset(_guarded(tree))
+
+
+def missing_imports(files: Mapping[str, bytes | None], disk: Disk) -> list[Missing]:
+    """The imports of the Python files in `files` that no file provides after the apply
+    (see the module's docstring for what is certain enough to be named)."""
+    tree = _After(files, disk)
+    out: list[Missing] = []
+    for path, data in files.items():
+        if data is None or not path.endswith(".py"):
+            continue
+        got = _parsed(data)
+        if got is None:
+            continue        # a syntax error: the validation says so
+        refs, guarded = got
+        for ref in refs:
+            if (ref.line, ref.column) in guarded:
+                continue
+            for message, wanted in _check(tree, path, ref):
+                out.append(Missing(path, ref.line, ref.column, message, wanted))
+    return out
+
+
+def _check(tree: _After, path: str, ref: imp.PyImport) -> list[tuple[str, str]]:
+    parts = ref.module.split(".") if ref.module else []
+    shown = "." * ref.level + ref.module
+    if ref.level:
+        base = posixpath.dirname(path)
+        for _ in range(ref.level - 1):
+            if not base:
+                return []       # above the workspace: cannot tell
+            base = posixpath.dirname(base)
+        if tree.package(base) != "ok":
+            return []
+        start = base
+    else:
+        if len(parts) < 2 and not ref.names:
+            return []
+        top = parts[0]
+        homes = []
+        for root in imp.PY_ROOTS:
+            d = root.rstrip("/")
+            got = tree.has(d, top)
+            if got is None:
+                return []
+            if got[0]:
+                if root not in CHECKED_ROOTS or not got[1]:
+                    return []   # outside the checked roots, or a module file: cannot tell
+                homes.append(posixpath.join(d, top))
+        if len(homes) != 1:
+            return []           # not in the workspace (installed elsewhere), or twice
+        start = homes[0]
+        if tree.package(start) != "ok":
+            return []
+        parts = parts[1:]
+    d = start
+    for k, name in enumerate(parts):
+        got = tree.has(d, name)
+        if got is None:
+            return []
+        if not got[0]:
+            where = posixpath.join(d, name)
+            return [(f"imports {_upto(ref, k)}, which no file provides after the apply "
+                     f"(no {where}.py or {where}/)", where)]
+        if not got[1]:
+            return []           # a module file: what is below it is not for us to say
+        d = posixpath.join(d, name)
+        pkg = tree.package(d)
+        if pkg == "tricks":
+            return []
+    # `from <package> import name`: a submodule or a name its __init__ defines
+    out: list[tuple[str, str]] = []
+    if not ref.names:
+        return out
+    pkg = tree.package(d)
+    if pkg == "tricks":
+        return out
+    defined: set[str] | None = set()
+    if pkg == "ok":
+        init = tree.read(posixpath.join(d, "__init__.py"))
+        from .validate import _defined_names
+        defined = _defined_names(init) if init is not None else None
+        if defined is None:
+            return out
+    for n in ref.names:
+        if n == "*" or n in defined:
+            continue
+        got = tree.has(d, n)
+        if got is None or got[0]:
+            continue
+        where = posixpath.join(d, n)
+        init_said = f" and {d}/__init__.py does not define it" if pkg == "ok" else ""
+        out.append((f"imports {n} from {shown or '.'}, which no file provides after the apply "
+                    f"(no {where}.py or {where}/{init_said})", where))
+    return out
+
+
+def _upto(ref: imp.PyImport, k: int) -> str:
+    """The dotted name an import gives its k-th missing part (".foo", "pkg.foo")."""
+    parts = ref.module.split(".") if ref.module else []
+    if ref.level:
+        return "." * ref.level + ".".join(parts[:k + 1])
+    return ".".join(parts[:k + 2])
+
+
+# --------------------------------------------------------------------------- the review app
+
+def step_missing_imports(ws, plan, review, decision_of: Callable[[str], str]) -> dict[str, list[str]]:
+    """For the review app: each step in play (not rejected) whose resulting Python file
+    imports a module no file provides after the apply of the steps in play, with a line per
+    import ("imports .klarna (line 3), which no file provides after the apply (no
+    shop/payments/klarna.py or shop/payments/klarna/)"). An import a rejected step would
+    satisfy is left to `flags.rejected_imports`, which says so in its own words."""
+    from ..model.plan import MoveStep, normalize_relpath, step_kind
+    from ..model.review import REJECTED
+    from ..store.effects import compute
+    from . import _edits
+
+    rejected_paths: list[str] = []
+    in_play: list[str] = []
+    for s in plan.steps:
+        if decision_of(s.id) == REJECTED:
+            rejected_paths.append(normalize_relpath(s.to if isinstance(s, MoveStep) else s.path))
+        else:
+            in_play.append(s.id)
+    if not in_play:
+        return {}
+    edited, hunks, rebased = _edits(review)
+    out = compute(ws, plan, in_play, edited=edited, hunks=hunks, check_preconditions=False, rebased=rebased)
+    files: dict[str, bytes | None] = {}
+    by_path: dict[str, str] = {}
+    kinds = {s.id: step_kind(s) for s in plan.steps}
+    for sid in in_play:
+        r = out.results.get(sid)
+        if r is None:
+            continue
+        if r.to:
+            files[r.path] = None
+            files[r.to] = r.after
+            by_path[r.to] = sid
+        elif kinds[sid] == "delete":
+            files[r.path] = None
+        else:
+            files[r.path] = r.after
+            by_path[r.path] = sid
+    found: dict[str, list[str]] = {}
+    for m in missing_imports(files, Disk(ws)):
+        sid = by_path.get(m.path)
+        if sid is None or _rejected_provides(m.wanted, rejected_paths):
+            continue
+        line = m.message.replace(",", f" (line {m.line}),", 1)
+        lines = found.setdefault(sid, [])
+        if line not in lines:
+            lines.append(line)
+    return found
+
+
+def _rejected_provides(wanted: str, paths: Iterable[str]) -> bool:
+    return any(p.startswith(wanted + ".") or p.startswith(wanted + "/") for p in paths)
