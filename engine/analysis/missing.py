@@ -45,8 +45,19 @@ class Missing:
     path: str        # the importing file
     line: int
     column: int
-    message: str     # "imports shop.klarna, which no file provides after the apply (no shop/klarna.py)"
-    wanted: str      # the workspace path of the missing piece, without extension ("shop/klarna")
+    name: str        # the module as the import names it: ".tax", "shop.payments.klarna"
+    wanted: str      # the workspace path of the missing piece, without extension ("shop/tax")
+    detail: str      # what is not there: "no shop/tax.py or shop/tax/"
+
+    def text(self, *, line: bool = False) -> str:
+        """The line said: `imports .tax, which no file provides after the apply (no shop/tax.py
+        or shop/tax/)`, with ` (line 2)` after the name when `line`."""
+        at = f" (line {self.line})" if line else ""
+        return f"imports {self.name}{at}, which no file provides after the apply ({self.detail})"
+
+    @property
+    def message(self) -> str:
+        return self.text()
 
 
 class Disk:
@@ -188,12 +199,13 @@ def missing_imports(files: Mapping[str, bytes | None], disk: Disk) -> list[Missi
         for ref in refs:
             if (ref.line, ref.column) in guarded:
                 continue
-            for message, wanted in _check(tree, path, ref):
-                out.append(Missing(path, ref.line, ref.column, message, wanted))
+            for name, wanted, detail in _check(tree, path, ref):
+                out.append(Missing(path, ref.line, ref.column, name, wanted, detail))
     return out
 
 
-def _check(tree: _After, path: str, ref: imp.PyImport) -> list[tuple[str, str]]:
+def _check(tree: _After, path: str, ref: imp.PyImport) -> list[tuple[str, str, str]]:
+    """(name, wanted path, detail) of each piece of the import that is certainly missing."""
     parts = ref.module.split(".") if ref.module else []
     shown = "." * ref.level + ref.module
     if ref.level:
@@ -232,8 +244,7 @@ def _check(tree: _After, path: str, ref: imp.PyImport) -> list[tuple[str, str]]:
             return []
         if not got[0]:
             where = posixpath.join(d, name)
-            return [(f"imports {_upto(ref, k)}, which no file provides after the apply "
-                     f"(no {where}.py or {where}/)", where)]
+            return [(_upto(ref, k), where, f"no {where}.py or {where}/")]
         if not got[1]:
             return []           # a module file: what is below it is not for us to say
         d = posixpath.join(d, name)
@@ -241,19 +252,20 @@ def _check(tree: _After, path: str, ref: imp.PyImport) -> list[tuple[str, str]]:
         if pkg == "tricks":
             return []
     # `from <package> import name`: a submodule or a name its __init__ defines
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     if not ref.names:
         return out
     pkg = tree.package(d)
     if pkg == "tricks":
         return out
-    defined: set[str] | None = set()
+    defined: set[str] = set()
     if pkg == "ok":
         init = tree.read(posixpath.join(d, "__init__.py"))
         from .validate import _defined_names
-        defined = _defined_names(init) if init is not None else None
-        if defined is None:
-            return out
+        names = _defined_names(init) if init is not None else None
+        if names is None:
+            return out      # it may define more than we can see
+        defined = names
     for n in ref.names:
         if n == "*" or n in defined:
             continue
@@ -261,9 +273,9 @@ def _check(tree: _After, path: str, ref: imp.PyImport) -> list[tuple[str, str]]:
         if got is None or got[0]:
             continue
         where = posixpath.join(d, n)
-        init_said = f" and {d}/__init__.py does not define it" if pkg == "ok" else ""
-        out.append((f"imports {n} from {shown or '.'}, which no file provides after the apply "
-                    f"(no {where}.py or {where}/{init_said})", where))
+        init_said = f", and {d}/__init__.py does not define {n}" if pkg == "ok" else ""
+        full = shown + n if shown.endswith(".") else f"{shown}.{n}"
+        out.append((full, where, f"no {where}.py or {where}/{init_said}"))
     return out
 
 
@@ -317,11 +329,11 @@ def step_missing_imports(ws, plan, review, decision_of: Callable[[str], str]) ->
             by_path[r.path] = sid
     found: dict[str, list[str]] = {}
     for m in missing_imports(files, Disk(ws)):
-        sid = by_path.get(m.path)
-        if sid is None or _rejected_provides(m.wanted, rejected_paths):
+        owner = by_path.get(m.path)
+        if owner is None or _rejected_provides(m.wanted, rejected_paths):
             continue
-        line = m.message.replace(",", f" (line {m.line}),", 1)
-        lines = found.setdefault(sid, [])
+        line = m.text(line=True)
+        lines = found.setdefault(owner, [])
         if line not in lines:
             lines.append(line)
     return found
