@@ -4,9 +4,10 @@
 the apply, None for a file the plan deletes) and names each import whose module (or, for
 `from pkg import name`, whose name) no file provides once the apply is done. It flags only:
 
-- relative imports (`from .foo import x`, `from ..pkg.mod import y`, `from . import name`),
-  resolved from the importing file's directory, when that directory (after going up) is a
-  regular package (it has an `__init__.py`);
+- relative imports (`from .foo import x`, `from ..pkg.mod import y`), resolved from the
+  importing file's directory, when that directory (after going up) is a regular package (it
+  has an `__init__.py`); `from . import name` when `name` is neither a module nor a name the
+  package's `__init__.py` defines (and that `__init__` defines nothing we cannot see);
 - absolute imports (`import a.b.c`, `from a.b import c`) whose top-level package `a` is a
   regular package in the workspace root or `src/` (and nowhere else among the source roots),
   the missing piece being below it.
@@ -16,13 +17,14 @@ any `foo.*` file (an extension module, a `.pyc`) exists on disk and the plan doe
 it, or when the plan creates it. Nothing is flagged below a package whose `__init__.py`
 mentions `__path__`, `pkgutil`, `pkg_resources` or `sys.modules` (it may find its modules
 elsewhere), below a module that is a file (`a.py` importing as `a.b`), for an import inside a
-`try:` statement (a guarded import) or under an `if` other than `if __name__ == "__main__":`
-(`if TYPE_CHECKING:`, a platform or version test), or for a name that the package's
-`__init__.py` may define without our seeing it (a star import, `__getattr__`, `exec`).
+`try:` statement (a guarded import), a `with` statement, a function defined in another
+function, an absolute import in a function, or under an `if` other than `if __name__ == "__main__":` (`if TYPE_CHECKING:`, a
+platform or version test), or for a name that the package's `__init__.py` may define without
+our seeing it (a star import, `__getattr__`, `exec`, `globals()`, an enum's global members).
 
-`step_missing_imports(ws, plan, review)` runs it for the review app: the steps still in play
-(not rejected) are run on a virtual tree, and each finding is given to the step that leaves
-the importing file."""
+`ImportCheck(ws, plan, review).find(decision_of)` runs it for the review app: the steps still
+in play (not rejected) are run on a virtual tree, and each finding is given to the step that
+leaves the importing file."""
 from __future__ import annotations
 
 import ast
@@ -38,6 +40,10 @@ from . import imports as imp
 # another root (lib/, python/) makes the import uncertain
 CHECKED_ROOTS = ("", "src/")
 _TRICKS = (b"__path__", b"pkgutil", b"pkg_resources", b"sys.modules")
+# an __init__ that may define names we cannot see (besides what validate._defined_names
+# already refuses: star imports, a module __getattr__, exec, globals(), setattr)
+_DYNAMIC = (b"globals", b"locals", b"vars(", b"__dict__", b"global_enum", b"setattr", b"exec",
+            b"__getattr__", b"import *")
 
 
 @dataclass
@@ -68,6 +74,7 @@ class Disk:
     def __init__(self, ws) -> None:
         self.ws = ws
         self._names: dict[str, frozenset[str] | None] = {}
+        self._read: dict[str, bytes | None] = {}
 
     def names(self, rel_dir: str) -> frozenset[str] | None:
         if rel_dir in self._names:
@@ -86,11 +93,15 @@ class Disk:
         return found
 
     def read(self, rel: str) -> bytes | None:
+        if rel in self._read:
+            return self._read[rel]
         from ..model.errors import WoptError
         try:
-            return self.ws.read(rel)[0]
+            data = self.ws.read(rel)[0]
         except (WoptError, OSError):
-            return None
+            data = None
+        self._read[rel] = data
+        return data
 
 
 class _After:
@@ -102,6 +113,8 @@ class _After:
         # directory -> names the plan's remaining files put in it (a file's name, or the
         # first directory of its path)
         self.made: dict[str, set[str]] = {}
+        self._stems: dict[str, dict[str, bool]] = {}
+        self._packages: dict[str, str | None] = {}
         for p, data in files.items():
             if data is None:
                 continue
@@ -112,21 +125,34 @@ class _After:
     def has(self, d: str, name: str) -> tuple[bool, bool] | None:
         """(present, is a directory) of `name` in directory `d` as a module: `name/`,
         `name.py` or any `name.*`; None when the disk cannot tell."""
-        made = self.made.get(d, set())
-        if name in made and posixpath.join(d, name) not in self.files:
-            return True, True
-        if any(n.startswith(name + ".") for n in made):
-            return True, False
+        stems = self._stems.get(d)
+        if stems is None:
+            stems = self._stems[d] = self._stems_of(d)
+        if stems is _UNKNOWN:
+            return None
+        got = stems.get(name)
+        return (False, False) if got is None else (True, got)
+
+    def _stems_of(self, d: str) -> dict[str, bool]:
+        """Module name -> whether it is (only) a directory, for what directory `d` holds after
+        the apply: the plan's files, and the disk's entries the plan does not delete. A name
+        without a suffix is taken for a directory (a file `foo` can only hide a missing module,
+        never invent one); a name that is both `foo/` and `foo.*` is taken for a module file,
+        below which nothing is said."""
         on_disk = self.disk.names(d)
         if on_disk is None:
-            return None
-        for n in on_disk:
-            if n == name or n.startswith(name + "."):
-                full = posixpath.join(d, n)
-                if full in self.files and self.files[full] is None:
-                    continue        # the plan deletes it
-                return True, n == name
-        return False, False
+            return _UNKNOWN
+        names = [n for n in on_disk if self.files.get(posixpath.join(d, n), b"") is not None]
+        names += self.made.get(d, ())
+        out: dict[str, bool] = {}
+        for n in names:
+            if "." not in n:
+                out.setdefault(n, True)
+            else:
+                stem = n.split(".", 1)[0]
+                if stem:
+                    out[stem] = False
+        return out
 
     def read(self, rel: str) -> bytes | None:
         if rel in self.files:
@@ -136,33 +162,49 @@ class _After:
     def package(self, d: str) -> str | None:
         """Whether directory `d` is a regular package one can reason about: "ok", "tricks"
         (its __init__ may find modules elsewhere) or None (no __init__.py: a namespace)."""
-        init = posixpath.join(d, "__init__.py")
+        if d in self._packages:
+            return self._packages[d]
         got = self.has(d, "__init__")
         if not got or not got[0]:
-            return None
-        data = self.read(init)
-        if data is None:
-            return "tricks"      # an __init__ that is not a readable .py: cannot tell
-        return "tricks" if any(t in data for t in _TRICKS) else "ok"
+            kind = None
+        else:
+            data = self.read(posixpath.join(d, "__init__.py"))
+            # an __init__ that is not a readable .py (only a .pyc, a .so): cannot tell
+            kind = "tricks" if data is None or any(t in data for t in _TRICKS) else "ok"
+        self._packages[d] = kind
+        return kind
+
+
+_UNKNOWN: dict[str, bool] = {}
+
+
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _guarded(tree: ast.AST) -> set[tuple[int, int]]:
-    """(line, column) of the imports inside a `try:` statement or an `if` (other than
-    `if __name__ == "__main__":`): those may be meant to fail."""
+    """(line, column) of the imports that may be meant to fail, or never run as written:
+    inside a `try:` statement, an `if` (other than `if __name__ == "__main__":`), a `with`
+    (`contextlib.suppress(ImportError)`, a test's `assertRaises`) or a function defined in
+    another function (code handed to something else); and the absolute imports in a function
+    (a lazy import of what may be made at build time, or a function never called that only
+    names modules for a freezing tool)."""
     out: set[tuple[int, int]] = set()
 
-    def walk(node: ast.AST, guarded: bool) -> None:
+    def walk(node: ast.AST, guarded: bool, in_func: bool) -> None:
         for child in ast.iter_child_nodes(node):
             g = guarded
-            if isinstance(child, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            if isinstance(child, (ast.Try, getattr(ast, "TryStar", ast.Try), ast.With, ast.AsyncWith)):
                 g = True
             elif isinstance(child, ast.If) and not _is_main(child.test):
                 g = True
-            if g and isinstance(child, (ast.Import, ast.ImportFrom)):
+            elif isinstance(child, _FUNCS) and in_func:
+                g = True
+            if isinstance(child, (ast.Import, ast.ImportFrom)) and (
+                    g or (in_func and (isinstance(child, ast.Import) or not child.level))):
                 out.add((child.lineno, child.col_offset + 1))
             if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
-                walk(child, g)
-    walk(tree, False)
+                walk(child, g, in_func or isinstance(child, _FUNCS))
+    walk(tree, False, False)
     return out
 
 
@@ -251,9 +293,10 @@ def _check(tree: _After, path: str, ref: imp.PyImport) -> list[tuple[str, str, s
         pkg = tree.package(d)
         if pkg == "tricks":
             return []
-    # `from <package> import name`: a submodule or a name its __init__ defines
+    # `from . import name` (or `..`): a submodule or a name the package's __init__ defines.
+    # `from pkg import name` names no file when `name` is not a module: not ours to say
     out: list[tuple[str, str, str]] = []
-    if not ref.names:
+    if not ref.names or not ref.level or ref.module:
         return out
     pkg = tree.package(d)
     if pkg == "tricks":
@@ -262,13 +305,13 @@ def _check(tree: _After, path: str, ref: imp.PyImport) -> list[tuple[str, str, s
     if pkg == "ok":
         init = tree.read(posixpath.join(d, "__init__.py"))
         from .validate import _defined_names
-        names = _defined_names(init) if init is not None else None
+        names = _defined_names(init) if init is not None and not any(m in init for m in _DYNAMIC) else None
         if names is None:
             return out      # it may define more than we can see
         defined = names
     for n in ref.names:
-        if n == "*" or n in defined:
-            continue
+        if n == "*" or n in defined or (n.startswith("__") and n.endswith("__")):
+            continue        # a module's own dunders (__file__, __doc__, __version__...) too
         got = tree.has(d, n)
         if got is None or got[0]:
             continue
@@ -289,54 +332,84 @@ def _upto(ref: imp.PyImport, k: int) -> str:
 
 # --------------------------------------------------------------------------- the review app
 
-def step_missing_imports(ws, plan, review, decision_of: Callable[[str], str]) -> dict[str, list[str]]:
-    """For the review app: each step in play (not rejected) whose resulting Python file
-    imports a module no file provides after the apply of the steps in play, with a line per
-    import ("imports .klarna (line 3), which no file provides after the apply (no
-    shop/payments/klarna.py or shop/payments/klarna/)"). An import a rejected step would
-    satisfy is left to `flags.rejected_imports`, which says so in its own words."""
-    from ..model.plan import MoveStep, normalize_relpath, step_kind
-    from ..model.review import REJECTED
-    from ..store.effects import compute
-    from . import _edits
+class ImportCheck:
+    """The missing-import check of one plan (with a review's edits and hunks) for the review
+    app, asked again on each decision. The steps are run on a virtual tree once, all of them;
+    a set of decisions then takes the results of the steps in play. Only when a rejected step
+    shares a file with a step in play (whose result then differs) are the steps in play run
+    again on their own."""
 
-    rejected_paths: list[str] = []
-    in_play: list[str] = []
-    for s in plan.steps:
-        if decision_of(s.id) == REJECTED:
-            rejected_paths.append(normalize_relpath(s.to if isinstance(s, MoveStep) else s.path))
+    def __init__(self, ws, plan, review) -> None:
+        from ..model.plan import MoveStep, normalize_relpath, step_kind
+        self.ws = ws
+        self.plan = plan
+        self.review = review
+        self._all: dict | None = None       # step -> StepResult of running every step
+        self.paths: dict[str, tuple[str, ...]] = {}
+        self.kinds: dict[str, str] = {}
+        for s in plan.steps:
+            p = normalize_relpath(s.path)
+            self.paths[s.id] = (p, normalize_relpath(s.to)) if isinstance(s, MoveStep) else (p,)
+            self.kinds[s.id] = step_kind(s)
+
+    def _run(self, ids: list[str] | None) -> dict:
+        from ..store.effects import compute
+        from . import _edits
+        edited, hunks, rebased = _edits(self.review)
+        return compute(self.ws, self.plan, ids, edited=edited, hunks=hunks, check_preconditions=False,
+                       rebased=rebased).results
+
+    def find(self, decision_of: Callable[[str], str]) -> dict[str, list[str]]:
+        """Each step in play (not rejected) whose resulting Python file imports a module no
+        file provides after the apply of the steps in play, with a line per import
+        ("imports .klarna (line 3), which no file provides after the apply (no
+        shop/payments/klarna.py or shop/payments/klarna/)"). An import a rejected step would
+        satisfy is left to `flags.rejected_imports`, which says so in its own words."""
+        from ..model.review import REJECTED
+        rejected = [s.id for s in self.plan.steps if decision_of(s.id) == REJECTED]
+        gone = set(rejected)
+        in_play = [s.id for s in self.plan.steps if s.id not in gone]
+        if not in_play:
+            return {}
+        rejected_paths = [p for sid in rejected for p in self.paths[sid]]
+        shared = set(rejected_paths) & {p for sid in in_play for p in self.paths[sid]}
+        if shared:
+            results = self._run(in_play)
         else:
-            in_play.append(s.id)
-    if not in_play:
-        return {}
-    edited, hunks, rebased = _edits(review)
-    out = compute(ws, plan, in_play, edited=edited, hunks=hunks, check_preconditions=False, rebased=rebased)
-    files: dict[str, bytes | None] = {}
-    by_path: dict[str, str] = {}
-    kinds = {s.id: step_kind(s) for s in plan.steps}
-    for sid in in_play:
-        r = out.results.get(sid)
-        if r is None:
-            continue
-        if r.to:
-            files[r.path] = None
-            files[r.to] = r.after
-            by_path[r.to] = sid
-        elif kinds[sid] == "delete":
-            files[r.path] = None
-        else:
-            files[r.path] = r.after
-            by_path[r.path] = sid
-    found: dict[str, list[str]] = {}
-    for m in missing_imports(files, Disk(ws)):
-        owner = by_path.get(m.path)
-        if owner is None or _rejected_provides(m.wanted, rejected_paths):
-            continue
-        line = m.text(line=True)
-        lines = found.setdefault(owner, [])
-        if line not in lines:
-            lines.append(line)
-    return found
+            if self._all is None:
+                self._all = self._run(None)
+            results = self._all
+        files: dict[str, bytes | None] = {}
+        by_path: dict[str, str] = {}
+        for sid in in_play:
+            r = results.get(sid)
+            if r is None:
+                continue        # a step that cannot run: its own error says so
+            if r.to:
+                files[r.path] = None
+                files[r.to] = r.after
+                by_path[r.to] = sid
+            elif self.kinds[sid] == "delete":
+                files[r.path] = None
+                by_path.pop(r.path, None)
+            else:
+                files[r.path] = r.after
+                by_path[r.path] = sid
+        found: dict[str, list[str]] = {}
+        for m in missing_imports(files, Disk(self.ws)):
+            owner = by_path.get(m.path)
+            if owner is None or _rejected_provides(m.wanted, rejected_paths):
+                continue
+            line = m.text(line=True)
+            lines = found.setdefault(owner, [])
+            if line not in lines:
+                lines.append(line)
+        return found
+
+
+def step_missing_imports(ws, plan, review, decision_of: Callable[[str], str]) -> dict[str, list[str]]:
+    """`ImportCheck(ws, plan, review).find(decision_of)`: the check asked once."""
+    return ImportCheck(ws, plan, review).find(decision_of)
 
 
 def _rejected_provides(wanted: str, paths: Iterable[str]) -> bool:

@@ -51,14 +51,12 @@ def test_present_on_disk_created_by_the_plan_or_as_extension_module(tmp_path):
 
 def test_absolute_import_below_a_workspace_package(tmp_path):
     disk = {"src/shop/__init__.py": "", "src/shop/payments/__init__.py": "CARDS = 1\n"}
+    # `from shop.payments import klarna` may name a value: only modules below shop are said
     plan = {"src/shop/cart.py": "import shop.tax\nfrom shop.payments import klarna, CARDS\n"
                                 "from shop.payments.stripe import Stripe\nimport requests.adapters\n"}
     assert found(tmp_path, disk, plan) == [
         ("src/shop/cart.py", 1, "imports shop.tax, which no file provides after the apply "
                                 "(no src/shop/tax.py or src/shop/tax/)"),
-        ("src/shop/cart.py", 2, "imports shop.payments.klarna, which no file provides after the apply "
-                                "(no src/shop/payments/klarna.py or src/shop/payments/klarna/, "
-                                "and src/shop/payments/__init__.py does not define klarna)"),
         ("src/shop/cart.py", 3, "imports shop.payments.stripe, which no file provides after the apply "
                                 "(no src/shop/payments/stripe.py or src/shop/payments/stripe/)"),
     ]
@@ -79,9 +77,14 @@ def test_guarded_and_type_checking_imports_are_not_flagged(tmp_path):
             "try:\n    from ._fast import speed\nexcept ImportError:\n    from ._slow import speed\n"
             "if TYPE_CHECKING:\n    from .types import Cart\n"
             "import sys\nif sys.platform == 'win32':\n    from . import _winapi\n"
-            "if __name__ == '__main__':\n    from .cli import main\n")
+            "if __name__ == '__main__':\n    from .cli import main\n"
+            "import contextlib\nwith contextlib.suppress(ImportError):\n    from . import _extra\n"
+            "def test():\n    def module_code():\n        from . import module\n    from .real import x\n"
+            "def _for_freezers():\n    import shop.generated_tab\n"
+            "import shop.tab\n")
     got = found(tmp_path, {"shop/__init__.py": ""}, {"shop/cart.py": text})
-    assert [(p, line) for p, line, _ in got] == [("shop/cart.py", 12)]
+    assert [(p, line) for p, line, _ in got] == [("shop/cart.py", 12), ("shop/cart.py", 19),
+                                                  ("shop/cart.py", 22)]
 
 
 def test_uncertain_packages_are_not_flagged(tmp_path):
@@ -103,8 +106,11 @@ def test_uncertain_packages_are_not_flagged(tmp_path):
 
 
 def test_from_package_import_name_defined_in_init(tmp_path):
-    disk = {"shop/__init__.py": "from .core import Cart\nVERSION = '1'\n", "shop/core.py": "class Cart: pass\n"}
-    got = found(tmp_path, disk, {"shop/cli.py": "from . import Cart, VERSION, core, gone\n"})
+    disk = {"shop/__init__.py": "from .core import Cart\nVERSION = '1'\n", "shop/core.py": "class Cart: pass\n",
+            # names made where we cannot see them: an enum's members put in the module
+            "flags/__init__.py": "import enum\n@enum.global_enum\nclass F(enum.IntFlag):\n    A = 1\n"}
+    got = found(tmp_path, disk, {"shop/cli.py": "from . import Cart, VERSION, core, gone, __file__\n",
+                                 "flags/use.py": "from . import A\n"})
     assert [m for _, _, m in got] == [
         "imports .gone, which no file provides after the apply "
         "(no shop/gone.py or shop/gone/, and shop/__init__.py does not define gone)"]

@@ -28,6 +28,7 @@ from ..widgets.diff_view import DiffView, prepare
 from ..widgets.step_list import StepList, StepRow
 
 if TYPE_CHECKING:
+    from wopt.engine.analysis.missing import ImportCheck
     from wopt.engine.analysis.worker import Elsewhere
 
     from ..app import WoptApp
@@ -79,6 +80,8 @@ class ReviewScreen(Screen):
         # step -> "imports X, which no file provides after the apply", and what it was found for
         self._missing_notes: dict[str, list[str]] = {}
         self._missing_key: tuple | None = None
+        self._model_gen = 0     # counts the models shown: what the import check was run for
+        self._import_check: tuple[tuple, ImportCheck] | None = None   # the engine's check, by what it ran
         self._elsewhere: Elsewhere | None = None   # the analysis process running for this screen, if any
         self._elsewhere_lock = threading.Lock()
         self._closed = False
@@ -207,6 +210,7 @@ class ReviewScreen(Screen):
 
     def _set_model(self, model: ReviewModel, keep: str | None = None) -> None:
         self.model = model
+        self._model_gen += 1
         self._outliers = {o.step: f.id for f in model.families for o in f.outliers}
         self._diff_for = None
         if keep is None and self._shown is None:
@@ -963,19 +967,23 @@ class ReviewScreen(Screen):
         # the imports no file provides after the apply of the steps in play: found by the
         # engine in a thread (it runs the steps on a virtual tree), again whenever a decision,
         # a hunk or the analysis changes
-        key = (id(self.model), tuple(sorted(dec.items())), repr(sorted(self.review.hunks.items())),
-               repr(sorted(self.review.lines_off.items())))
+        from wopt.engine.analysis.missing import ImportCheck
+        content = (self._model_gen, repr(sorted(self.review.hunks.items())),
+                   repr(sorted(self.review.lines_off.items())))
+        key = (content, tuple(sorted(dec.items())))
         if key != self._missing_key:
             self._missing_key = key
-            self._find_missing(key, dict(dec))
+            if self._import_check is None or self._import_check[0] != content:
+                # the steps' results change with the analysis (edits) and the hunks only
+                self._import_check = (content, ImportCheck(self.ws, self.plan, self.review))
+            self._find_missing(key, self._import_check[1], dict(dec))
 
     @work(thread=True, exclusive=True, group="missing-imports", exit_on_error=False)
-    def _find_missing(self, key: tuple, dec: dict[str, str]) -> None:
+    def _find_missing(self, key: tuple, check: ImportCheck, dec: dict[str, str]) -> None:
         from textual.worker import get_current_worker
-        from wopt.engine.analysis.missing import step_missing_imports
         me = get_current_worker()
         try:
-            found = step_missing_imports(self.ws, self.plan, self.review, lambda s: dec.get(s, PENDING))
+            found = check.find(lambda s: dec.get(s, PENDING))
         except WoptError as e:
             if not me.is_cancelled and not self._closed:
                 self.app.call_from_thread(self.notify, f"cannot check the plan's imports: {e}",
