@@ -30,7 +30,7 @@ from __future__ import annotations
 import ast
 import os
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping
 
@@ -54,12 +54,22 @@ class Missing:
     name: str        # the module as the import names it: ".tax", "shop.payments.klarna"
     wanted: str      # the workspace path of the missing piece, without extension ("shop/tax")
     detail: str      # what is not there: "no shop/tax.py or shop/tax/"
+    deleted: list[str] = field(default_factory=list)   # files of it the plan deletes ("shop/tax.py")
+    ref: imp.PyImport | None = None                     # the import statement
 
     def text(self, *, line: bool = False) -> str:
         """The line said: `imports .tax, which no file provides after the apply (no shop/tax.py
         or shop/tax/)`, with ` (line 2)` after the name when `line`."""
         at = f" (line {self.line})" if line else ""
         return f"imports {self.name}{at}, which no file provides after the apply ({self.detail})"
+
+    def deleted_by(self, steps: Mapping[str, str]) -> str:
+        """The text with the steps that delete the module: "... (no shop/tax.py or
+        shop/tax/; step drop-tax deletes shop/tax.py)"; `steps` maps a deleted path to what
+        the step does to it ("drop-tax deletes", "mv-tax moves away")."""
+        text = self.text(line=True)
+        said: list[str] = [f"step {steps[p]} {p}" for p in self.deleted if p in steps]
+        return text[:-1] + "; " + ", ".join(said) + ")" if said else text
 
     @property
     def message(self) -> str:
@@ -242,7 +252,9 @@ def missing_imports(files: Mapping[str, bytes | None], disk: Disk) -> list[Missi
             if (ref.line, ref.column) in guarded:
                 continue
             for name, wanted, detail in _check(tree, path, ref):
-                out.append(Missing(path, ref.line, ref.column, name, wanted, detail))
+                gone = sorted(p for p, d in files.items()
+                              if d is None and (p.startswith(wanted + ".") or p.startswith(wanted + "/")))
+                out.append(Missing(path, ref.line, ref.column, name, wanted, detail, gone, ref))
     return out
 
 
@@ -380,36 +392,59 @@ class ImportCheck:
                 self._all = self._run(None)
             results = self._all
         files: dict[str, bytes | None] = {}
-        by_path: dict[str, str] = {}
+        by_path: dict[str, list[str]] = {}     # path -> the steps in play leaving content there
+        deleter: dict[str, str] = {}
         for sid in in_play:
             r = results.get(sid)
             if r is None:
                 continue        # a step that cannot run: its own error says so
             if r.to:
                 files[r.path] = None
+                deleter[r.path] = f"{sid} moves away"
                 files[r.to] = r.after
-                by_path[r.to] = sid
+                by_path[r.to] = [sid]
             elif self.kinds[sid] == "delete":
                 files[r.path] = None
+                deleter[r.path] = f"{sid} deletes"
                 by_path.pop(r.path, None)
             else:
                 files[r.path] = r.after
-                by_path[r.path] = sid
+                by_path.setdefault(r.path, []).append(sid)
         found: dict[str, list[str]] = {}
         for m in missing_imports(files, Disk(self.ws)):
-            owner = by_path.get(m.path)
-            if owner is None or _rejected_provides(m.wanted, rejected_paths):
+            if _rejected_provides(m.wanted, rejected_paths):
                 continue
-            line = m.text(line=True)
-            lines = found.setdefault(owner, [])
-            if line not in lines:
-                lines.append(line)
+            # each step on the file whose own content has the import (a write and the edit
+            # after it), at its own line
+            for owner in by_path.get(m.path, ()):
+                line_no = _line_in(results[owner].after, m)
+                if line_no is None:
+                    continue
+                m.line = line_no
+                line = m.deleted_by(deleter)
+                lines = found.setdefault(owner, [])
+                if line not in lines:
+                    lines.append(line)
         return found
 
 
 def step_missing_imports(ws, plan, review, decision_of: Callable[[str], str]) -> dict[str, list[str]]:
     """`ImportCheck(ws, plan, review).find(decision_of)`: the check asked once."""
     return ImportCheck(ws, plan, review).find(decision_of)
+
+
+def _line_in(data: bytes | None, m: Missing) -> int | None:
+    """The line of the import `m` names in `data` (a step's own content), if it has it."""
+    got = _parsed(data) if data is not None and m.ref is not None else None
+    if got is None or m.ref is None:
+        return None
+    refs, guarded = got
+    for r in refs:
+        if (r.module, r.level) != (m.ref.module, m.ref.level) or (r.line, r.column) in guarded:
+            continue
+        if not m.ref.names or set(r.names) & set(m.ref.names):
+            return r.line
+    return None
 
 
 def _rejected_provides(wanted: str, paths: Iterable[str]) -> bool:

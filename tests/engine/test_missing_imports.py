@@ -151,3 +151,31 @@ def test_no_finding_on_real_packages(tmp_path, layout):
     got = missing_imports(plan, Disk(Workspace(tmp_path)))
     assert got and all("email.utils" in m.message or "utils" in m.message for m in got)
     shutil.rmtree(tmp_path)
+
+
+def test_import_check_follows_decisions(tmp_path):
+    """The review app's check: the steps in play after each set of decisions. A step that
+    moves the module away is named; rejecting it clears the finding; a rejected edit on the
+    importer's own file is taken out of its content (the steps in play are run again)."""
+    from wopt.engine.analysis.missing import ImportCheck
+    from wopt.engine.model.plan import Edit, EditStep, MoveStep, Plan, WriteStep
+
+    ws = ws_with(tmp_path, {"shop/__init__.py": "", "shop/pricing.py": "def total(): pass\n"})
+    plan = Plan(id="p", title="p", steps=[
+        WriteStep(id="cart", path="shop/cart.py", content="from .pricing import total\nfrom .tax import vat\n"),
+        EditStep(id="fix", path="shop/cart.py", edits=[Edit("from .tax import vat\n", "vat = 0\n")]),
+        MoveStep(id="mv", path="shop/pricing.py", to="shop/rates.py"),
+    ], created="2026-11-25T09:00:00Z")
+    check = ImportCheck(ws, plan, None)
+    decided: dict[str, str] = {}
+    # the write and the edit after it both leave the import
+    pricing = ("imports .pricing (line 1), which no file provides after the apply "
+               "(no shop/pricing.py or shop/pricing/; step mv moves away shop/pricing.py)")
+    assert check.find(lambda s: decided.get(s, "pending")) == {"cart": [pricing], "fix": [pricing]}
+    decided["mv"] = "rejected"
+    assert check.find(lambda s: decided.get(s, "pending")) == {}
+    decided["fix"] = "rejected"
+    assert check.find(lambda s: decided.get(s, "pending")) == {"cart": [
+        "imports .tax (line 2), which no file provides after the apply (no shop/tax.py or shop/tax/)"]}
+    decided["cart"] = "rejected"
+    assert check.find(lambda s: decided.get(s, "pending")) == {}

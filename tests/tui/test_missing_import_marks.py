@@ -71,7 +71,8 @@ def test_missing_and_deleted_modules_are_marked_before_apply(tmp_path):
             text = _details(screen)
             assert ("⊘ imports .tax (line 2), which no file provides after the apply "
                     "(no shop/tax.py or shop/tax/)") in text
-            assert "⊘ imports .pricing (line 1), which no file provides after the apply" in text
+            assert ("⊘ imports .pricing (line 1), which no file provides after the apply (no "
+                    "shop/pricing.py or shop/pricing/; step drop-pricing deletes shop/pricing.py)") in text
             assert sl.select("checkout")
             await settle(pilot, 2)
             text = _details(screen)
