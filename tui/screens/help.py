@@ -25,8 +25,8 @@ MARKS = [
     ("⚠", "invalid: cannot apply or fails validation"),
     ("≡", "member of a template family (enter opens the family)"),
     ("≈", "an outlier: close to a family's template but not the same"),
-    ("⊘", "imports a module that only a step you rejected creates, or that no file provides "
-          "after the apply (missing, or deleted by a step)"),
+    ("⊘", "imports a module only a step you rejected creates, or one no file provides after "
+          "the apply"),
     ("▸", "a folded batch (z unfolds it), its decisions counted"),
 ]
 
