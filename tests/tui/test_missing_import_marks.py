@@ -114,3 +114,31 @@ def test_demo_plan_has_no_missing_import_and_reject_keeps_its_words(tmp_path):
             assert "klarna" not in text.split("which you rejected", 1)[1].split("\n", 2)[1]
             assert screen._missing_notes == {}
     run(body())
+
+
+def test_a_plan_analysed_in_another_process_runs_no_import_check_in_the_app(tmp_path, monkeypatch):
+    """On a plan large enough to be analysed in another process, the live check (which runs
+    the plan's steps again in the UI's interpreter on each decision) does not run, so the
+    keys stay answered; the steps carry no missing-import mark."""
+    from wopt.engine.analysis import missing
+    from wopt.tui.screens.review import ReviewScreen
+    ws = shop_ws(tmp_path / "ws")
+    monkeypatch.setattr(ReviewScreen, "ELSEWHERE_STEPS", 3)       # the shop plan has 3 steps
+    found = []
+    real = missing.ImportCheck.find
+    monkeypatch.setattr(missing.ImportCheck, "find", lambda self, *a: found.append(1) or real(self, *a))
+
+    async def body():
+        app = make_app(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_review(pilot, "shop")
+            for _ in range(20):
+                if screen.model is not None:
+                    break
+                await settle(pilot, 2)
+            assert screen.model is not None
+            sl = screen.query_one(StepList)
+            await _reject(pilot, sl, "drop-pricing")
+            assert sl.row("cart").state != "import"
+    run(body())
+    assert found == []

@@ -971,7 +971,9 @@ class ReviewScreen(Screen):
         content = (self._model_gen, repr(sorted(self.review.hunks.items())),
                    repr(sorted(self.review.lines_off.items())))
         key = (content, tuple(sorted(dec.items())))
-        if key != self._missing_key:
+        # (not on a plan analysed in another process: the check runs its steps again, here,
+        # in the UI's interpreter, on each decision, and the keys must stay answered)
+        if key != self._missing_key and len(self.plan.steps) < self.ELSEWHERE_STEPS:
             self._missing_key = key
             if self._import_check is None or self._import_check[0] != content:
                 # the steps' results change with the analysis (edits) and the hunks only
