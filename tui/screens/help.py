@@ -25,7 +25,8 @@ MARKS = [
     ("⚠", "invalid: cannot apply or fails validation"),
     ("≡", "member of a template family (enter opens the family)"),
     ("≈", "an outlier: close to a family's template but not the same"),
-    ("⊘", "imports a module that only a step you rejected creates"),
+    ("⊘", "imports a module only a step you rejected creates, or one no file provides after "
+          "the apply"),
     ("▸", "a folded batch (z unfolds it), its decisions counted"),
 ]
 

@@ -28,6 +28,7 @@ from ..widgets.diff_view import DiffView, prepare
 from ..widgets.step_list import StepList, StepRow
 
 if TYPE_CHECKING:
+    from wopt.engine.analysis.missing import ImportCheck
     from wopt.engine.analysis.worker import Elsewhere
 
     from ..app import WoptApp
@@ -76,6 +77,11 @@ class ReviewScreen(Screen):
         self.start_at: str | None = None   # the step to show first (the one an agent waits on)
         self._stale_base = False   # b: a stale step's proposal against the file the agent saw
         self._import_notes: dict[str, list[str]] = {}   # step -> "imports X, which you rejected"
+        # step -> "imports X, which no file provides after the apply", and what it was found for
+        self._missing_notes: dict[str, list[str]] = {}
+        self._missing_key: tuple | None = None
+        self._model_gen = 0     # counts the models shown: what the import check was run for
+        self._import_check: tuple[tuple, ImportCheck] | None = None   # the engine's check, by what it ran
         self._elsewhere: Elsewhere | None = None   # the analysis process running for this screen, if any
         self._elsewhere_lock = threading.Lock()
         self._closed = False
@@ -204,6 +210,7 @@ class ReviewScreen(Screen):
 
     def _set_model(self, model: ReviewModel, keep: str | None = None) -> None:
         self.model = model
+        self._model_gen += 1
         self._outliers = {o.step: f.id for f in model.families for o in f.outliers}
         self._diff_for = None
         if keep is None and self._shown is None:
@@ -243,7 +250,7 @@ class ReviewScreen(Screen):
             st = "partial" if self.review.hunks[sid] else "nohunks"
         else:
             st = "ok"
-        if sid in self._import_notes and st not in ("stale", "invalid"):
+        if (sid in self._import_notes or sid in self._missing_notes) and st not in ("stale", "invalid"):
             st = "import"
         path = info.path
         label = path
@@ -328,7 +335,8 @@ class ReviewScreen(Screen):
             self.model, info, self.review.decision(sid), reason=self.review.reasons.get(sid),
             edited=sid in self.review.edited or sid in self.review.edited_raw, hunks=self.review.hunks.get(sid),
             n_hunks=n_hunks, position=self._order().index(sid) if sid in self.model.steps else None,
-            imports=self._import_notes.get(sid), stale_base=self._stale_base,
+            imports=self._import_notes.get(sid), missing=self._missing_notes.get(sid),
+            stale_base=self._stale_base,
             rebased=sid in self.review.rebased))
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
@@ -956,6 +964,48 @@ class ReviewScreen(Screen):
             return
         dec = self.review.decisions
         self._import_notes = rejected_imports(self.model, lambda s: dec.get(s, PENDING), on_disk(self.ws))
+        # the imports no file provides after the apply of the steps in play: found by the
+        # engine in a thread (it runs the steps on a virtual tree), again whenever a decision,
+        # a hunk or the analysis changes
+        from wopt.engine.analysis.missing import ImportCheck
+        content = (self._model_gen, repr(sorted(self.review.hunks.items())),
+                   repr(sorted(self.review.lines_off.items())))
+        key = (content, tuple(sorted(dec.items())))
+        # (not on a plan analysed in another process: the check runs its steps again, here,
+        # in the UI's interpreter, on each decision, and the keys must stay answered)
+        if key != self._missing_key and len(self.plan.steps) < self.ELSEWHERE_STEPS:
+            self._missing_key = key
+            if self._import_check is None or self._import_check[0] != content:
+                # the steps' results change with the analysis (edits) and the hunks only
+                self._import_check = (content, ImportCheck(self.ws, self.plan, self.review))
+            self._find_missing(key, self._import_check[1], dict(dec))
+
+    @work(thread=True, exclusive=True, group="missing-imports", exit_on_error=False)
+    def _find_missing(self, key: tuple, check: ImportCheck, dec: dict[str, str]) -> None:
+        from textual.worker import get_current_worker
+        me = get_current_worker()
+        try:
+            found = check.find(lambda s: dec.get(s, PENDING))
+        except WoptError as e:
+            if not me.is_cancelled and not self._closed:
+                self.app.call_from_thread(self.notify, f"cannot check the plan's imports: {e}",
+                                          severity="warning", timeout=6)
+            return
+        except Exception as e:  # a bug in the check must not take the app down: said, not hidden
+            if not me.is_cancelled and not self._closed:
+                self.app.call_from_thread(self.notify, f"the import check failed: {type(e).__name__}: {e}",
+                                          severity="error", timeout=10)
+            return
+        if not me.is_cancelled and not self._closed:
+            self.app.call_from_thread(self._missing_found, key, found)
+
+    def _missing_found(self, key: tuple, found: dict[str, list[str]]) -> None:
+        if key != self._missing_key or found == self._missing_notes:
+            return      # a newer decision is being checked, or nothing changed
+        self._missing_notes = found
+        self.step_list.forget_rows()
+        if self._shown:
+            self._show_details(self._shown)
 
     def _load_stale_diff(self, sid: str) -> None:
         """(in the diff worker) A stale step: its proposal against the file now, or (b) against

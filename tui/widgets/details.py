@@ -18,6 +18,7 @@ def _path_of(model: ReviewModel, sid: str) -> str:
 def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: str | None = None,
                   edited: bool = False, hunks: list[int] | None = None, n_hunks: int | None = None,
                   position: int | None = None, imports: list[str] | None = None,
+                  missing: list[str] | None = None,
                   stale_base: bool = False, rebased: bool = False) -> Text:
     t = Text(no_wrap=False)
 
@@ -42,6 +43,11 @@ def describe_step(model: ReviewModel, info: StepInfo, decision: str, *, reason: 
         t.append(f"⊘ {line}\n", style="bold")
     if imports:
         t.append("  the apply would refuse it: reject it too, or approve what it imports\n", style="dim")
+    for line in missing or ():
+        t.append(f"⊘ {line}\n", style="bold")
+    if missing:
+        t.append("  this import fails once the plan is applied: edit the step (e), reject it, or "
+                 "have the agent add the module\n", style="dim")
     if info.stale:
         t.append(f"! stale: {info.stale}\n", style="bold")
         shown = "the file the agent saw" if stale_base else "the file now"

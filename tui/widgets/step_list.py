@@ -3,7 +3,8 @@ widget per step: a plan of 10,000 steps paints as fast as one of ten).
 
 Each step row: a decision mark (`·` pending, `✓` approved, `✗` rejected), a state mark
 (`✎` edited, `½` some hunks off, `!` stale, `⚠` invalid, `⊘` imports a module only a step you
-rejected creates), `≡` for a member of a template
+rejected creates, or one no file provides after the apply: missing, or deleted by a step in
+play), `≡` for a member of a template
 family, the kind and the path. Marks are
 symbols first, colour second.
 
