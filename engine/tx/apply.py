@@ -148,7 +148,8 @@ def order_steps(ws: Workspace, plan: Plan, step_ids: Sequence[str], review=None,
     return out
 
 
-def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, hunks, rebased=None):
+def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, hunks, rebased=None,
+                     cc=None):
     """(commit order, outcome in that order), reading and computing the files once: the
     steps run in plan order give the contents the ordering needs; when the commit order keeps
     each file's steps in the same relative order, the net changes are the same and are only
@@ -161,10 +162,9 @@ def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, 
         # the ordering reads each Python file's imports: from the content cache (an analysis
         # of these contents kept them), else parsed once here for the imports and the syntax
         # check together, which the validation then finds in the cache
+        # (`cc`: the content cache the validation then reads and saves, once)
         from ..analysis.cache import ContentCache, seed_imports
-        cc = ContentCache(ws)
-        seed_imports(cc, contents, {s.id: s for s in plan.steps})
-        cc.save()
+        seed_imports(cc if cc is not None else ContentCache(ws), contents, {s.id: s for s in plan.steps})
     ordered = order_steps(ws, plan, plan_ids, review, contents=contents)
     if ordered == plan_ids:
         return ordered, out
@@ -177,7 +177,7 @@ def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, 
     return ordered, out
 
 
-def _validate(changes: list[Change], allow_invalid: bool, ws: Workspace | None = None) -> list:
+def _validate(changes: list[Change], allow_invalid: bool, ws: Workspace | None = None, cc=None) -> list:
     """The findings on the net changes; invalid content (what the plan breaks) refuses the
     apply unless `allow_invalid`. A validator that raises or cannot be imported is wopt's
     internal error: it refuses the apply too (fail closed), unless `allow_invalid`, the
@@ -185,7 +185,7 @@ def _validate(changes: list[Change], allow_invalid: bool, ws: Workspace | None =
     try:
         # each content's syntax check once: an analysis of the same contents already did it
         from ..analysis.cache import ContentCache, validate_changes_cached
-        cc = ContentCache(ws)
+        cc = cc if cc is not None else ContentCache(ws)
         findings = list(validate_changes_cached(changes, None, cc))
         cc.save()
     except Exception as e:
@@ -302,7 +302,9 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
         for line in recovered:
             emit(Event(ev.RECOVER, 1, 1, message=line))
         t1 = time.perf_counter()
-        ordered, out = _ordered_outcome(ws, plan, ids, review, edited, hunks, rebased)
+        from ..analysis.cache import ContentCache
+        cc = ContentCache(ws)
+        ordered, out = _ordered_outcome(ws, plan, ids, review, edited, hunks, rebased, cc=cc)
         durations[ev.CHECK] = round(time.perf_counter() - t1, 6)
         base = TxResult(tx=tx, plan=plan.id, mode=mode, outcome="refused", steps=ordered,
                         changes=out.changes, durations=durations)
@@ -321,7 +323,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
             _record(ws, base, started)
             raise err
         try:
-            _validate(out.changes, allow_invalid, ws)
+            _validate(out.changes, allow_invalid, ws, cc)
         except (ApplyError, InternalError) as err:
             base.error = str(err)
             _record(ws, base, started)
