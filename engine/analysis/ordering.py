@@ -52,9 +52,13 @@ TIER_CONFIG, TIER_CODE, TIER_TEST, TIER_DOCS = 0, 1, 2, 3
 TIER_NAMES = {TIER_CONFIG: "config", TIER_CODE: "code", TIER_TEST: "tests", TIER_DOCS: "docs"}
 
 
+# the globs as one expression (fnmatch's own translation of each, joined): one match a path
+_CONFIG_GLOB = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in CONFIG_GLOBS))
+
+
 def is_config(path: str) -> bool:
     base = posixpath.basename(path)
-    return base in CONFIG_NAMES or any(fnmatch.fnmatchcase(base, g) for g in CONFIG_GLOBS)
+    return base in CONFIG_NAMES or _CONFIG_GLOB.match(base) is not None
 
 
 def is_test(path: str) -> bool:

@@ -240,3 +240,18 @@ def test_the_workspace_inside_check_as_text_agrees_with_the_path_one(parts, root
         assert ws._inside(p) == (p == ws.root or ws.root in p.parents), p
         if ws._inside(p):
             assert ws._below(p) == list(p.relative_to(ws.root).parts), p
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(st.sampled_from("abcrequirements.txtjsonconfig*-_/[]?!\n"), max_size=24))
+def test_the_config_globs_as_one_expression_match_as_fnmatch_does(path):
+    import fnmatch
+    import posixpath
+
+    from wopt.engine.analysis import ordering as O
+    base = posixpath.basename(path)
+    want = base in O.CONFIG_NAMES or any(fnmatch.fnmatchcase(base, g) for g in O.CONFIG_GLOBS)
+    assert O.is_config(path) == want
+    for g in O.CONFIG_GLOBS:                       # and each glob's own examples
+        example = g.replace("*", "x")
+        assert O.is_config("a/" + example)
