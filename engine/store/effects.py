@@ -282,11 +282,12 @@ def compute(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *,
         st = tree.get(rel)
         if st is None:
             real = ws.resolve(rel, step=sid)
-            relreal = real.relative_to(ws.root).as_posix()
+            relreal = ws.relative(real)
             if relreal != rel and relreal in tree:
                 tree[rel] = tree[relreal]
                 return tree[rel]
-            data, mode = (reader(relreal, sid) if reader else ws.read(relreal, step=sid))
+            # (the path resolved just now: read as it is, not resolved a second time)
+            data, mode = (reader(relreal, sid) if reader else ws.read_resolved(real))
             st = _State(data, mode, data, mode, [])
             tree[rel] = st
             if relreal != rel:

@@ -156,7 +156,15 @@ class Workspace:
     # ---------------------------------------------------------------- reads
     def read(self, rel: str, *, step: str | None = None) -> tuple[bytes | None, int | None]:
         """(content, mode bits) of a plan path, or (None, None) if absent."""
-        p = self.resolve(rel, step=step)
+        return self.read_resolved(self.resolve(rel, step=step))
+
+    def relative(self, real: Path) -> str:
+        """A path `resolve` returned, relative to the root, as a plan path."""
+        return "/".join(self._below(real))
+
+    @staticmethod
+    def read_resolved(p: Path) -> tuple[bytes | None, int | None]:
+        """(content, mode bits) of a path `resolve` returned, or (None, None) if absent."""
         try:
             with open(p, "rb") as f:
                 st = os.fstat(f.fileno())

@@ -255,3 +255,14 @@ def test_the_config_globs_as_one_expression_match_as_fnmatch_does(path):
     for g in O.CONFIG_GLOBS:                       # and each glob's own examples
         example = g.replace("*", "x")
         assert O.is_config("a/" + example)
+
+
+def test_the_relative_form_of_a_resolved_path_is_the_pathlib_one(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    ws = Workspace(tmp_path)
+    for rel in ("x.py", "a/b/c.py", "a/b", "link/f.txt", "./a//b/d.txt"):
+        real = ws.resolve(rel) if rel != "a/b" else tmp_path / "a" / "b"
+        assert ws.relative(real) == real.relative_to(ws.root).as_posix()
+    assert ws.relative(ws.resolve("link/f.txt")) == "real/f.txt"
