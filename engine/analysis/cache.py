@@ -131,7 +131,12 @@ class ContentCache:
 
 
 def content_key(kind: str, data: bytes, extra: str = "") -> str:
-    return f"{kind}:{extra}:{hashlib.sha256(data).hexdigest()}"
+    return _key(kind, hashlib.sha256(data).hexdigest(), extra)
+
+
+def _key(kind: str, digest: str, extra: str = "") -> str:
+    """The content cache's key of a content by its SHA-256 hex digest (`content_key`)."""
+    return f"{kind}:{extra}:{digest}"
 
 
 def validate_cached(cc: ContentCache, path: str, data: bytes | None, step: str):
@@ -165,76 +170,78 @@ def seed_imports(cc: ContentCache, contents, steps) -> None:
     `validate_cached` reads, so the validation that follows compiles nothing again."""
     import gc
 
-    from ..model.errors import InternalError
     from . import imports as imp
-    try:
-        from . import validate as V
-    except ImportError as e:   # the checkers cannot load: fail closed
-        raise InternalError("validating the plan's Python files", e) from e
+    from . import validate as V
     # a syntax tree holds no cycles (freed by reference counting), but its many nodes trigger
     # the cycle collector, which then walks the whole heap (the plan and every content): paused
     paused = gc.isenabled()
     gc.disable()
     try:
-        _seed_imports(cc, contents, steps, imp, V, InternalError)
+        todo: list[tuple[str, str, bytes, str]] = []      # (step, path, content, digest) to parse
+        for sid, data in contents.items():
+            s = steps.get(sid)
+            if data is None or s is None or not str(getattr(s, "path", "")).endswith((".py", ".pyi")):
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            hit = cc.get(_key("imp", digest))
+            if isinstance(hit, list) and len(hit) == 2 and hit[0] in (0, 1):
+                try:
+                    imp.seed(data, None if hit[0] == 0 else _refs_of(hit[1]))
+                    continue
+                except (TypeError, ValueError):
+                    pass   # malformed entry: parse again and replace it
+            if len(data) <= V.MAX_VALIDATE and cc.get(_key("v", digest, "python")) is None:
+                todo.append((sid, str(getattr(s, "path", "")), data, digest))
+            else:
+                cc.put(_key("imp", digest), _refs_entry(imp.py_imports(data)))
+        for (_, _, data, digest), (problems, refs) in zip(todo, parse_all(todo)):
+            imp.seed(data, refs)
+            cc.put(_key("v", digest, "python"), [["python", msg, line, col, "error"] for msg, line, col in problems])
+            cc.put(_key("imp", digest), _refs_entry(refs))
     finally:
         if paused:
             gc.enable()
 
 
-def _seed_imports(cc: ContentCache, contents, steps, imp, V, InternalError) -> None:
-    todo: list[tuple[str, str, bytes, str]] = []      # (step, path, content, digest) to parse
-    for sid, data in contents.items():
-        s = steps.get(sid)
-        if data is None or s is None or not str(getattr(s, "path", "")).endswith((".py", ".pyi")):
-            continue
-        digest = hashlib.sha256(data).hexdigest()
-        key = f"imp::{digest}"
-        hit = cc.get(key)
-        if isinstance(hit, list) and len(hit) == 2 and hit[0] in (0, 1):
-            try:
-                refs = None if hit[0] == 0 else [imp.PyImport(m, lv, list(ns), ln, col) for m, lv, ns, ln, col in hit[1]]
-                imp.seed(data, refs)
-                continue
-            except (TypeError, ValueError):
-                pass   # malformed entry: parse again and replace it
-        vkey = f"v:python:{digest}"
-        if len(data) <= V.MAX_VALIDATE and cc.get(vkey) is None:
-            todo.append((sid, str(getattr(s, "path", "")), data, digest))
-        else:
-            refs = imp.py_imports(data)
-            cc.put(key, [0, []] if refs is None else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
-    for (sid, path, data, digest), (problems, refs) in zip(todo, parse_all(todo, imp, V, InternalError)):
-        imp.seed(data, refs)
-        cc.put(f"v:python:{digest}", [["python", msg, line, col, "error"] for msg, line, col in problems])
-        cc.put(f"imp::{digest}", [0, []] if refs is None
-               else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]])
+def _refs_entry(refs) -> list:
+    """Imports (or None: the content does not parse) as kept in the content cache."""
+    return [0, []] if refs is None else [1, [[r.module, r.level, r.names, r.line, r.column] for r in refs]]
+
+
+def _refs_of(rows) -> list:
+    """The imports a cache entry's rows hold (`_refs_entry`'s second field)."""
+    from .imports import PyImport
+    return [PyImport(m, lv, list(ns), ln, col) for m, lv, ns, ln, col in rows]
 
 
 PARALLEL_MIN_BYTES = 256 << 10   # below this much Python, a second process costs more than it saves
 
 
-def parse_all(todo, imp, V, InternalError) -> list:
-    """(syntax problems, imports or None) of each `(step, path, content, digest)`, in order:
-    one parse each. With 256 KiB or more to parse, two processes share it (the second a
-    fork of this one, given the later half), unless `WOPT_JOBS=1`, this process runs other
-    threads (forking those is unsafe), or the machine has one core."""
-    import os
-    import threading
+def _parse_one(item: tuple[str, str, bytes, str]):
+    """(syntax problems, imports or None) of one `(step, path, content, digest)`."""
+    from ..model.errors import InternalError
+    from . import imports as imp
+    from . import validate as V
+    sid, path, data, _ = item
+    try:
+        tree, problems = V.python_parse(path, data)
+        return problems, imp.imports_after_parse(data, tree)
+    except Exception as e:   # a checker's bug: fail closed, naming the file
+        raise InternalError(f"validating {path} (step {sid})", e) from e
 
-    def one(item):
-        sid, path, data, _ = item
-        try:
-            tree, problems = V.python_parse(path, data)
-            return problems, imp.imports_after_parse(data, tree)
-        except Exception as e:   # a checker's bug: fail closed, naming the file
-            raise InternalError(f"validating {path} (step {sid})", e) from e
+
+def parse_all(todo: list[tuple[str, str, bytes, str]]) -> list:
+    """`_parse_one` of each `(step, path, content, digest)`, in order. With 256 KiB or more
+    to parse, two processes share it (the second a fork of this one, given the later half),
+    unless `WOPT_JOBS=1`, this process runs other threads (forking those is unsafe), or the
+    machine has one core (`WOPT_JOBS=force` always forks, for the tests)."""
+    import threading
 
     size = sum(len(t[2]) for t in todo)
     jobs = os.environ.get("WOPT_JOBS", "")
     if (size < PARALLEL_MIN_BYTES or jobs == "1" or (os.cpu_count() or 1) < 2
             or threading.active_count() > 1 or not hasattr(os, "fork")) and jobs != "force":
-        return [one(t) for t in todo]
+        return [_parse_one(t) for t in todo]
     # split by bytes, not count: the later half goes to the child
     half, acc = len(todo), 0
     for k, t in enumerate(todo):
@@ -242,30 +249,23 @@ def parse_all(todo, imp, V, InternalError) -> list:
         if acc >= size // 2:
             half = k + 1
             break
-    mine, theirs = todo[:half], todo[half:]
-    if not theirs:
-        return [one(t) for t in mine]
-    return _split(mine, theirs, one)
+    if half >= len(todo):
+        return [_parse_one(t) for t in todo]
+    return _split(todo[:half], todo[half:])
 
 
-def _split(mine, theirs, one) -> list:
-    import os
-
+def _split(mine, theirs) -> list:
     import msgspec
 
     from ..model.errors import InternalError
-    from . import imports as imp
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:   # the child: parse its half, send the answers, and leave at once
         code = 0
         try:
             os.close(r)
-            out = []
-            for t in theirs:
-                problems, refs = one(t)
-                out.append([[list(x) for x in problems],
-                            None if refs is None else [[i.module, i.level, i.names, i.line, i.column] for i in refs]])
+            out = [[[list(x) for x in problems], _refs_entry(refs)]
+                   for problems, refs in map(_parse_one, theirs)]
             payload = msgspec.msgpack.encode(["ok", out])
         except BaseException as e:   # reported to the parent, which raises it (fail closed)
             payload = msgspec.msgpack.encode(["error", f"{type(e).__name__}: {e}"])
@@ -273,14 +273,16 @@ def _split(mine, theirs, one) -> list:
             view = memoryview(payload)
             while view:
                 view = view[os.write(w, view):]
-        except BaseException:
+        except BaseException:   # the parent stopped reading: it says what went wrong
             code = 3
         os._exit(code)
     os.close(w)
     chunks: list[bytes] = []
     try:
-        ours = [one(t) for t in mine]
+        # (closed on the way out, even when this half fails: a child blocked writing to the
+        # pipe then gets EPIPE and ends, so the wait below cannot hang)
         with os.fdopen(r, "rb") as f:
+            ours = [_parse_one(t) for t in mine]
             while True:
                 chunk = f.read(1 << 20)
                 if not chunk:
@@ -296,11 +298,9 @@ def _split(mine, theirs, one) -> list:
         raise InternalError("validating the plan's Python files (second process)", RuntimeError(body))
     if kind != "ok" or os.waitstatus_to_exitcode(status) != 0 or len(body) != len(theirs):
         # the second process died (killed, out of memory): its half is parsed here instead
-        return ours + [one(t) for t in theirs]
-    theirs_out = [([tuple(x) for x in problems],
-                   None if refs is None else [imp.PyImport(m, lv, list(ns), ln, col) for m, lv, ns, ln, col in refs])
-                  for problems, refs in body]
-    return ours + theirs_out
+        return ours + [_parse_one(t) for t in theirs]
+    return ours + [([tuple(x) for x in problems], None if entry[0] == 0 else _refs_of(entry[1]))
+                   for problems, entry in body]
 
 
 def validate_changes_cached(changes, ws=None, cc: ContentCache | None = None):

@@ -10,7 +10,6 @@ import signal
 import pytest
 
 from wopt.engine.analysis import cache as C
-from wopt.engine.analysis import imports as imp
 from wopt.engine.analysis import validate as V
 from wopt.engine.model.errors import InternalError
 
@@ -35,12 +34,12 @@ def _plain(results):
 def test_two_processes_answer_as_one(monkeypatch):
     todo = _todo()
     monkeypatch.setenv("WOPT_JOBS", "1")
-    one = C.parse_all(todo, imp, V, InternalError)
+    one = C.parse_all(todo)
     forks = []
     real_fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
     monkeypatch.setenv("WOPT_JOBS", "force")
-    two = C.parse_all(todo, imp, V, InternalError)
+    two = C.parse_all(todo)
     assert forks == [1]
     assert _plain(two) == _plain(one)
     assert any(p for p, _ in one) and any(r for _, r in one)      # findings and imports both seen
@@ -50,7 +49,7 @@ def test_two_processes_answer_as_one(monkeypatch):
 def test_a_killed_second_process_leaves_its_half_to_the_first(monkeypatch):
     todo = _todo()
     monkeypatch.setenv("WOPT_JOBS", "1")
-    one = C.parse_all(todo, imp, V, InternalError)
+    one = C.parse_all(todo)
     parent = os.getpid()
     real = V.python_parse
 
@@ -60,7 +59,7 @@ def test_a_killed_second_process_leaves_its_half_to_the_first(monkeypatch):
         return real(path, data)
     monkeypatch.setattr(V, "python_parse", dies_in_child)
     monkeypatch.setenv("WOPT_JOBS", "force")
-    assert _plain(C.parse_all(todo, imp, V, InternalError)) == _plain(one)
+    assert _plain(C.parse_all(todo)) == _plain(one)
 
 
 def test_a_checker_failing_in_the_second_process_stops_the_analysis(monkeypatch):
@@ -74,7 +73,7 @@ def test_a_checker_failing_in_the_second_process_stops_the_analysis(monkeypatch)
     monkeypatch.setattr(V, "python_parse", fails_in_child)
     monkeypatch.setenv("WOPT_JOBS", "force")
     with pytest.raises(InternalError) as e:
-        C.parse_all(_todo(), imp, V, InternalError)
+        C.parse_all(_todo())
     assert "checker bug" in str(e.value) and "second process" in str(e.value)
     assert "pkg/m2" in str(e.value)        # the first file of the later half, by name
 
@@ -85,17 +84,41 @@ def test_small_plans_and_threaded_callers_stay_in_one_process(monkeypatch):
     real_fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
     monkeypatch.delenv("WOPT_JOBS", raising=False)
-    C.parse_all(_todo(), imp, V, InternalError)             # far below 256 KiB
+    C.parse_all(_todo())             # far below 256 KiB
     big = [(f"s{i}", f"p/m{i}.py", b"x = 1\n" * 30000, f"d{i}") for i in range(8)]   # 1.4 MB
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
     t.start()
     try:
-        C.parse_all(big, imp, V, InternalError)             # another thread runs: no fork
+        C.parse_all(big)             # another thread runs: no fork
     finally:
         stop.set()
         t.join()
     assert forks == []
     if (os.cpu_count() or 1) >= 2:
-        C.parse_all(big, imp, V, InternalError)
+        C.parse_all(big)
         assert forks == [1]
+
+
+def test_a_failure_in_the_first_half_does_not_wait_forever_on_the_second(monkeypatch):
+    """The second process's answer is larger than a pipe holds: when this process's own half
+    fails, the pipe is closed before the wait, so the child ends and the error is raised."""
+    parent = os.getpid()
+    real = V.python_parse
+
+    def fails_here(path, data):
+        if os.getpid() == parent:
+            raise RuntimeError("planted in the first half")
+        return real(path, data)
+    todo = [(f"s{i}", f"pkg/m{i}.py", "".join(f"import mod_{i}_{k}\n" for k in range(200)).encode(), f"d{i}")
+            for i in range(60)]                  # the child's half: 30 x 200 imports, far above 64 KiB
+    monkeypatch.setattr(V, "python_parse", fails_here)
+    monkeypatch.setenv("WOPT_JOBS", "force")
+    signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError("the wait hung")))
+    signal.alarm(30)
+    try:
+        with pytest.raises(InternalError) as e:
+            C.parse_all(todo)
+    finally:
+        signal.alarm(0)
+    assert "planted in the first half" in str(e.value)
