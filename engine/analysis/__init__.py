@@ -136,7 +136,7 @@ def _analyze(ws, plan, review, *, saved_templates: bool, families: bool, content
     from ..model.errors import InternalError, WoptError
     from . import cache as C
     detect_families = families
-    from ..model.plan import EditStep, MoveStep, PatchStep, WriteStep, normalize_relpath, step_kind, write_bytes
+    from ..model.plan import MoveStep, WriteStep, normalize_relpath, step_kind, write_bytes
     from . import batches as B
     from . import flags as F
     from . import ordering as O

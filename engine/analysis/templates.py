@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import keyword
 import operator
 import posixpath
 import re
@@ -317,11 +318,10 @@ def candidates(items: Iterable[tuple[str, str, bytes | None]]) -> list[_Cand]:
 MAX_SEEDS = 8                  # shapes per cheap bucket read by pattern instead of tokenized
 _FAST_LEXERS = {"PythonLexer"}
 _ASCII_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-# each slot kind the fast path reads, as (the seed's value must match this, the member's
-# value is read with this); the member patterns are strict: anything the tokenizer could
-# read as more than one token (an escape, an interpolation, a non-ASCII name) is left out,
-# so such a file is tokenized instead. Kinds not listed stay literal (the file must repeat
-# the seed's value).
+# each slot kind the fast path reads, as the pattern both the seed's value and another
+# file's value must match; strict: anything the tokenizer could read as more than one token
+# (an escape, an interpolation, a non-ASCII name) is left out, so such a file is tokenized
+# instead. Kinds not listed stay literal (the file must repeat the seed's value).
 _SLOT = {
     "name": _ASCII_NAME, "class_name": _ASCII_NAME, "func_name": _ASCII_NAME,
     # a module's name as pygments reads it after from/import: dots and names, relative too
@@ -335,12 +335,7 @@ _SLOT = {
 _NAMES = {"name", "class_name", "func_name", "module"}
 
 
-def _reserved() -> frozenset[str]:
-    import keyword
-    return frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {"type", "_"}
-
-
-_RESERVED = _reserved()
+_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {"type", "_"}
 
 
 _SLOT_RE = {k: re.compile(v) for k, v in _SLOT.items()}
@@ -496,7 +491,7 @@ def _sig_digest(c: _Cand) -> str:
 
 
 def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int = MIN_MEMBERS,
-           start: int = 1, cache=None, fast: bool | None = None) -> list[Family]:
+           start: int = 1, cache=None, fast: bool = True) -> list[Family]:
     """Families among whole-file writes `(step, path, content)`, with their outliers.
 
     Cheap first: files are bucketed by (lexer, line count) and only files sharing that with
@@ -504,9 +499,10 @@ def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int =
     the shape signature of a content comes from the content cache (`cache`, see cache.py)
     when it was seen before, so only members of a possible family are tokenized again.
 
-    Within a bucket, a tokenized file becomes a *seed*: its tokens as a pattern (`_Seed`), the
-    constant text verbatim and each slot a run of the characters its kind allows, so a file
-    of the same shape is read by one regular-expression match instead of being tokenized.
+    Within a bucket, a tokenized file becomes a *seed* (`_Seed`): its constant text
+    verbatim and each slot a run of the characters its kind allows, so a file of the same
+    shape is read by that shape (one compiled expression once it has read a second file)
+    instead of being tokenized.
     The pattern is strict (a file it does not take is simply tokenized), and whatever it
     takes renders back byte for byte like every member. `fast=False` tokenizes every file
     (the reference the tests compare with)."""
@@ -569,7 +565,7 @@ def detect(items: Iterable[tuple[str, str, bytes | None]], *, min_members: int =
             if tried >= MAX_SEEDS and not hits:
                 seeds = []       # no file of this bucket had a seen shape: stop looking
             elif (tried < MAX_SEEDS and len(idx) - at > min_members - 1
-                    and (fast is None or fast) and lx in _FAST_LEXERS):
+                    and fast and lx in _FAST_LEXERS):
                 tried += 1
                 built = _Seed.build(c, sig_of[i], significant)
                 if built is not None:
