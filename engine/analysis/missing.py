@@ -71,10 +71,6 @@ class Missing:
         said: list[str] = [f"step {steps[p]} {p}" for p in self.deleted if p in steps]
         return text[:-1] + "; " + ", ".join(said) + ")" if said else text
 
-    @property
-    def message(self) -> str:
-        return self.text()
-
 
 class Disk:
     """What the disk holds now, read through the workspace: the names in a directory and a
@@ -426,11 +422,6 @@ class ImportCheck:
                 if line not in lines:
                     lines.append(line)
         return found
-
-
-def step_missing_imports(ws, plan, review, decision_of: Callable[[str], str]) -> dict[str, list[str]]:
-    """`ImportCheck(ws, plan, review).find(decision_of)`: the check asked once."""
-    return ImportCheck(ws, plan, review).find(decision_of)
 
 
 def _line_in(data: bytes | None, m: Missing) -> int | None:

@@ -30,7 +30,7 @@ def ws_with(tmp_path, files: dict[str, str]) -> Workspace:
 def found(tmp_path, disk: dict[str, str], plan: dict[str, str | None]) -> list[tuple[str, int, str]]:
     ws = ws_with(tmp_path, disk)
     files = {p: (t.encode() if t is not None else None) for p, t in plan.items()}
-    return [(m.path, m.line, m.message) for m in missing_imports(files, Disk(ws))]
+    return [(m.path, m.line, m.text()) for m in missing_imports(files, Disk(ws))]
 
 
 def test_relative_import_of_a_module_nobody_provides(tmp_path):
@@ -149,7 +149,7 @@ def test_no_finding_on_real_packages(tmp_path, layout):
     # the check is live on this tree: deleting one module flags its importers
     plan["email/utils.py" if not layout else "src/email/utils.py"] = None
     got = missing_imports(plan, Disk(Workspace(tmp_path)))
-    assert got and all("email.utils" in m.message or "utils" in m.message for m in got)
+    assert got and all("email.utils" in m.text() or "utils" in m.text() for m in got)
     shutil.rmtree(tmp_path)
 
 
