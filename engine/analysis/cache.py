@@ -170,8 +170,12 @@ def seed_imports(cc: ContentCache, contents, steps) -> None:
     `validate_cached` reads, so the validation that follows compiles nothing again."""
     import gc
 
+    from ..model.errors import InternalError
     from . import imports as imp
-    from . import validate as V
+    try:
+        from . import validate as V
+    except ImportError as e:   # the checkers cannot load: stop, saying nothing was written
+        raise InternalError("validating the plan's Python files", e) from e
     # a syntax tree holds no cycles (freed by reference counting), but its many nodes trigger
     # the cycle collector, which then walks the whole heap (the plan and every content): paused
     paused = gc.isenabled()
