@@ -17,7 +17,7 @@ from wopt.engine.store import spool
 from wopt.engine.model.errors import WoptError
 from wopt.engine.store.workspace import Workspace
 
-from . import keymap
+from . import gcpolicy, keymap
 from .commands import WoptCommands
 from .messages import OpenPlan, ReviewChanged
 from .themes import load_themes, resolve
@@ -52,6 +52,15 @@ class WoptApp(App):
     COMMANDS = App.COMMANDS | {WoptCommands}
     BINDINGS = keymap.bindings("app")
     ENABLE_COMMAND_PALETTE = True
+
+    def get_driver_class(self):
+        """Textual's driver for this platform; on Linux one that quits without waiting for
+        its input thread (see tui/driver.py)."""
+        cls = super().get_driver_class()
+        if (cls.__module__, cls.__name__) == ("textual.drivers.linux_driver", "LinuxDriver"):
+            from .driver import QuickExitDriver
+            return QuickExitDriver
+        return cls
 
     def __init__(self, ws: Workspace, *, targets: list[str] | None = None, theme: str | None = None,
                  user_keys: dict[str, str] | None = None, problems: list[str] | None = None,
@@ -123,7 +132,10 @@ class WoptApp(App):
         for p in self.problems:
             self.notify(p, severity="warning", timeout=8)
         if self.targets:
-            self.open_plan(self.targets[0])
+            self.open_plan(self.targets[0])     # its model settles the collector
+        else:
+            self.call_after_refresh(gcpolicy.settle)
+        self.set_timer(gcpolicy.SETTLE_SECONDS, gcpolicy.settle_late)
 
     # ------------------------------------------------------------------ gate calls
     @work(thread=True, exclusive=True, group="app-waiting", exit_on_error=False)

@@ -60,9 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The `wopt` command: `main`, then the process ends without freeing its heap object by
+    object (see procexit)."""
+    from .procexit import exit_now
+    exit_now(main())
+
+
 def _err(msg: str) -> None:
     sys.stderr.write(f"wopt: error: {msg}\n")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -206,6 +206,16 @@ def test_the_quick_path_of_normalize_relpath_agrees_with_the_full_one(path):
     assert normalize_relpath(path) == "/".join(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
 
 
+@settings(max_examples=5000, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", ".", "/", "\\", ":", "\x00", ".git", ".GIT", ".wopt", ".Wopt",
+                                 "..", "C:", "\u0130"]), max_size=8).map("".join))
+def test_check_relpath_accepts_exactly_what_the_full_check_accepts_and_gives_its_reason(path):
+    """The string-only path for plain paths answers as the full check does: the same None,
+    and for any other path the full check's own reason."""
+    from wopt.engine.model.plan import _check_relpath_full, check_relpath
+    assert check_relpath(path) == _check_relpath_full(path)
+
+
 def test_a_headless_apply_on_a_cold_cache_parses_each_python_content_once(tmp_path, monkeypatch):
     """The ordering (imports) and the validation (syntax) share one parse per content, and
     an apply after an analysis of the same contents parses nothing."""

@@ -19,7 +19,7 @@ from wopt.engine.analysis.model import ReviewModel
 from wopt.engine.model.errors import WoptError
 from wopt.engine.model.review import APPROVED, PENDING, REJECTED, Review, ReviewPatch
 
-from .. import keymap
+from .. import gcpolicy, keymap
 from ..widgets.key_bar import KeyBar
 from .dialogs import ConfirmScreen, ReasonScreen
 from ..messages import ReviewChanged
@@ -203,8 +203,10 @@ class ReviewScreen(Screen):
         # closing the plan or quitting the app never waits for an analysis nobody will see
         self._closed = True
         self._stop_elsewhere()
+        gcpolicy.release()
 
     def _analysis_failed(self, message: str) -> None:
+        gcpolicy.settle()
         self.diff_view.set_message(message)
         self.notify(message, title="Cannot analyse this plan", severity="error", timeout=10)
 
@@ -219,6 +221,7 @@ class ReviewScreen(Screen):
         self._rebuild(keep=keep)
         if self._shown is not None:
             self._show_step(self._shown, force=True)
+        self.app.call_after_refresh(gcpolicy.settle)     # the model lives as long as the screen
 
     def select_step(self, sid: str) -> None:
         """Show `sid` (once the model is there)."""
