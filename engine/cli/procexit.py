@@ -14,15 +14,19 @@ from typing import Iterable, NoReturn
 
 
 def exit_now(code: int, *, abandon: Iterable[threading.Thread] = ()) -> NoReturn:
-    """Exit with `code`: wait for every non-daemon thread (but those in `abandon`, which
-    only wait to notice they are done), run the atexit handlers, flush
-    stdout and stderr, then end the process without finalizing its objects. Nothing wopt
-    writes waits on finalization: every file it writes is closed (and synced) by the code
-    that wrote it. A failed flush of stdout exits 120, as the interpreter does."""
-    skip = {threading.current_thread(), *abandon}
-    for th in threading.enumerate():
-        if th not in skip and not th.daemon:
-            th.join()
+    """Exit with `code`: wait for every non-daemon thread as the interpreter does (unless
+    only threads in `abandon` are left, which only wait to notice they are done), run the
+    atexit handlers, flush stdout and stderr, then end the process without finalizing its
+    objects. Nothing wopt writes waits on finalization: every file it writes is closed (and
+    synced) by the code that wrote it. A failed flush of stdout exits 120, as the
+    interpreter does."""
+    me = threading.current_thread()
+    skip = set(abandon)
+    if any(th is not me and not th.daemon and th not in skip for th in threading.enumerate()):
+        # what the interpreter does first at its exit: the thread pools are told to stop
+        # (their idle workers would otherwise wait forever) and every non-daemon thread,
+        # abandoned ones included, is joined
+        getattr(threading, "_shutdown")()
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()

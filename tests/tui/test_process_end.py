@@ -23,6 +23,8 @@ def _run(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_exit_now_joins_threads_runs_atexit_flushes_and_keeps_the_code(tmp_path):
+    """A thread still writing is waited for, a thread pool with idle workers does not hang
+    the exit (the interpreter's own thread shutdown tells it to stop)."""
     r = _run(f"""
         import atexit, sys, threading, time
         from pathlib import Path
@@ -32,6 +34,9 @@ def test_exit_now_joins_threads_runs_atexit_flushes_and_keeps_the_code(tmp_path)
             time.sleep(0.3)
             (out / "thread").write_text("done")
         threading.Thread(target=late).start()
+        from concurrent.futures import ThreadPoolExecutor
+        pool = ThreadPoolExecutor(2)               # idle workers: told to stop, as at any exit
+        pool.submit(lambda: 1).result()
         atexit.register(lambda: (out / "atexit").write_text("ran"))
         sys.stdout.write("buffered, not yet flushed")
         exit_now(3)
