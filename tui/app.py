@@ -53,6 +53,10 @@ class WoptApp(App):
     BINDINGS = keymap.bindings("app")
     ENABLE_COMMAND_PALETTE = True
 
+    def exit(self, *args, **kwargs) -> None:
+        gcpolicy.end()          # no collection while the app quits
+        super().exit(*args, **kwargs)
+
     def get_driver_class(self):
         """Textual's driver for this platform; on Linux one that quits without waiting for
         its input thread (see tui/driver.py)."""

@@ -13,7 +13,10 @@ the collector alone) therefore:
   collector no longer walks them) and turns the collector on for what comes after;
 - `release()`s when a review closes: frozen objects become collectable again, so a closed
   plan's cycles are freed by a later collection and not kept for the life of the process,
-  and the collector is on whatever happened before.
+  and the collector is on whatever happened before;
+- `end()`s when the app exits: the collector off for good, and no release (which would make
+  the next collection walk the whole plan while the app quits; the process then ends
+  without freeing anything, see `wopt.tui.main.entry`).
 
 Objects freed by reference counting (most of them) are freed at once whatever the policy."""
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import gc
 
 _on = False
+_ending = False
 SETTLE_SECONDS = 10.0
 
 
@@ -32,7 +36,7 @@ def start() -> None:
 
 
 def settle() -> None:
-    if _on:
+    if _on and not _ending:
         gc.freeze()        # (collecting first would walk everything made since the start)
         gc.enable()
 
@@ -44,6 +48,13 @@ def settle_late() -> None:
 
 
 def release() -> None:
-    if _on:
+    if _on and not _ending:
         gc.unfreeze()
         gc.enable()
+
+
+def end() -> None:
+    global _ending
+    if _on:
+        _ending = True
+        gc.disable()

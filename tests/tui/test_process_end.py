@@ -110,6 +110,11 @@ def test_the_collector_policy_acts_only_once_started(tmp_path):
         assert gc.isenabled()
         gcpolicy.release()
         assert gc.isenabled() and gc.get_freeze_count() == 0
+        gcpolicy.settle()
+        frozen = gc.get_freeze_count()
+        gcpolicy.end()                        # the app quits: nothing unfrozen, nothing collected
+        gcpolicy.release(); gcpolicy.settle()
+        assert not gc.isenabled() and gc.get_freeze_count() == frozen
         print("ok")
         """, tmp_path)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
