@@ -177,15 +177,15 @@ def _ordered_outcome(ws: Workspace, plan: Plan, ids: list[str], review, edited, 
     return ordered, out
 
 
-def _validate(changes: list[Change], allow_invalid: bool, ws: Workspace | None = None, cc=None) -> list:
-    """The findings on the net changes; invalid content (what the plan breaks) refuses the
+def _validate(changes: list[Change], allow_invalid: bool, cc) -> list:
+    """The findings on the net changes (each content's syntax check kept in, or taken from,
+    the content cache `cc`, which is saved); invalid content (what the plan breaks) refuses the
     apply unless `allow_invalid`. A validator that raises or cannot be imported is wopt's
     internal error: it refuses the apply too (fail closed), unless `allow_invalid`, the
     person's explicit choice to apply without validation."""
     try:
         # each content's syntax check once: an analysis of the same contents already did it
-        from ..analysis.cache import ContentCache, validate_changes_cached
-        cc = cc if cc is not None else ContentCache(ws)
+        from ..analysis.cache import validate_changes_cached
         findings = list(validate_changes_cached(changes, None, cc))
         cc.save()
     except Exception as e:
@@ -323,7 +323,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
             _record(ws, base, started)
             raise err
         try:
-            _validate(out.changes, allow_invalid, ws, cc)
+            _validate(out.changes, allow_invalid, cc)
         except (ApplyError, InternalError) as err:
             base.error = str(err)
             _record(ws, base, started)
