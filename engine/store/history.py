@@ -7,63 +7,25 @@ Shape of a record (read by `wopt history`, `wopt stats` and the TUI's history sc
      "durations": {phase: seconds}, "fsyncs", "error"?, "steps": [ids], "paths": [rel paths],
      "optimization_rate"?, "undone_by"?, "undoes"?}
 
-The file is append-only; `undone_by` is filled in by `read_history` from the undo records
+A record is written from a `HistoryRecord` (history_record.py: reading the history needs no
+msgspec). The file is append-only; `undone_by` is filled in by `read_history` from the undo records
 (an undo record names the transaction it undoes in `undoes`). It is written through fsio (its
 operations counted, cut by fault injection), opened without following any symlink.
 """
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import msgspec
+from typing import TYPE_CHECKING, Any
 
 from . import fsio
 from ..model.errors import WoptError
 from ..model.jsonl import iter_objects
 from .workspace import Workspace
 
+if TYPE_CHECKING:
+    from .history_record import HistoryRecord
+
 HISTORY = ".wopt/history.jsonl"
-
-
-def _no_ops() -> dict[str, int]:
-    return {"create": 0, "replace": 0, "delete": 0, "chmod": 0, "move": 0}
-
-
-class HistoryRecord(msgspec.Struct, kw_only=True):
-    """One transaction as `append` writes it (the shape above). `read_history` returns the
-    records as dicts of this shape, with `undone_by` filled in."""
-
-    tx: str
-    plan: str | None
-    kind: str                     # apply | undo
-    mode: str | None
-    outcome: str                  # committed | rolled_back | refused
-    started: str | None
-    files: int = 0
-    ops: dict[str, int] = msgspec.field(default_factory=_no_ops)
-    bytes: int = 0
-    durations: dict[str, float] = msgspec.field(default_factory=dict)
-    fsyncs: int = 0
-    steps: list[str] = msgspec.field(default_factory=list)
-    paths: list[str] = msgspec.field(default_factory=list)
-    error: str | None = None
-    undoes: str | None = None
-    optimization_rate: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The record as written: the optional fields only when set."""
-        d: dict[str, Any] = {"tx": self.tx, "plan": self.plan, "kind": self.kind, "mode": self.mode,
-                             "outcome": self.outcome, "started": self.started, "files": self.files,
-                             "ops": self.ops, "bytes": self.bytes, "durations": self.durations,
-                             "fsyncs": self.fsyncs, "steps": self.steps, "paths": self.paths}
-        if self.error:
-            d["error"] = self.error
-        if self.undoes:
-            d["undoes"] = self.undoes
-        if self.optimization_rate is not None:
-            d["optimization_rate"] = self.optimization_rate
-        return d
 
 
 def history_file(ws: Workspace):
@@ -74,7 +36,7 @@ def append(ws: Workspace, record: HistoryRecord | dict[str, Any], *, sync: bool 
            t: fsio.Tree | None = None) -> None:
     """Append one record (one line, one write, so concurrent readers never see half of it);
     fsync'd with `sync` (an undo's record, part of its bookkeeping)."""
-    if isinstance(record, HistoryRecord):
+    if not isinstance(record, dict):
         record = record.to_json()
     line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     own = t is None

@@ -23,7 +23,7 @@ from ..model.plan import ABSENT, MoveStep, Plan, sha256
 from ..store.workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..store.history import HistoryRecord
+    from ..store.history_record import HistoryRecord
 
 Listener = Callable[[Event], None]
 
@@ -221,7 +221,7 @@ def _moves(plan: Plan, ids: Sequence[str], out: Outcome) -> int:
 
 
 def _history_record(res: TxResult, started: str, optimization_rate: float | None = None) -> HistoryRecord:
-    from ..store.history import HistoryRecord
+    from ..store.history_record import HistoryRecord
     rec = HistoryRecord(tx=res.tx, plan=res.plan, kind=res.kind, mode=res.mode, outcome=res.outcome,
                         started=started, files=res.files, bytes=res.bytes, durations=res.durations,
                         fsyncs=res.fsyncs, steps=res.steps, paths=res.paths, error=res.error,

@@ -171,7 +171,8 @@ def _recover(ws: Workspace) -> list[str]:
 
 
 def _record(ws: Workspace, t: fsio.Tree, m: txn.Manifest) -> None:
-    from ..store.history import HistoryRecord, append
+    from ..store.history import append
+    from ..store.history_record import HistoryRecord
     try:
         append(ws, HistoryRecord(tx=m.tx, plan=m.plan, kind=m.kind, mode=m.mode, outcome="rolled_back",
                                  started=m.started, files=len(m.entries), ops={},

@@ -55,7 +55,7 @@ from ..model.plan import ABSENT, SYMLINK_MODE, check_relpath, is_symlink_mode, n
 from ..store.workspace import Workspace
 
 if TYPE_CHECKING:
-    from ..store.history import HistoryRecord
+    from ..store.history_record import HistoryRecord
 
 MODES = ("rename", "journal")
 MAGIC = b"WOPTJ1"
@@ -1409,7 +1409,8 @@ def finish_undo(ws: Workspace, tx: str, *, record: HistoryRecord | None = None,
                 remove_dirs(t, undone.dirs)
         else:
             target = None
-        from ..store.history import HistoryRecord, append, read_history
+        from ..store.history import append, read_history
+        from ..store.history_record import HistoryRecord
         if not any(r.get("tx") == tx for r in read_history(ws)):
             rec = record or HistoryRecord(tx=tx, plan=m.plan, kind="undo", mode=m.mode, outcome="committed",
                                           started=m.started, files=len(m.entries), steps=m.steps,

@@ -12,7 +12,7 @@ import pytest
 
 from wopt.engine.cli import common
 from wopt.engine.cli.main import main
-from wopt.engine.store.history import HistoryRecord
+from wopt.engine.store.history_record import HistoryRecord
 
 
 def _rec(i: int, **kw) -> dict:

@@ -14,7 +14,8 @@ import pytest
 from wopt.engine.tx import transaction as txn
 from wopt.engine.tx.apply import undo
 from wopt.engine.store.config import load_config
-from wopt.engine.store.history import HistoryRecord, read_history
+from wopt.engine.store.history import read_history
+from wopt.engine.store.history_record import HistoryRecord
 from wopt.engine.tx.recovery import needs_recovery, recover
 from wopt.engine.store.workspace import Workspace
 
