@@ -104,10 +104,21 @@ def cmd_list(args) -> int:
     if not rows:
         print("no pending plans (agents' proposals land in .wopt/plans/; see `wopt ingest`)")
         return 0
+    header = ["plan", "source", "title", "steps", "files", "reviewed", "created"]
+    if not any("error" in r for r in rows):
+        from .common import plain_table, write_bytes
+        # plain text written as rich would write it, without loading rich, where that is
+        # provably so (the table fits the width: rich then neither wraps nor truncates a cell)
+        plain = plain_table(header, [[r["id"], r["source"], r["title"] or "", str(r["steps"]), str(r["files"]),
+                                      f"{r['decided']}/{r['steps']}", r["created"] or ""] for r in rows])
+        if plain is not None:
+            write_bytes(plain.encode())
+            return 0
     from rich.table import Table
     t = Table(box=None, header_style="bold")
-    for col in ("plan", "source", "title", "steps", "files", "reviewed", "created"):
-        t.add_column(col)
+    for col in header:
+        # a plan's id is what the next command takes: never cut (the other columns give way)
+        t.add_column(col, no_wrap=col == "plan")
     for r in rows:
         if "error" in r:
             t.add_row(r["id"], "[red]unreadable[/]", r["error"], "", "", "", "")

@@ -126,8 +126,16 @@ def rich_would_print_plainly(text: str) -> bool:
 def _plain_cell(text: str) -> bool:
     """A cell rich prints as it is: printable ASCII, no markup or emoji code, no run of spaces
     or space at an end (that wrapping could move)."""
-    return (text.isascii() and text.isprintable() and not any(c in text for c in "[]:\\")
-            and "  " not in text and text == text.strip())
+    return (text.isascii() and text.isprintable() and not any(c in text for c in "[]\\")
+            and "  " not in text and text == text.strip() and _no_emoji_code(text))
+
+
+def _no_emoji_code(text: str) -> bool:
+    """True when rich's emoji replacement leaves `text` as it is, decided without loading its
+    table of names: rich reads a code only between two colons with no space between them, so
+    every run between two colons holds a space or is one or two digits (no emoji is named so:
+    its numeric names are 100 and 1234). Times (`18:05:09`) pass; `:smile:` does not."""
+    return all(" " in p or (p.isdigit() and len(p) <= 2) for p in text.split(":")[1:-1])
 
 
 def plain_table(header: list[str], rows: list[list[str]], *, right: frozenset[int] = frozenset(),
