@@ -14,7 +14,9 @@ def register(sub, common) -> None:
                        "undoable transaction. Asks once when run in a terminal.")
     p.add_argument("plan", metavar="PLAN")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask (required without a terminal)")
-    p.add_argument("--only", nargs="+", action="extend", metavar="STEP", help="apply only these steps")
+    p.add_argument("--only", nargs="+", action="extend", metavar="STEP",
+                   help="apply only these steps, whatever the review decided about them, with the "
+                   "content it gave them (edits, chosen hunks)")
     p.add_argument("--all", action="store_true", help="apply every step, whatever the review says")
     p.add_argument("--mode", choices=("rename", "journal"), default="rename",
                    help="rename: new inode per file (default); journal: in place behind a rollback journal")
@@ -104,6 +106,9 @@ def cmd_apply(args) -> int:
             raise UsageError(f"plan {plan.id} has no step {', '.join(map(repr, unknown))}",
                              hint="`wopt show PLAN` lists its steps")
         step_ids = list(args.only)
+        # the named steps land as the review shaped them (edits, hunks, rebases, order),
+        # whatever it decided about them
+        review = spool.load_review(ws, plan.id)
     elif not args.all:
         r = spool.load_review(ws, plan.id)
         if r.decisions:
@@ -135,7 +140,7 @@ def cmd_apply(args) -> int:
 
     # a review may have approved a family whole (saved as a template once applied): that needs
     # the plan's model; without one, the apply counts its optimization rate from its own run
-    model = _model(ws, plan, review) if review is not None else None
+    model = _model(ws, plan, review) if review is not None and not args.only else None
     listener, ctx = _progress(not args.json)
     with ctx:
         res = apply_plan(ws, plan, step_ids, mode=args.mode, on_event=listener,

@@ -105,10 +105,14 @@ def _now() -> str:
 
 
 def _selection(plan: Plan, step_ids, edited, hunks, review):
-    """(step ids, edited contents, kept hunks, rebased preconditions) of an apply."""
+    """(step ids, edited contents, kept hunks, rebased preconditions) of an apply. With a
+    review, the steps are its approved ones unless the caller names them (`--only` chooses
+    steps, not content): either way the review's edits, hunk picks and rebases shape them, so
+    the bytes that land are the ones the person approved."""
     rebased = dict(review.rebased) if review is not None and getattr(review, "rebased", None) else None
-    if step_ids is None and review is not None:
-        step_ids = review.approved([s.id for s in plan.steps])
+    if review is not None:
+        if step_ids is None:
+            step_ids = review.approved([s.id for s in plan.steps])
         if edited is None and (review.edited or review.edited_raw):
             edited = review.edited_contents()
         if hunks is None and review.hunks:

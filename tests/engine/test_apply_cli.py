@@ -87,6 +87,38 @@ def test_only_applies_the_named_steps(mixed_ws):
     assert r.returncode == 2 and "no step 'nope'" in r.stderr.decode()
 
 
+def test_only_applies_the_named_steps_as_the_review_shaped_them(mixed_ws, tmp_path):
+    """--only chooses steps, not content: a step the person edited in the review lands with
+    the bytes they approved, a step whose hunks they picked lands with those hunks only."""
+    ws = Workspace(mixed_ws)
+    rv = Review(plan_id="mixed")
+    rv.set("s02", "rejected")                                  # --only overrides decisions
+    rv.edited["s02"] = "# shop\n\nThe shop, as the person wrote it.\n"
+    spool.save_review(ws, rv)
+    before = snapshot(mixed_ws)
+    r = run_wopt("apply", "mixed", "--yes", "--only", "s02", "--json", root=mixed_ws)
+    assert r.returncode == 0, r.stderr.decode()
+    assert (mixed_ws / "README.md").read_bytes() == b"# shop\n\nThe shop, as the person wrote it.\n"
+    a, b = before["files"], snapshot(mixed_ws)["files"]
+    assert {k for k in set(a) | set(b) if a.get(k) != b.get(k)} == {"README.md"}
+    # hunks: a two-hunk step of which the person kept only the second
+    root = tmp_path / "hunks"
+    (root / ".git").mkdir(parents=True)
+    old = "".join(f"line {i}\n" for i in range(40))
+    (root / "f.txt").write_text(old)
+    new = old.replace("line 2\n", "line 2 changed\n").replace("line 35\n", "line 35 changed\n")
+    (tmp_path / "h.json").write_text(json.dumps({"version": 1, "id": "h", "steps": [
+        {"kind": "write", "id": "s1", "path": "f.txt", "content": new}]}))
+    assert run_wopt("ingest", str(tmp_path / "h.json"), root=root).returncode == 0
+    hw = Workspace(root)
+    hv = Review(plan_id="h")
+    hv.hunks["s1"] = [1]
+    spool.save_review(hw, hv)
+    r = run_wopt("apply", "h", "--yes", "--only", "s1", root=root)
+    assert r.returncode == 0, r.stderr.decode()
+    assert (root / "f.txt").read_text() == old.replace("line 35\n", "line 35 changed\n")
+
+
 def test_review_decisions_choose_the_steps(mixed_ws):
     ws = Workspace(mixed_ws)
     rv = Review(plan_id="mixed")
