@@ -277,7 +277,7 @@ def cmd_check(args) -> int:
     for sid, e in step_errors:
         c.print(f"[red]conflict[/] {escape(e)}")
     for sid, w in stale:
-        c.print(f"[yellow]stale[/] step {escape(sid)}: {escape(w)} [dim](`wopt rebase {escape(model.plan_id)} "
+        c.print(f"[yellow]stale[/] step {escape(sid)}: {escape(w)} [dim](`wopt rebase {escape(r['plan'])} "
                 f"{escape(sid)}` merges it onto the file now)[/]")
     for o in overlaps:
         c.print(f"[yellow]note[/] plan {escape(o['plan'])} also touches " + ", ".join(escape(p) for p in o["paths"][:5]))

@@ -64,6 +64,28 @@ def test_the_second_answer_is_the_first_without_analysis(tmp_path, capsys, monke
         assert _run(capsys, tmp_path, question[0], "p1", *question[1:]) == first
 
 
+@pytest.mark.parametrize("question", [("check",), ("check", "--json")], ids=" ".join)
+def test_a_check_that_found_stale_steps_and_overlaps_answers_again_alike(tmp_path, capsys, monkeypatch, question):
+    """Everything a failing check prints (a stale step with its rebase hint, a conflict, another
+    plan touching the same file) comes back alike from the kept answer."""
+    _project(tmp_path)
+    d = tmp_path / ".wopt" / "plans"
+    steps = [{"kind": "write", "id": "old", "path": "pkg/mod.py", "content": "x = 1\n",
+              "precondition": "sha256:" + "0" * 64},
+             {"kind": "edit", "id": "gone", "path": "pkg/mod.py",
+              "edits": [{"old_string": "no such text", "new_string": "y"}]}]
+    (d / "p2.json").write_text(json.dumps({"version": 1, "id": "p2", "steps": steps}))
+    first = _run(capsys, tmp_path, question[0], "p2", *question[1:])
+    assert first[0] == 1 and "p1" in first[1] and "not in the file" in first[1], first
+    if "--json" in question:
+        assert [x["step"] for x in json.loads(first[1])["stale"]] == ["old"]
+    else:
+        assert "wopt rebase p2 old" in first[1].replace("`", ""), first
+    with monkeypatch.context() as m:
+        _no_analysis(m)
+        assert _run(capsys, tmp_path, question[0], "p2", *question[1:]) == first
+
+
 def test_a_changed_file_review_or_answer_is_not_trusted(tmp_path, capsys, monkeypatch):
     _project(tmp_path)
     rc, out = _run(capsys, tmp_path, "check", "p1", "--json")
