@@ -201,27 +201,16 @@ def _cut(s: str, n: int = 40) -> str:
 # --------------------------------------------------------------------------- check
 
 def other_plans_overlap(ws, plan_id: str, mine: set[str]) -> list[dict]:
-    """Other pending plans that touch the same files (a person should know before applying)."""
-    import os
-
-    from ..store import spool
-    try:
-        others = [n for n in os.listdir(spool.plans_dir(ws)) if n.endswith(".json") and n[:-5] != plan_id]
-    except (FileNotFoundError, NotADirectoryError):
-        others = []
-    if not others:
-        return []   # no other plan file: none to decode
-    from ..model.plan import step_paths
+    """Other pending plans that touch the same files (a person should know before applying):
+    from the rows `wopt list` keeps (plan_index), so a plan read before is not decoded again."""
+    from .plan_index import entries
     out = []
-    for e in spool.list_plans(ws, skip=plan_id):
-        if e.plan is None or e.plan.id == plan_id:
+    for stem, row, paths in entries(ws):
+        if stem == plan_id or "error" in row or row.get("id") == plan_id or row.get("applied"):
             continue
-        rev = spool.load_review(ws, e.plan.id)
-        if rev.applied:
-            continue
-        both = sorted(mine & {p for s in e.plan.steps for p in step_paths(s)})
+        both = sorted(mine & set(paths))
         if both:
-            out.append({"plan": e.plan.id, "paths": both})
+            out.append({"plan": row["id"], "paths": both})
     return out
 
 

@@ -1,5 +1,6 @@
 """The rows of `wopt list`, kept in `.wopt/cache/plans-v1.json` so a list decodes no plan it
-decoded before (nor imports the plan model and msgspec to do so).
+decoded before (nor imports the plan model and msgspec to do so). Each entry keeps the paths
+the plan touches too, for the overlaps `wopt check` reports (`entries`).
 
 Each row is keyed by the plan file's name and the SHA-256 of its bytes and of its review's
 bytes (or their absence): a row is used only when both hash to what it was made from, so a
@@ -37,18 +38,26 @@ def _load(path: str) -> dict:
     return got["plans"]
 
 
-def _usable(entry, plan_hash: str, review_hash: str | None) -> dict | None:
+def _usable(entry, plan_hash: str, review_hash: str | None) -> tuple[dict, list[str]] | None:
     if not isinstance(entry, dict) or entry.get("plan") != plan_hash or entry.get("review") != review_hash:
         return None
-    row = entry.get("row")
+    row, paths = entry.get("row"), entry.get("paths")
     if not isinstance(row, dict) or not isinstance(row.get("id"), (str, type(None))) or "error" in row:
         return None
-    return row
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        return None
+    return row, paths
 
 
 def list_rows(ws) -> list[dict]:
     """`plan_summary` of every plan in the spool, in `spool.list_plans` order (created, file
     time, id); unreadable plans carry their error (and are never kept)."""
+    return [row for _, row, _ in entries(ws)]
+
+
+def entries(ws) -> list[tuple[str, dict, list[str]]]:
+    """(file stem, row, the paths its steps touch, sorted) of every plan in the spool, in
+    `list_rows` order; an unreadable plan's row carries its error, and no paths."""
     spool_dir = str(ws.spool)
     plans = os.path.join(spool_dir, "plans")
     try:
@@ -60,7 +69,7 @@ def list_rows(ws) -> list[dict]:
     index_path = os.path.join(spool_dir, "cache", NAME)
     index = _load(index_path)
     keep: dict[str, dict] = {}
-    keyed: list[tuple[tuple, dict]] = []
+    keyed: list[tuple[tuple, tuple[str, dict, list[str]]]] = []
     changed = False
     for name in names:
         f = os.path.join(plans, name)
@@ -73,34 +82,40 @@ def list_rows(ws) -> list[dict]:
             plan_hash = None
         if plan_hash is None:   # gone or unreadable meanwhile: as list_plans reads it
             return _slow(ws)
-        row = _usable(index.get(name), plan_hash, review_hash)
-        if row is None:
-            row = _row(ws, f, mtime)
-            if row is None:
+        got = _usable(index.get(name), plan_hash, review_hash)
+        if got is None:
+            got = _row(ws, f, mtime)
+            if got is None:
                 continue   # gone since it was listed, as list_plans skips it
             changed = True
+        row, paths = got
         if "error" not in row:
-            keep[name] = {"plan": plan_hash, "review": review_hash, "row": row}
-        keyed.append(((row.get("created") or "", mtime, row.get("id") or stem), row))
+            keep[name] = {"plan": plan_hash, "review": review_hash, "row": row, "paths": paths}
+        keyed.append(((row.get("created") or "", mtime, row.get("id") or stem), (stem, row, paths)))
     if changed or set(index) != set(keep):
         _save(ws, index_path, keep)
     keyed.sort(key=lambda kr: kr[0])
-    return [r for _, r in keyed]
+    return [e for _, e in keyed]
 
 
-def _row(ws, f: str, mtime: float) -> dict | None:
+def _row(ws, f: str, mtime: float) -> tuple[dict, list[str]] | None:
     from pathlib import Path
 
     from ..store import spool
-    from .cmd_plans import plan_summary
     entry = spool.plan_entry(ws, Path(f))
-    return None if entry is None else plan_summary(ws, entry)
+    return None if entry is None else _summary(ws, entry)
 
 
-def _slow(ws) -> list[dict]:
-    from ..store import spool
+def _summary(ws, entry) -> tuple[dict, list[str]]:
+    from ..model.plan import step_paths
     from .cmd_plans import plan_summary
-    return [plan_summary(ws, e) for e in spool.list_plans(ws)]
+    paths = [] if entry.plan is None else sorted({p for s in entry.plan.steps for p in step_paths(s)})
+    return plan_summary(ws, entry), paths
+
+
+def _slow(ws) -> list[tuple[str, dict, list[str]]]:
+    from ..store import spool
+    return [(e.file.name[:-5], *_summary(ws, e)) for e in spool.list_plans(ws)]
 
 
 def _save(ws, path: str, plans: dict) -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
-from typing import Iterable, NoReturn
+
+TYPE_CHECKING = False   # typing is imported only by the type checker (see model/errors.py)
+if TYPE_CHECKING:
+    import threading
+    from typing import Iterable, NoReturn
 
 
 def exit_now(code: int, *, abandon: Iterable[threading.Thread] = ()) -> NoReturn:
@@ -20,9 +23,13 @@ def exit_now(code: int, *, abandon: Iterable[threading.Thread] = ()) -> NoReturn
     objects. Nothing wopt writes waits on finalization: every file it writes is closed (and
     synced) by the code that wrote it. A failed flush of stdout exits 120, as the
     interpreter does."""
-    me = threading.current_thread()
+    # a process that never imported threading started no thread to wait for (the interpreter
+    # itself looks for threads only where threading was imported)
+    threading = sys.modules.get("threading")
+    me = threading.current_thread() if threading is not None else None
     skip = set(abandon)
-    if any(th is not me and not th.daemon and th not in skip for th in threading.enumerate()):
+    if threading is not None and any(th is not me and not th.daemon and th not in skip
+                                     for th in threading.enumerate()):
         # what the interpreter does first at its exit: the thread pools are told to stop
         # (their idle workers would otherwise wait forever) and every non-daemon thread,
         # abandoned ones included, is joined

@@ -6,7 +6,13 @@ with `err.exit_code` (1 refused/failed, 2 usage).
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from collections import namedtuple
+
+# typing is imported only by the type checker: every command imports this module, and typing
+# takes longer to import than Python takes to start (tests/engine/test_cli_startup.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
 
 
 class WoptError(Exception):
@@ -63,14 +69,18 @@ class StepError(WoptError):
         super().__init__(f"{loc}: {message}" if loc else message, hint=hint)
 
 
-class Stale(NamedTuple):
-    """A step whose precondition no longer holds: what it expected at `path`, what is there
-    (hashes as `sha256:...` or `absent`)."""
+if TYPE_CHECKING:
+    class Stale(NamedTuple):
+        """A step whose precondition no longer holds: what it expected at `path`, what is there
+        (hashes as `sha256:...` or `absent`)."""
 
-    step: str
-    path: str
-    expected: str
-    found: str
+        step: str
+        path: str
+        expected: str
+        found: str
+else:
+    Stale = namedtuple("Stale", ["step", "path", "expected", "found"])
+    Stale.__doc__ = """A step whose precondition no longer holds (see the class above)."""
 
 
 class StaleError(WoptError):

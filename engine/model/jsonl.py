@@ -3,7 +3,10 @@ not an object (a torn last line, a log's noise) reported as None rather than rai
 from __future__ import annotations
 
 import json
-from typing import AnyStr, Iterator
+
+TYPE_CHECKING = False   # typing is imported only by the type checker (see errors.py)
+if TYPE_CHECKING:
+    from typing import AnyStr, Iterator
 
 
 def iter_objects(data: AnyStr) -> Iterator[tuple[AnyStr, dict | None]]:

@@ -15,7 +15,7 @@ operations counted, cut by fault injection), opened without following any symlin
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False   # typing is imported only by the type checker (see model/errors.py)
 
 from . import fsio
 from ..model.errors import WoptError
@@ -23,6 +23,8 @@ from ..model.jsonl import iter_objects
 from .workspace import Workspace
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .history_record import HistoryRecord
 
 HISTORY = ".wopt/history.jsonl"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False   # typing is imported only by the type checker (see model/errors.py)
 
 if TYPE_CHECKING:
     import hashlib

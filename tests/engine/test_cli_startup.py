@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from wopt.engine.tx import transaction as txn
@@ -159,3 +160,37 @@ def test_an_apply_without_a_terminal_loads_neither_rich_nor_jinja2(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "a.txt").read_text() == "two\n"
     assert not {m for m in _modules(r.stderr) if m.split(".")[0] in ("rich", "jinja2")}
+
+
+# --------------------------------------------------------------------------- what a start costs
+
+# modules a quick command must not load: each costs milliseconds at every start (typing alone
+# about 8 ms here, more than half of Python's own start), and none is needed to answer
+NOT_AT_START = ("typing", "msgspec", "rich", "dataclasses", "inspect", "threading")
+
+
+def test_quick_answers_import_nothing_they_do_not_need(tmp_path):
+    """`wopt history`, `wopt list` written plainly and `wopt check` asked again about an
+    unchanged plan, each as the console script runs it (`entry`, which ends the process)."""
+    root = _applied(tmp_path)
+    _plan(root, "q", 2, "2026-01-01T00:00:00Z")
+    env = {**os.environ, "COLUMNS": "200"}
+    for k in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        env.pop(k, None)
+    # asked twice: the first check analyses and keeps its answer, once the files it depends on
+    # are old enough to trust their timestamps (a change of ctime cannot be faked: wait)
+    from wopt.engine.analysis.cache import RACY_SECONDS
+    time.sleep(RACY_SECONDS + 0.2)
+    for first in (["check", "q"], ["list"]):     # list keeps each plan's row on first sight
+        assert subprocess.run([sys.executable, "-m", "wopt.engine.cli.main", *first], cwd=str(root),
+                              capture_output=True, env=env).returncode == 0
+    code = ("import sys, atexit; from wopt.engine.cli.main import entry; "
+            "atexit.register(lambda: sys.stderr.write('LOADED ' + ' '.join(sorted(m for m in sys.modules "
+            f"if m.split('.')[0] in {NOT_AT_START!r})) + '\\n')); sys.argv[1:] = sys.argv[2:]; entry()")
+    for args, says in ((["history"], "committed"), (["list"], "q"), (["check", "q"], "ok: 2 steps check")):
+        r = subprocess.run([sys.executable, "-c", code, "x", *args], cwd=str(root), capture_output=True,
+                           text=True, env=env)
+        assert r.returncode == 0, (args, r.stderr)
+        assert says in r.stdout, (args, r.stdout)
+        [loaded] = [ln for ln in r.stderr.splitlines() if ln.startswith("LOADED")]
+        assert loaded == "LOADED ", (args, loaded)
