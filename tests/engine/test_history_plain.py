@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from plain_vs_rich import at_widths, both_ways, no_forcing
 from wopt.engine.cli import common
 from wopt.engine.cli.main import main
 from wopt.engine.store.history_record import HistoryRecord
@@ -52,26 +53,9 @@ def _out(capsys, root: Path) -> str:
 
 @pytest.mark.parametrize("name", list(HISTORIES))
 def test_the_plain_table_is_what_rich_prints(tmp_path, capsys, monkeypatch, name):
-    for k in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"):
-        monkeypatch.delenv(k, raising=False)
+    no_forcing(monkeypatch)
     _history(tmp_path, HISTORIES[name])
-    real = common.plain_table
-    plain_used = []
-
-    def spy(*a, **k):
-        got = real(*a, **k)
-        plain_used.append(got is not None)
-        return got
-    for width in WIDTHS:
-        if width is None:
-            monkeypatch.delenv("COLUMNS", raising=False)
-        else:
-            monkeypatch.setenv("COLUMNS", width)
-        monkeypatch.setattr(common, "plain_table", spy)
-        mine = _out(capsys, tmp_path)
-        monkeypatch.setattr(common, "plain_table", lambda *a, **k: None)   # rich prints it
-        theirs = _out(capsys, tmp_path)
-        assert mine == theirs, (name, width)
+    plain_used = at_widths(monkeypatch, WIDTHS, lambda: _out(capsys, tmp_path))
     if name in ("one", "long plan ids"):   # 80 columns and more (long plan ids folded)
         assert plain_used[:2] == [True, False] and plain_used[4:] == [True] * 5, plain_used
     if name == "awkward notes":
@@ -94,16 +78,9 @@ def test_history_does_not_import_rich_when_written_plainly(tmp_path):
 def test_random_histories_and_widths(tmp_path, capsys, monkeypatch):
     import random
     rnd = random.Random(9)
-    for k in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"):
-        monkeypatch.delenv(k, raising=False)
+    no_forcing(monkeypatch)
     words = ["a", "plan", "x" * 30, "refactor-auth", "undo", "y" * 90, "-", "z9"]
-    real, used = common.plain_table, []
-
-    def spy(*a, **k):
-        got = real(*a, **k)
-        used.append(got is not None)
-        return got
-    monkeypatch.setattr(common, "plain_table", spy)
+    used = []
     for n in range(40):
         recs = []
         for i in range(rnd.randint(1, 6)):
@@ -114,9 +91,7 @@ def test_random_histories_and_widths(tmp_path, capsys, monkeypatch):
                              error=err, bytes=rnd.randint(0, 10 ** rnd.randint(1, 12))))
         _history(tmp_path, recs)
         monkeypatch.setenv("COLUMNS", str(rnd.randint(20, 220)))
-        mine = _out(capsys, tmp_path)
-        with monkeypatch.context() as m:
-            m.setattr(common, "plain_table", lambda *a, **k: None)
-            theirs = _out(capsys, tmp_path)
+        mine, theirs, plain = both_ways(monkeypatch, lambda: _out(capsys, tmp_path))
         assert mine == theirs, (n, recs)
+        used.append(plain)
     assert len(used) == 40 and 10 <= sum(used) < 40, sum(used)   # both ways taken

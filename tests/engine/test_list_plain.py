@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from plain_vs_rich import at_widths, both_ways, no_forcing
 from wopt.engine.cli import common
 from wopt.engine.cli.main import main
 
@@ -46,33 +47,12 @@ def _out(capsys, root: Path) -> str:
     return capsys.readouterr().out
 
 
-def _no_forcing(monkeypatch) -> None:
-    for k in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"):
-        monkeypatch.delenv(k, raising=False)
-
-
 @pytest.mark.parametrize("name", list(QUEUES))
 def test_the_plain_table_is_what_rich_prints(tmp_path, capsys, monkeypatch, name):
-    _no_forcing(monkeypatch)
+    no_forcing(monkeypatch)
     _queue(tmp_path, QUEUES[name])
     capsys.readouterr()
-    real = common.plain_table
-    plain_used = []
-
-    def spy(*a, **k):
-        got = real(*a, **k)
-        plain_used.append(got is not None)
-        return got
-    for width in WIDTHS:
-        if width is None:
-            monkeypatch.delenv("COLUMNS", raising=False)
-        else:
-            monkeypatch.setenv("COLUMNS", width)
-        monkeypatch.setattr(common, "plain_table", spy)
-        mine = _out(capsys, tmp_path)
-        monkeypatch.setattr(common, "plain_table", lambda *a, **k: None)   # rich prints it
-        theirs = _out(capsys, tmp_path)
-        assert mine == theirs, (name, width)
+    plain_used = at_widths(monkeypatch, WIDTHS, lambda: _out(capsys, tmp_path))
     if name == "several":     # 107 columns wide: rich narrows it below that, else it is written plainly
         assert plain_used == [False, False, False, False, False, True, True], plain_used
     if name == "awkward titles":
@@ -80,15 +60,10 @@ def test_the_plain_table_is_what_rich_prints(tmp_path, capsys, monkeypatch, name
 
 
 def test_random_queues_and_widths(tmp_path, capsys, monkeypatch):
-    _no_forcing(monkeypatch)
+    no_forcing(monkeypatch)
     rnd = random.Random(11)
     words = ["a", "plan", "x" * 30, "refactor-auth", "diff", "y" * 70, "-", "z9"]
-    real, used = common.plain_table, []
-
-    def spy(*a, **k):
-        got = real(*a, **k)
-        used.append(got is not None)
-        return got
+    used = []
     for n in range(25):
         root = tmp_path / f"q{n}"
         root.mkdir()
@@ -97,18 +72,14 @@ def test_random_queues_and_widths(tmp_path, capsys, monkeypatch):
         _queue(root, plans)
         capsys.readouterr()
         monkeypatch.setenv("COLUMNS", str(rnd.randint(30, 220)))
-        with monkeypatch.context() as m:
-            m.setattr(common, "plain_table", spy)
-            mine = _out(capsys, root)
-        with monkeypatch.context() as m:
-            m.setattr(common, "plain_table", lambda *a, **k: None)
-            theirs = _out(capsys, root)
+        mine, theirs, plain = both_ways(monkeypatch, lambda: _out(capsys, root))
         assert mine == theirs, (n, plans)
+        used.append(plain)
     assert len(used) == 25 and 5 <= sum(used) < 25, sum(used)   # both ways taken
 
 
 def test_an_unreadable_plan_is_drawn_by_rich(tmp_path, capsys, monkeypatch):
-    _no_forcing(monkeypatch)
+    no_forcing(monkeypatch)
     monkeypatch.setenv("COLUMNS", "200")
     _queue(tmp_path, QUEUES["one"])
     (tmp_path / ".wopt" / "plans" / "p-one.json").write_text("{not json")
