@@ -10,6 +10,8 @@ May import: `engine.model`, `engine.store`. Never the transaction, the agents or
 """
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from typing import Any
 
 from .model import Batch, DiffHunk, DiffLine, Edge, Family, FamilyMember, Finding, Flag, Outlier, ReviewModel, StepDiff, StepInfo
@@ -24,7 +26,32 @@ def analyze(ws, plan, review=None, *, saved_templates: bool = True, families: bo
     `families=False` skips template-family detection (a check or an apply does not show
     families; a model that has them is still used when the cache holds one). With `cache`, the
     model comes from `.wopt/cache/` when nothing it was made from changed, and is kept there
-    for the next command (see `cache.py`); validation results are kept per content either way."""
+    for the next command (see `cache.py`); validation results are kept per content either way.
+
+    The cyclic garbage collector is paused meanwhile (`collector_paused`)."""
+    with collector_paused():
+        return _analyze_or_load(ws, plan, review, saved_templates=saved_templates, families=families,
+                                cache=cache)
+
+
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused (as it was before, after). An analysis builds
+    a model of a few hundred thousand objects that all stay alive, and every full collection
+    meanwhile walks all of them: a quarter of the time of a 10,000-step analysis, and what
+    made it grow faster than the plan. Reference counting frees memory as always meanwhile
+    (a 10,000-step analysis peaks at the same size either way); the few cycles it leaves (a
+    syntax error's traceback) go at the next collection."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _analyze_or_load(ws, plan, review, *, saved_templates: bool, families: bool, cache: bool) -> ReviewModel:
     from . import cache as C
     base = C.model_key(ws, plan, review, f"saved={saved_templates}") if cache else None
     if base is not None:

@@ -214,3 +214,43 @@ def test_imports_are_parsed_once_per_content(tmp_path, monkeypatch):
     monkeypatch.setattr(imp, "_py_imports", boom)
     again = _dict(analyze(ws, plan))
     assert again == fresh and len(again["edges"]) == 3
+
+
+def test_the_collector_is_paused_while_analysing_and_as_it_was_after(tmp_path, monkeypatch):
+    """An analysis runs with the cyclic collector paused (analysis.collector_paused), whether it
+    analyses or loads its model from the cache, and leaves it as it found it, after an error
+    too."""
+    import gc
+
+    import wopt.engine.analysis as A
+    ws, plan = _ws(tmp_path)
+    seen = []
+    real = A._analyze
+
+    def spy(*a, **k):
+        seen.append(gc.isenabled())
+        return real(*a, **k)
+    monkeypatch.setattr(A, "_analyze", spy)
+    real_load = cache.load_model
+
+    def load_spy(*a, **k):
+        seen.append(gc.isenabled())
+        return real_load(*a, **k)
+    monkeypatch.setattr(cache, "load_model", load_spy)
+    assert gc.isenabled()
+    model = analyze(ws, plan)                 # analysed (and kept)
+    assert analyze(ws, plan) is not None      # loaded from the cache
+    assert seen and not any(seen) and gc.isenabled(), seen
+    gc.disable()
+    try:
+        analyze(ws, plan, cache=False)
+        assert not gc.isenabled()             # not turned on by the analysis
+    finally:
+        gc.enable()
+
+    def boom(*a, **k):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(A, "_analyze", boom)
+    with pytest.raises(RuntimeError):
+        analyze(ws, plan, cache=False)
+    assert gc.isenabled()
