@@ -25,15 +25,15 @@ def exit_now(code: int, *, abandon: Iterable[threading.Thread] = ()) -> NoReturn
     interpreter does."""
     # a process that never imported threading started no thread to wait for (the interpreter
     # itself looks for threads only where threading was imported)
-    threading = sys.modules.get("threading")
-    me = threading.current_thread() if threading is not None else None
+    threads = sys.modules.get("threading")
+    me = threads.current_thread() if threads is not None else None
     skip = set(abandon)
-    if threading is not None and any(th is not me and not th.daemon and th not in skip
-                                     for th in threading.enumerate()):
+    if threads is not None and any(th is not me and not th.daemon and th not in skip
+                                   for th in threads.enumerate()):
         # what the interpreter does first at its exit: the thread pools are told to stop
         # (their idle workers would otherwise wait forever) and every non-daemon thread,
         # abandoned ones included, is joined
-        getattr(threading, "_shutdown")()
+        getattr(threads, "_shutdown")()
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()
