@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 import typing
 from dataclasses import fields
@@ -263,10 +264,12 @@ def _split(mine, theirs) -> list:
 
     from ..model.errors import InternalError
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:   # the child: parse its half, send the answers, and leave at once
         code = 0
         try:
+            _end_with(parent)
             os.close(r)
             out = [[[list(x) for x in problems], _refs_entry(refs)]
                    for problems, refs in map(_parse_one, theirs)]
@@ -305,6 +308,21 @@ def _split(mine, theirs) -> list:
         return ours + [_parse_one(t) for t in theirs]
     return ours + [([tuple(x) for x in problems], None if entry[0] == 0 else _refs_of(entry[1]))
                    for problems, entry in body]
+
+
+def _end_with(parent: int) -> None:
+    """In the forked child: end when the process that forked it ends, so an analysis killed
+    (a plan closed in the app, whose analysis process is killed) leaves no half of its parse
+    running. On Linux the kernel sends SIGKILL when the parent goes (PR_SET_PDEATHSIG); a
+    parent gone before that was set is seen by its pid. Elsewhere, or should the kernel
+    refuse, the child ends on its own once its half is parsed (it finds the pipe closed): its
+    answers are never used without the parent, so nothing depends on this."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)   # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:
+        os._exit(3)
 
 
 def validate_changes_cached(changes, ws=None, cc: ContentCache | None = None):

@@ -120,3 +120,64 @@ def test_an_empty_review_shares_the_model_of_no_review(tmp_path, monkeypatch):
     analyze(ws, plan)
     from wopt.engine.analysis import cached
     assert cached(ws, plan, Review(plan_id=plan.id)) is not None
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    import os
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_analysis_leaves_no_half_of_its_parse_running(tmp_path):
+    """The second process that parses half of a large plan's Python ends with the process that
+    forked it: an analysis killed (a plan closed in the app) leaves no parse going on."""
+    import os
+    import signal
+    import subprocess
+    # about 4 s of parsing for each half on this machine
+    script = ("import sys\nfrom wopt.engine.analysis.cache import parse_all\n"
+              "body = ''.join(f'def f{i}(x):\\n    return x + {i}\\n' for i in range(30000)).encode()\n"
+              "todo = [(f's{k}', f'm{k}.py', body, '') for k in range(64)]\n"
+              "print('parsing', flush=True)\nparse_all(todo)\nprint('done', flush=True)\n")
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                         env={**os.environ, "WOPT_JOBS": "force"})
+    kids: list[int] = []
+    try:
+        assert p.stdout.readline().strip() == "parsing"
+        deadline = time.monotonic() + 20
+        while not kids and time.monotonic() < deadline:
+            kids = _children(p.pid)
+            time.sleep(0.02)
+        assert len(kids) == 1, kids
+        time.sleep(0.3)
+        assert _running(kids[0])
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
+        deadline = time.monotonic() + 1.5
+        while _running(kids[0]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _running(kids[0]), "the parse child outlived the killed analysis"
+    finally:
+        p.kill()
+        for k in kids:
+            if _running(k):
+                os.kill(k, signal.SIGKILL)
