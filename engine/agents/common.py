@@ -160,6 +160,9 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
         out = Outcome(pid, new, APPROVED)
         edited = {i: review.edited[i].encode("utf-8", "surrogateescape") for i in ids if i in review.edited}
         hunks = review.picks(ids)
+        # a step the person rebased onto the file as it is now (it went stale while the call
+        # waited) is checked against that file, as an apply from the review checks it
+        rebased = {i: review.rebased[i] for i in ids if i in review.rebased and i in edited}
         if edited or hunks:
             from ..store.effects import compute
             plan = spool.load_plan(ws, pid)
@@ -170,7 +173,8 @@ def gate(ws, payload: dict, make_calls, who, timeout: float, *, rewrites=lambda 
             out.content = {c.path: c.after for c in res.changes}
             if not rewrites(out):
                 from ..tx.apply import apply_plan
-                tx = apply_plan(ws, plan, ids, edited=edited or None, hunks=hunks or None)
+                tx = apply_plan(ws, plan, ids, edited=edited or None, hunks=hunks or None,
+                                rebased=rebased or None)
                 out.applied = tx.tx or "noop"
         return out
     finally:

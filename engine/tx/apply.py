@@ -1,7 +1,7 @@
 """The API the CLI and the TUI call to apply, undo and preview: lock, recovery, precondition
 check under the lock, commit order, validation, the transaction, history, the review's record.
 
-    apply_plan(ws, plan, step_ids=None, *, mode="rename", edited=None, hunks=None,
+    apply_plan(ws, plan, step_ids=None, *, mode="rename", edited=None, hunks=None, rebased=None,
                on_event=None, lock_timeout=10.0, allow_invalid=False, review=None) -> TxResult
     undo(ws, tx_id=None, on_event=None, *, lock_timeout=10.0) -> TxResult
     preview(ws, plan, step_ids=None, edited=None, hunks=None) -> Preview
@@ -104,12 +104,13 @@ def _now() -> str:
     return now_iso()
 
 
-def _selection(plan: Plan, step_ids, edited, hunks, review):
+def _selection(plan: Plan, step_ids, edited, hunks, review, rebased=None):
     """(step ids, edited contents, kept hunks, rebased preconditions) of an apply. With a
     review, the steps are its approved ones unless the caller names them (`--only` chooses
     steps, not content): either way the review's edits, hunk picks and rebases shape them, so
     the bytes that land are the ones the person approved."""
-    rebased = dict(review.rebased) if review is not None and getattr(review, "rebased", None) else None
+    if rebased is None:
+        rebased = dict(review.rebased) if review is not None and getattr(review, "rebased", None) else None
     if review is not None:
         if step_ids is None:
             step_ids = review.approved([s.id for s in plan.steps])
@@ -276,9 +277,14 @@ def _errors_message(errors: list[WoptError]) -> str:
 def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None, *, mode: str = "rename",
                edited: Mapping[str, bytes | str] | None = None,
                hunks: Mapping[str, Sequence[int]] | None = None,
+               rebased: Mapping[str, str] | None = None,
                on_event: Listener | None = None, lock_timeout: float = 10.0,
                allow_invalid: bool = False, review=None, model=None) -> TxResult:
     """Apply the selected steps of `plan` as one atomic transaction.
+
+    `edited`, `hunks` and `rebased` shape the steps as a review does (a step's edited content,
+    the hunks kept, the precondition a rebased step is checked against instead of its own);
+    without them they come from `review`, when given.
 
     `model` is the plan's review model (`analysis.analyze`) when the caller has one: its
     optimization rate goes into the history record, and the template families the review
@@ -289,7 +295,7 @@ def apply_plan(ws: Workspace, plan: Plan, step_ids: Sequence[str] | None = None,
     if mode not in txn.MODES:
         raise ApplyError(f"unknown mode {mode!r}", hint="use rename or journal")
     emit = on_event or ev.null_listener
-    ids, edited, hunks, rebased = _selection(plan, step_ids, edited, hunks, review)
+    ids, edited, hunks, rebased = _selection(plan, step_ids, edited, hunks, review, rebased)
     if not ids:
         raise ApplyError(f"plan {plan.id}: no step selected to apply",
                          hint="approve steps in the review, or name them with --only")

@@ -58,3 +58,32 @@ def test_claude_edit_approved_with_the_persons_edit_is_applied_by_wopt(tmp_path)
     assert h["permissionDecision"] == "deny" and "applied the edited version" in h["permissionDecisionReason"]
     assert (root / "app.py").read_text() == "x = 3\n"
     assert not spool.plan_file(ws, "claude-sess-E-gate").exists()
+
+
+def test_a_gated_edit_the_person_rebased_onto_the_file_now_is_applied_as_rebased(tmp_path):
+    """The file changed while the call waited (another write), so the step went stale; the
+    person merged it onto the file as it is now (a rebase: their content, and the file's
+    current hash as the step's precondition) and approved: that version lands."""
+    from wopt.engine.model.plan import sha256
+    root = tmp_path / "proj"
+    (root / ".git").mkdir(parents=True)
+    (root / "app.py").write_text("x = 1\n")
+    ws = Workspace(root)
+    pid = "claude-sess-E-gate"
+    t, box = _gate(root, "Edit", {"file_path": str(root / "app.py"), "old_string": "x = 1", "new_string": "x = 2"})
+    end = time.monotonic() + 20
+    while not (spool.plan_file(ws, pid).exists() and spool.load_plan(ws, pid).steps):
+        assert time.monotonic() < end, "the gate call never showed up"
+        time.sleep(0.02)
+    (root / "app.py").write_text("x = 1\ny = 5\n")          # changed meanwhile
+    sid = spool.load_plan(ws, pid).steps[0].id
+    with spool.review_lock(ws, pid):
+        review = spool.load_review(ws, pid)
+        review.edited[sid] = "x = 2\ny = 5\n"
+        review.rebased[sid] = sha256(b"x = 1\ny = 5\n")
+        review.set(sid, "approved")
+        spool.save_review(ws, review)
+    t.join(30)
+    h = box["out"]["hookSpecificOutput"]
+    assert (root / "app.py").read_text() == "x = 2\ny = 5\n", h
+    assert h["permissionDecision"] == "deny" and "applied the edited version" in h["permissionDecisionReason"]
