@@ -169,8 +169,6 @@ def seed_imports(cc: ContentCache, contents, steps) -> None:
     parsed now and kept for the next run. A content parsed here is parsed once for both its
     imports and its syntax check: the check's findings are kept under the key
     `validate_cached` reads, so the validation that follows compiles nothing again."""
-    import gc
-
     from ..model.errors import InternalError
     from . import imports as imp
     try:
@@ -178,10 +176,10 @@ def seed_imports(cc: ContentCache, contents, steps) -> None:
     except ImportError as e:   # the checkers cannot load: stop, saying nothing was written
         raise InternalError("validating the plan's Python files", e) from e
     # a syntax tree holds no cycles (freed by reference counting), but its many nodes trigger
-    # the cycle collector, which then walks the whole heap (the plan and every content): paused
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    # the cycle collector, which then walks the whole heap (the plan and every content): paused,
+    # as an analysis pauses it (an apply parses here outside any analysis)
+    from . import collector_paused
+    with collector_paused():
         todo: list[tuple[str, str, bytes, str]] = []      # (step, path, content, digest) to parse
         for sid, data in contents.items():
             s = steps.get(sid)
@@ -203,9 +201,6 @@ def seed_imports(cc: ContentCache, contents, steps) -> None:
             imp.seed(data, refs)
             cc.put(_key("v", digest, "python"), [["python", msg, line, col, "error"] for msg, line, col in problems])
             cc.put(_key("imp", digest), _refs_entry(refs))
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _refs_entry(refs) -> list:
